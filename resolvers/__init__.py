@@ -1,0 +1,43 @@
+"""Pure functions that turn LLM client traffic into plain-dict *call records*.
+
+One module per provider (``resolvers.openai``, ``resolvers.zhipuai``,
+``resolvers.anthropic``), each with the same four functions:
+
+``resolve_request(kwargs, operation=...) -> dict``
+    A fresh record from the keyword arguments of the client call: fills
+    ``provider``, ``operation``, ``model``, ``params``, ``input_messages`` and
+    ``stream``; every other field holds its empty value.
+``resolve_response(request_record, response) -> dict``
+    The request record completed from a non-streaming response.
+``resolve_stream(request_record, chunks) -> dict``
+    The request record completed from the chunks (OpenAI, ZhipuAI) or events
+    (Anthropic) of a stream, however far it got.
+``resolve_error(request_record, exc) -> dict``
+    The record (possibly already partly filled by a stream) with ``error`` set.
+
+Responses, chunks and events may be the client library's pydantic objects or
+plain dicts shaped like the wire JSON. Nothing here patches anything or imports a
+client library, and nothing raises on unexpected shapes: missing fields stay
+``None``/empty. The input record is never mutated; a new dict is returned.
+
+The record shape, identical for all providers::
+
+    {
+        "provider": "openai" | "zhipuai" | "anthropic",
+        "operation": "chat.completions.create" | "messages.create" | "messages.stream",
+        "model": str | None,          # request model, replaced by the response's when it has one
+        "params": dict,               # request kwargs except messages/system, JSON-safe;
+                                      # "tools" is reduced to the list of tool names
+        "input_messages": [{"role": str, "content": str}],  # content flattened to text;
+                                      # Anthropic "system" becomes a leading system message
+        "output_text": str,
+        "tool_calls": [{"id": str | None, "name": str | None, "arguments": str}],
+        "finish_reason": str | None,  # Anthropic stop_reason as-is ("end_turn", "tool_use", ...)
+        "prompt_tokens": int | None,  # Anthropic: input + cache creation + cache read tokens
+        "completion_tokens": int | None,
+        "total_tokens": int | None,
+        "stream": bool,
+        "response_id": str | None,
+        "error": None | {"type": str, "status_code": int | None, "message": str},
+    }
+"""

@@ -1,0 +1,80 @@
+"""Exit paths: normal exit, uncaught exception, Ctrl-C and SIGTERM all flush and close every
+active run with the right status before the interpreter goes away."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import sys
+import threading
+import traceback
+import weakref
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from seetrain._run import Run
+
+_active: weakref.WeakSet[Run] = weakref.WeakSet()
+_installed = False
+_lock = threading.Lock()
+_previous_excepthook = sys.excepthook
+_previous_sigterm: Any = None
+
+
+def register(run: Run) -> None:
+    _install()
+    _active.add(run)
+
+
+def unregister(run: Run) -> None:
+    _active.discard(run)
+
+
+def active_runs() -> list[Run]:
+    return list(_active)
+
+
+def _install() -> None:
+    global _installed, _previous_excepthook, _previous_sigterm
+    with _lock:
+        if _installed:
+            return
+        _installed = True
+        atexit.register(_at_exit)
+        _previous_excepthook = sys.excepthook
+        sys.excepthook = _excepthook
+        if threading.current_thread() is threading.main_thread():
+            try:
+                _previous_sigterm = signal.getsignal(signal.SIGTERM)
+                signal.signal(signal.SIGTERM, _on_sigterm)
+            except (ValueError, OSError):  # embedded interpreters may refuse
+                _previous_sigterm = None
+
+
+def _at_exit() -> None:
+    for run in active_runs():
+        run.finish()
+
+
+def _excepthook(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+    status = "aborted" if issubclass(exc_type, KeyboardInterrupt) else "failed"
+    text = "".join(traceback.format_exception(exc_type, exc, tb))
+    for run in active_runs():
+        run.finish(status=status, error=text)
+    _previous_excepthook(exc_type, exc, tb)
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    for run in active_runs():
+        run.finish(status="aborted", error="terminated by SIGTERM")
+    previous = _previous_sigterm
+    if callable(previous):
+        previous(signum, frame)
+        return
+    if previous == signal.SIG_IGN:
+        return
+    # Re-deliver with the default action so the exit code still says "killed by SIGTERM".
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)
