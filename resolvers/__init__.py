@@ -26,8 +26,9 @@ The record shape, identical for all providers::
         "provider": "openai" | "zhipuai" | "anthropic",
         "operation": "chat.completions.create" | "messages.create" | "messages.stream",
         "model": str | None,          # request model, replaced by the response's when it has one
-        "params": dict,               # request kwargs except messages/system, JSON-safe;
-                                      # "tools" is reduced to the list of tool names
+        "params": dict,               # request kwargs except model/messages/system and transport
+                                      # options (extra_headers, extra_query, timeout), JSON-safe;
+                                      # "tools" reduced to the tool names; "stream" always present
         "input_messages": [{"role": str, "content": str}],  # content flattened to text;
                                       # Anthropic "system" becomes a leading system message
         "output_text": str,

@@ -15,7 +15,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 __all__ = [
+    "CHAT_OPERATION",
     "ChatStreamAccumulator",
+    "arguments_text",
     "as_dict",
     "as_int",
     "as_list",
@@ -28,6 +30,7 @@ __all__ = [
     "iterate",
     "json_safe",
     "request_params",
+    "stream_flag",
     "text_of",
     "tool_names",
     "with_defaults",
@@ -36,9 +39,9 @@ __all__ = [
 
 CHAT_OPERATION = "chat.completions.create"
 
-# "messages"/"system" are recorded as input_messages; the transport options may
+# model/messages/system have their own record fields; the transport options may
 # carry credentials (extra_headers) and say nothing about the model call.
-_NON_PARAM_KEYS = frozenset({"messages", "system", "extra_headers", "extra_query", "timeout"})
+_NON_PARAM_KEYS = frozenset({"model", "messages", "system", "extra_headers", "extra_query", "timeout"})
 
 # The client libraries mark "argument not given" with sentinel objects.
 _OMITTED_TYPE_NAMES = frozenset({"NotGiven", "Omit"})

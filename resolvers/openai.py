@@ -1,6 +1,4 @@
-"""Resolvers for the OpenAI client's ``chat.completions.create`` (see ``resolvers`` for the record).
-
-"""
+"""Resolvers for the OpenAI client's ``chat.completions.create`` (see ``resolvers`` for the record)."""
 
 from __future__ import annotations
 
@@ -9,7 +7,14 @@ from typing import Any
 
 from resolvers import _common
 
-__all__ = ["PROVIDER", "StreamAccumulator", "resolve_error", "resolve_request", "resolve_response", "resolve_stream"]
+__all__ = [
+    "PROVIDER",
+    "StreamAccumulator",
+    "resolve_error",
+    "resolve_request",
+    "resolve_response",
+    "resolve_stream",
+]
 
 PROVIDER = "openai"
 

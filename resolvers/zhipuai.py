@@ -13,7 +13,14 @@ from typing import Any
 
 from resolvers import _common
 
-__all__ = ["PROVIDER", "StreamAccumulator", "resolve_error", "resolve_request", "resolve_response", "resolve_stream"]
+__all__ = [
+    "PROVIDER",
+    "StreamAccumulator",
+    "resolve_error",
+    "resolve_request",
+    "resolve_response",
+    "resolve_stream",
+]
 
 PROVIDER = "zhipuai"
 

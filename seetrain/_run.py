@@ -44,7 +44,7 @@ class Run:
                  run_id: str | None = None) -> None:
         self.settings = settings
         self.mode = settings.mode
-        self.project = _safe_name(project or settings.project)
+        self.project = _safe_name(settings.project)
         self.id = resume or run_id or new_run_id()
         self.name = experiment_name or self.id
         self.description = description or ""
@@ -82,7 +82,8 @@ class Run:
             "metadata": dumps(self._metadata), "summary": summary.to_json() if summary else None,
             "schema_version": 1,
         })
-        threading.Thread(target=self._collect_git, name="seetrain-git", daemon=True).start()
+        self._git_thread = threading.Thread(target=self._collect_git, name="seetrain-git", daemon=True)
+        self._git_thread.start()
         _exit.register(self)
 
     # ---- resume --------------------------------------------------------------------------
@@ -303,6 +304,7 @@ class Run:
                 except Exception:  # noqa: BLE001
                     logger.exception("seetrain: a finish callback failed")
             self._finished = True
+            self._git_thread.join(5.0)  # a very short run must still record its commit
             self.status = status if status in FINAL_STATUSES else "finished"
             end = time.time()
             self._metadata["frameworks"] = {**self._metadata.get("frameworks", {}), **framework_versions()}

@@ -27,16 +27,15 @@ def resolve(
     project: str | None = None,
     host: str | None = None,
 ) -> Settings:
-    """Environment variables win over defaults; explicit arguments are overridden by the env
-    variables for mode/logdir/project as the issue asks, so a launcher can redirect any script."""
+    """Explicit arguments first, then environment variables, then defaults (as in W&B)."""
     env = os.environ
-    mode = (env.get("SEETRAIN_MODE") or mode or "local").lower()
+    mode = (mode or env.get("SEETRAIN_MODE") or "local").lower()
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     return Settings(
         mode=mode,
-        logdir=os.path.abspath(os.fspath(env.get("SEETRAIN_LOGDIR") or logdir or DEFAULT_LOGDIR)),
-        project=env.get("SEETRAIN_PROJECT") or project or DEFAULT_PROJECT,
+        logdir=os.path.abspath(os.fspath(logdir or env.get("SEETRAIN_LOGDIR") or DEFAULT_LOGDIR)),
+        project=project or env.get("SEETRAIN_PROJECT") or DEFAULT_PROJECT,
         host=host or env.get("SEETRAIN_HOST"),
         api_key=env.get("SEETRAIN_API_KEY"),
         flush_interval=float(env.get("SEETRAIN_FLUSH_INTERVAL", "0.2")),

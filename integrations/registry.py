@@ -1,0 +1,151 @@
+"""The adapter table: a name maps to a mode and an import string, imported on first use.
+
+A new adapter is one module plus one row here. Third-party packages can add rows through the
+``seetrain.integrations`` entry-point group; the entry point must load an ``AdapterSpec``.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.metadata
+import importlib.util
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from integrations.errors import FrameworkNotInstalledError, UnknownIntegrationError
+
+log = logging.getLogger("seetrain")
+MODES = ("callback", "tracker", "visbackend", "autolog")
+ENTRY_POINT_GROUP = "seetrain.integrations"
+
+
+@dataclass(frozen=True)
+class AdapterSpec:
+    name: str
+    mode: str
+    target: str                     # "module:attribute" of the Integration class
+    packages: tuple[str, ...]       # import names; the first one found is the framework
+    extra: str                      # pip extra: pip install 'seetrain[extra]'
+    min_version: str
+    description: str = ""
+
+
+_BUILTIN = [
+    AdapterSpec("pytorch_lightning", "callback", "integrations.lightning:LightningIntegration",
+                ("lightning", "pytorch_lightning"), "lightning", "2.0", "Lightning Logger"),
+    AdapterSpec("keras", "callback", "integrations.keras:KerasIntegration", ("keras",), "keras", "3.0",
+                "keras.callbacks.Callback"),
+    AdapterSpec("transformers", "callback", "integrations.transformers:TransformersIntegration",
+                ("transformers",), "transformers", "4.36", "Trainer callback, report_to='seetrain'"),
+    AdapterSpec("ultralytics", "callback", "integrations.ultralytics:UltralyticsIntegration",
+                ("ultralytics",), "ultralytics", "8.1", "YOLO callbacks"),
+    AdapterSpec("accelerate", "tracker", "integrations.accelerate:AccelerateIntegration",
+                ("accelerate",), "accelerate", "0.30", "Accelerate GeneralTracker"),
+    AdapterSpec("ray_tune", "tracker", "integrations.ray_tune:RayTuneIntegration", ("ray",), "ray", "2.9",
+                "Ray Tune LoggerCallback"),
+    AdapterSpec("optuna", "tracker", "integrations.optuna:OptunaIntegration", ("optuna",), "optuna", "3.5",
+                "Optuna study callback"),
+    AdapterSpec("wandb", "tracker", "integrations.wandb:WandbIntegration", ("wandb",), "wandb", "0.16",
+                "mirror of wandb.init/log/config/finish"),
+    AdapterSpec("mmengine", "visbackend", "integrations.mmengine:MMEngineIntegration", ("mmengine",),
+                "mmengine", "0.10", "MMEngine VisBackend"),
+    AdapterSpec("mmdetection", "visbackend", "integrations.mmengine:MMDetectionIntegration", ("mmengine",),
+                "mmdetection", "0.10", "MMEngine VisBackend tagged mmdetection"),
+    AdapterSpec("tensorboard", "visbackend", "integrations.tensorboard:TensorBoardIntegration",
+                ("tensorboardX", "torch"), "tensorboard", "2.0", "mirror of SummaryWriter"),
+    AdapterSpec("mlflow", "visbackend", "integrations.mlflow:MLflowIntegration", ("mlflow",), "mlflow", "2.10",
+                "mirror of mlflow fluent logging"),
+    AdapterSpec("openai", "autolog", "integrations.openai:OpenAIAutolog", ("openai",), "openai", "1.30",
+                "autolog of chat.completions"),
+    AdapterSpec("zhipuai", "autolog", "integrations.zhipuai:ZhipuAIAutolog", ("zhipuai",), "zhipuai", "2.1",
+                "autolog of chat.completions"),
+    AdapterSpec("anthropic", "autolog", "integrations.anthropic:AnthropicAutolog", ("anthropic",), "anthropic",
+                "0.30", "autolog of messages.create/stream"),
+]
+
+_REGISTRY: dict[str, AdapterSpec] = {spec.name: spec for spec in _BUILTIN}
+_entry_points_loaded = False
+
+
+def register(spec: AdapterSpec) -> None:
+    """Add or replace a row (third-party adapters, tests)."""
+    if spec.mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {spec.mode!r}")
+    _REGISTRY[spec.name] = spec
+
+
+def _load_entry_points() -> None:
+    global _entry_points_loaded
+    if _entry_points_loaded:
+        return
+    _entry_points_loaded = True
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            spec = ep.load()
+            register(spec)
+        except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the hub
+            log.warning("seetrain: could not load integration entry point %s: %s", ep.name, exc)
+
+
+def names() -> list[str]:
+    _load_entry_points()
+    return sorted(_REGISTRY)
+
+
+def get_spec(name: str) -> AdapterSpec:
+    _load_entry_points()
+    spec = _REGISTRY.get(name)
+    if spec is None:
+        raise UnknownIntegrationError(name, list(_REGISTRY))
+    return spec
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    parts = []
+    for piece in text.split(".")[:3]:
+        match = re.match(r"\d+", piece)
+        if not match:
+            break
+        parts.append(int(match.group()))
+    return tuple(parts)
+
+
+@functools.lru_cache(maxsize=1)
+def _distributions() -> dict[str, list[str]]:
+    return dict(importlib.metadata.packages_distributions())
+
+
+def framework_version(package: str) -> str | None:
+    """Installed version of an import name, from package metadata (no import)."""
+    dist_names = _distributions().get(package, [package])
+    for dist in dist_names:
+        try:
+            return importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+def find_framework(spec: AdapterSpec) -> tuple[str, str]:
+    """(import name, version) of the framework, or FrameworkNotInstalledError naming the install command."""
+    found_old: tuple[str, str] | None = None
+    for package in spec.packages:
+        if importlib.util.find_spec(package) is None:
+            continue
+        version = framework_version(package) or "0"
+        if _version_tuple(version) >= _version_tuple(spec.min_version) or package != spec.packages[0]:
+            return package, version
+        found_old = (package, version)
+    raise FrameworkNotInstalledError(spec.name, spec.packages[0], spec.extra, spec.min_version,
+                                     found=found_old[1] if found_old else None)
+
+
+def load(name: str) -> Any:
+    """The Integration class for ``name``, imported now (checks the framework first)."""
+    spec = get_spec(name)
+    find_framework(spec)
+    module_name, _, attr = spec.target.partition(":")
+    return getattr(importlib.import_module(module_name), attr)

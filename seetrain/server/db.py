@@ -1,0 +1,264 @@
+"""The tracking server's database: SQLAlchemy 2 tables and engine setup.
+
+SQLite is the default (one file, fine for one server process or a few workers); PostgreSQL
+(``postgresql://...``, driven by psycopg 3) is for shared use, where several stateless server
+processes sit behind one load balancer. Every record table is keyed by ``(run_pk, seq)``,
+the client's own sequence number, and every insert is ``ON CONFLICT DO NOTHING``: a replayed
+batch, an overlapping ``seetrain sync`` or two servers racing on the same batch store each
+record once. No SQL is built from strings; everything goes through SQLAlchemy Core.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Engine,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.pool import NullPool
+
+__all__ = ["Database", "metadata", "normalize_url", "runs", "scalars", "media", "console", "batches"]
+
+MAX_KEY_LENGTH = 256
+MAX_NAME_LENGTH = 128
+
+metadata = MetaData()
+
+runs = Table(
+    "runs", metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("project", String(MAX_NAME_LENGTH), nullable=False),
+    Column("run_id", String(MAX_NAME_LENGTH), nullable=False),
+    Column("name", Text),
+    Column("description", Text),
+    Column("tags", Text),
+    Column("group_name", Text),
+    Column("status", String(32), nullable=False, default="running"),
+    Column("created_at", Float),
+    Column("finished_at", Float),
+    Column("heartbeat_at", Float),
+    Column("hostname", Text),
+    Column("pid", Integer),
+    Column("config", Text),
+    Column("metadata", Text),
+    Column("summary", Text),
+    Column("stats", Text),
+    Column("error", Text),
+    # The client's snapshot time: an older snapshot replayed late never overwrites a newer one.
+    Column("snapshot_at", Float, nullable=False, default=0.0),
+    Column("received_at", Float),
+    UniqueConstraint("project", "run_id", name="runs_project_run_id"),
+)
+Index("runs_by_group", runs.c.project, runs.c.group_name)
+
+scalars = Table(
+    "scalars", metadata,
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("key", String(MAX_KEY_LENGTH), nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("ts", Float, nullable=False),
+    Column("value", Float),
+    Column("special", String(8)),
+)
+Index("scalars_by_key", scalars.c.run_pk, scalars.c.key, scalars.c.step)
+
+media = Table(
+    "media", metadata,
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("key", String(MAX_KEY_LENGTH), nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("ts", Float, nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("path", Text),
+    Column("caption", Text),
+    Column("payload", Text),
+)
+Index("media_by_key", media.c.run_pk, media.c.kind, media.c.key)
+
+console = Table(
+    "console", metadata,
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("ts", Float, nullable=False),
+    Column("stream", String(16), nullable=False),
+    Column("line", Text, nullable=False),
+)
+
+# A batch id already here means the whole batch was committed: the replay is answered at once.
+batches = Table(
+    "batches", metadata,
+    Column("batch_id", String(400), primary_key=True),
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), nullable=False),
+    Column("records", Integer, nullable=False),
+    Column("received_at", Float, nullable=False),
+)
+
+RECORD_TABLES = {"scalars": scalars, "media": media, "console": console}
+RUN_FIELDS = ("name", "description", "tags", "group_name", "status", "created_at", "finished_at",
+              "heartbeat_at", "hostname", "pid", "config", "metadata", "summary", "stats", "error")
+
+
+def normalize_url(url: str | None) -> str:
+    """``sqlite:///path`` / ``postgresql://...`` to a SQLAlchemy URL; psycopg 3 is the PG driver."""
+    if not url:
+        url = "sqlite:///" + os.path.abspath("seetrain_server.sqlite")
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    # WAL lets the dashboard read while ingest writes; busy_timeout lets several uvicorn
+    # workers share the file instead of failing with "database is locked".
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+class Database:
+    """Engine plus the few queries ingest needs; the dashboard's queries live in db_source."""
+
+    def __init__(self, url: str | None = None, *, create: bool = True, pool_size: int = 5) -> None:
+        self.url = normalize_url(url)
+        sa_url = make_url(self.url)
+        self.dialect = sa_url.get_backend_name()
+        if self.dialect == "sqlite":
+            if sa_url.database and sa_url.database != ":memory:":
+                os.makedirs(os.path.dirname(os.path.abspath(sa_url.database)), exist_ok=True)
+            # NullPool: a fresh connection per request is cheap for SQLite and avoids sharing
+            # a connection across threads.
+            self.engine: Engine = create_engine(self.url, poolclass=NullPool,
+                                                connect_args={"check_same_thread": False, "timeout": 30})
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+            self._insert = sqlite.insert
+        elif self.dialect == "postgresql":
+            self.engine = create_engine(self.url, pool_size=pool_size, max_overflow=pool_size,
+                                        pool_pre_ping=True)
+            self._insert = postgresql.insert
+        else:
+            raise ValueError(f"unsupported database {self.dialect!r}: use sqlite:/// or postgresql://")
+        self._run_pks: dict[tuple[str, str], int] = {}
+        self._lock = threading.Lock()
+        if create:
+            self.create_schema()
+
+    def create_schema(self) -> None:
+        # Two servers starting together against one empty PostgreSQL may race on CREATE TABLE;
+        # the loser retries once, when the tables exist and checkfirst skips them.
+        for attempt in range(3):
+            try:
+                metadata.create_all(self.engine, checkfirst=True)
+                return
+            except Exception:  # noqa: BLE001 - re-raised on the last attempt
+                if attempt == 2:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # ---- ingest ------------------------------------------------------------------------------
+    def run_pk(self, conn: Connection, project: str, run_id: str) -> int:
+        """The run's primary key, creating a placeholder row if the run is not known yet."""
+        cache_key = (project, run_id)
+        pk = self._run_pks.get(cache_key)
+        if pk is not None:
+            return pk
+        stmt = self._insert(runs).values(project=project, run_id=run_id, status="running",
+                                          snapshot_at=0.0, received_at=time.time())
+        conn.execute(stmt.on_conflict_do_nothing(index_elements=["project", "run_id"]))
+        pk = conn.execute(select(runs.c.pk).where(runs.c.project == project,
+                                                  runs.c.run_id == run_id)).scalar_one()
+        with self._lock:
+            self._run_pks[cache_key] = pk
+        return pk
+
+    def upsert_run(self, conn: Connection, project: str, run_id: str, fields: dict[str, Any],
+                   snapshot_at: float) -> int:
+        values = {k: fields.get(k) for k in RUN_FIELDS if k in fields}
+        values.update(project=project, run_id=run_id, snapshot_at=snapshot_at, received_at=time.time())
+        values.setdefault("status", "running")
+        stmt = self._insert(runs).values(**values)
+        update = {k: stmt.excluded[k] for k in (*values.keys(),) if k not in ("project", "run_id")}
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["project", "run_id"], set_=update,
+            where=runs.c.snapshot_at <= stmt.excluded.snapshot_at)
+        conn.execute(stmt)
+        return self.run_pk(conn, project, run_id)
+
+    def batch_seen(self, conn: Connection, batch_id: str) -> bool:
+        return conn.execute(select(batches.c.batch_id).where(batches.c.batch_id == batch_id)).first() is not None
+
+    def insert_records(self, conn: Connection, table: str, rows: Sequence[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        target = RECORD_TABLES[table]
+        stmt = self._insert(target).on_conflict_do_nothing(index_elements=["run_pk", "seq"])
+        conn.execute(stmt, list(rows))
+
+    def mark_batch(self, conn: Connection, batch_id: str, run_pk: int, records: int) -> bool:
+        """Record the batch id; False if another request committed it first."""
+        stmt = self._insert(batches).values(batch_id=batch_id, run_pk=run_pk, records=records,
+                                            received_at=time.time())
+        result = conn.execute(stmt.on_conflict_do_nothing(index_elements=["batch_id"]))
+        return bool(result.rowcount)
+
+    # ---- tests and tools ---------------------------------------------------------------------
+    def count(self, table: str, project: str | None = None, run_id: str | None = None) -> int:
+        from sqlalchemy import func
+
+        target = RECORD_TABLES.get(table) or {"runs": runs, "batches": batches}[table]
+        stmt = select(func.count()).select_from(target)
+        if project is not None and table != "runs":
+            stmt = stmt.join(runs, runs.c.pk == target.c.run_pk).where(runs.c.project == project)
+            if run_id is not None:
+                stmt = stmt.where(runs.c.run_id == run_id)
+        elif project is not None:
+            stmt = stmt.where(runs.c.project == project)
+        with self.engine.connect() as conn:
+            return int(conn.execute(stmt).scalar_one())
+
+    def scalar_rows(self, project: str, run_id: str) -> list[tuple[int, str, int, float | None, str | None]]:
+        """(seq, key, step, value, special) of one run in seq order."""
+        stmt = (select(scalars.c.seq, scalars.c.key, scalars.c.step, scalars.c.value, scalars.c.special)
+                .join(runs, runs.c.pk == scalars.c.run_pk)
+                .where(runs.c.project == project, runs.c.run_id == run_id).order_by(scalars.c.seq))
+        with self.engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(stmt)]
+
+
+def chunked(rows: Iterable[Any], size: int) -> Iterable[list[Any]]:
+    chunk: list[Any] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

@@ -1,0 +1,139 @@
+// Small DOM and formatting helpers. Every piece of run data goes through textContent:
+// nothing a training script logged is ever parsed as HTML.
+
+/** el("div", {class: "x", onclick: fn}, "text", child) -> HTMLElement */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "class") node.className = v;
+    else if (k === "style" && typeof v === "object") Object.assign(node.style, v);
+    else if (k.startsWith("on") && typeof v === "function") node.addEventListener(k.slice(2), v);
+    else if (k === "dataset") Object.assign(node.dataset, v);
+    else if (k in node && typeof v !== "string") node[k] = v;
+    else node.setAttribute(k, v === true ? "" : String(v));
+  }
+  append(node, children);
+  return node;
+}
+
+export function append(node, children) {
+  for (const c of children.flat(Infinity)) {
+    if (c === null || c === undefined || c === false) continue;
+    node.appendChild(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return node;
+}
+
+export function clear(node) {
+  while (node.firstChild) node.removeChild(node.firstChild);
+  return node;
+}
+
+/** A stable, well-spread colour for a run id (golden-angle hue walk over a hash). */
+const PALETTE = ["#4f46e5", "#e11d48", "#059669", "#d97706", "#0891b2", "#7c3aed", "#db2777",
+  "#65a30d", "#2563eb", "#ea580c", "#0d9488", "#9333ea"];
+export function colorFor(id) {
+  let h = 2166136261;
+  for (let i = 0; i < id.length; i++) { h ^= id.charCodeAt(i); h = Math.imul(h, 16777619); }
+  h >>>= 0;
+  if (h % 3 !== 2) return PALETTE[h % PALETTE.length];
+  return `hsl(${(h * 137.508) % 360}, 62%, 46%)`;
+}
+
+export function withAlpha(color, alpha) {
+  if (color.startsWith("#")) {
+    const n = parseInt(color.slice(1), 16);
+    return `rgba(${n >> 16}, ${(n >> 8) & 255}, ${n & 255}, ${alpha})`;
+  }
+  return color.replace("hsl(", "hsla(").replace(")", `, ${alpha})`);
+}
+
+export function fmtNum(v, digits = 4) {
+  if (v === null || v === undefined) return "–";
+  if (typeof v === "string") return v;  // "nan", "inf"
+  if (typeof v !== "number") return String(v);
+  if (!Number.isFinite(v)) return String(v);
+  if (Number.isInteger(v) && Math.abs(v) < 1e9) return v.toLocaleString("en-US");
+  const a = Math.abs(v);
+  if (a !== 0 && (a < 1e-3 || a >= 1e6)) return v.toExponential(2);
+  return Number(v.toPrecision(digits)).toString();
+}
+
+export function fmtDuration(s) {
+  if (s === null || s === undefined || !Number.isFinite(s)) return "–";
+  if (s < 1) return `${Math.round(s * 1000)} ms`;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const m = Math.floor(s / 60), sec = Math.round(s % 60);
+  if (m < 60) return `${m}m ${sec}s`;
+  const h = Math.floor(m / 60);
+  return h < 48 ? `${h}h ${m % 60}m` : `${Math.floor(h / 24)}d ${h % 24}h`;
+}
+
+export function fmtTime(ts) {
+  if (!ts) return "–";
+  const d = new Date(ts * 1000);
+  return d.toLocaleString(undefined, { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+}
+
+export function fmtAgo(ts) {
+  if (!ts) return "–";
+  const s = Date.now() / 1000 - ts;
+  if (s < 60) return "just now";
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
+  return `${Math.floor(s / 86400)} d ago`;
+}
+
+export function fmtValue(v) {
+  if (v === null || v === undefined) return "–";
+  if (typeof v === "number") return fmtNum(v, 6);
+  if (typeof v === "object") return JSON.stringify(v);
+  return String(v);
+}
+
+export function statusBadge(status) {
+  return el("span", { class: `badge status-${status}`, title: status }, el("i"), status);
+}
+
+export function tagChip(tag) { return el("span", { class: "chip" }, tag); }
+
+export function download(name, blobOrUrl) {
+  const url = typeof blobOrUrl === "string" ? blobOrUrl : URL.createObjectURL(blobOrUrl);
+  const a = el("a", { href: url, download: name });
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  if (typeof blobOrUrl !== "string") setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+/** A card with a title row (title + optional actions) and a body. */
+export function card(title, body, ...actions) {
+  return el("section", { class: "card" },
+    el("div", { class: "card-head" }, el("h3", {}, title), el("div", { class: "card-actions" }, actions)),
+    el("div", { class: "card-body" }, body));
+}
+
+export function empty(text) { return el("div", { class: "empty" }, text); }
+
+/** Group metric keys by prefix: "train/loss" -> "train"; keys without "/" go to "charts". */
+export function groupKeys(keys) {
+  const groups = new Map();
+  for (const k of keys) {
+    const i = k.indexOf("/");
+    const g = i > 0 ? k.slice(0, i) : "charts";
+    if (!groups.has(g)) groups.set(g, []);
+    groups.get(g).push(k);
+  }
+  const order = ["train", "val", "valid", "eval", "test", "charts"];
+  return [...groups.entries()].sort((a, b) => {
+    const ia = order.indexOf(a[0]), ib = order.indexOf(b[0]);
+    const ra = a[0] === "sys" ? 99 : ia < 0 ? 50 : ia, rb = b[0] === "sys" ? 99 : ib < 0 ? 50 : ib;
+    return ra - rb || a[0].localeCompare(b[0]);
+  });
+}
+
+export function debounce(fn, ms) {
+  let t = null;
+  return (...args) => { clearTimeout(t); t = setTimeout(() => fn(...args), ms); };
+}

@@ -1,0 +1,43 @@
+"""Shared test set-up: every test gets a clean SeeTrain state and a tmp logdir."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+# Frameworks read these at import time; set them before any test module imports one.
+for _name, _value in {
+    "KERAS_BACKEND": "torch", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+    "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true", "RAY_USAGE_STATS_ENABLED": "0",
+    "WANDB_MODE": "offline", "WANDB_SILENT": "true", "MPLBACKEND": "Agg", "YOLO_OFFLINE": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+}.items():
+    os.environ.setdefault(_name, _value)
+
+@pytest.fixture(autouse=True)
+def _clean_seetrain_state(monkeypatch: pytest.MonkeyPatch):
+    for var in ("SEETRAIN_MODE", "SEETRAIN_LOGDIR", "SEETRAIN_PROJECT", "SEETRAIN_HOST", "SEETRAIN_API_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    # The system monitor and console capture are on by default for users; their own tests
+    # switch them on explicitly, the rest of the suite keeps them out of the way.
+    monkeypatch.setenv("SEETRAIN_SYSTEM_MONITOR", "0")
+    monkeypatch.setenv("SEETRAIN_CAPTURE_CONSOLE", "0")
+    yield
+    from seetrain import _api_module, _exit
+
+    for run in _exit.active_runs():
+        run.finish()
+    _api_module._current = None
+    if "integrations.main" in sys.modules:
+        for integration in sys.modules["integrations.main"].active_integrations():
+            integration.finish()
+
+
+@pytest.fixture
+def logdir(tmp_path: Path) -> Path:
+    path = tmp_path / "logs"
+    path.mkdir()
+    return path
