@@ -57,7 +57,7 @@ def with_retry(max_retries: int = 3, base_delay: float = 0.5, max_delay: float =
     def decorate(func: F) -> F:
         retrying = tenacity.retry(
             stop=tenacity.stop_after_attempt(max_retries + 1),
-            wait=tenacity.wait_exponential_jitter(initial=base_delay, max=max_delay),
+            wait=tenacity.wait_exponential_jitter(multiplier=base_delay, max=max_delay, jitter=base_delay),
             retry=tenacity.retry_if_exception_type(retry_on),
             before_sleep=before_sleep,
             reraise=True,

@@ -471,6 +471,7 @@ def test_resolvers_import_no_client_library() -> None:
 # ---------------------------------------------------------------- real clients against the fake server
 
 
+# Clients are module-scoped too: building one costs tens of milliseconds (TLS context).
 @pytest.fixture(scope="module")
 def server() -> Any:
     with FakeLLMServer() as srv:
@@ -483,29 +484,44 @@ def srv(server: FakeLLMServer) -> FakeLLMServer:
     return server
 
 
-@pytest.fixture
-def openai_client(srv: FakeLLMServer) -> Any:
+@pytest.fixture(scope="module")
+def _openai_client(server: FakeLLMServer) -> Any:
     openai = pytest.importorskip("openai")
-    client = openai.OpenAI(base_url=f"{srv.url}/v1", api_key="x", max_retries=0)
+    client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="x", max_retries=0)
     yield client
     client.close()
 
 
-@pytest.fixture
-def zhipuai_client(srv: FakeLLMServer) -> Any:
+@pytest.fixture(scope="module")
+def _zhipuai_client(server: FakeLLMServer) -> Any:
     zhipuai = pytest.importorskip("zhipuai")
     # The SDK ignores Retry-After and backs off for seconds: no retries in tests.
-    client = zhipuai.ZhipuAI(api_key="id.secret", base_url=f"{srv.url}/api/paas/v4", max_retries=0)
+    client = zhipuai.ZhipuAI(api_key="id.secret", base_url=f"{server.url}/api/paas/v4", max_retries=0)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def _anthropic_client(server: FakeLLMServer) -> Any:
+    anthropic = pytest.importorskip("anthropic")
+    client = anthropic.Anthropic(base_url=server.url, api_key="x", max_retries=0)
     yield client
     client.close()
 
 
 @pytest.fixture
-def anthropic_client(srv: FakeLLMServer) -> Any:
-    anthropic = pytest.importorskip("anthropic")
-    client = anthropic.Anthropic(base_url=srv.url, api_key="x", max_retries=0)
-    yield client
-    client.close()
+def openai_client(_openai_client: Any, srv: FakeLLMServer) -> Any:
+    return _openai_client
+
+
+@pytest.fixture
+def zhipuai_client(_zhipuai_client: Any, srv: FakeLLMServer) -> Any:
+    return _zhipuai_client
+
+
+@pytest.fixture
+def anthropic_client(_anthropic_client: Any, srv: FakeLLMServer) -> Any:
+    return _anthropic_client
 
 
 def chat_kwargs(text: str = "hello there", **extra: Any) -> dict[str, Any]:
@@ -667,7 +683,9 @@ def _call(provider: str, clients: dict[str, Any], **extra: Any) -> Any:
 
 
 @pytest.fixture
-def clients(openai_client: Any, zhipuai_client: Any, anthropic_client: Any) -> dict[str, Any]:
+def clients(
+    openai_client: Any, zhipuai_client: Any, anthropic_client: Any, srv: FakeLLMServer
+) -> dict[str, Any]:
     return {"openai": openai_client, "zhipuai": zhipuai_client, "anthropic": anthropic_client}
 
 

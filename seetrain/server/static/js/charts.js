@@ -1,0 +1,420 @@
+// Metric charts on uPlot: one panel per key, every selected run overlaid, TensorBoard-style
+// smoothing, server-side zoom refinement, synced crosshair, NaN/inf markers, PNG/CSV export.
+import uPlot from "../vendor/uplot/uPlot.esm.js";
+import { api } from "./api.js";
+import { el, clear, withAlpha, fmtNum, fmtDuration, groupKeys, download, debounce } from "./util.js";
+
+const SYNC_KEY = "seetrain";
+const PANEL_HEIGHT = 230;
+
+/** Debiased exponential moving average, as TensorBoard's smoothing slider computes it. */
+export function smooth(values, weight) {
+  if (!(weight > 0)) return values;
+  const out = new Array(values.length);
+  let last = 0, n = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v === null || v === undefined || !Number.isFinite(v)) { out[i] = v; continue; }
+    last = last * weight + (1 - weight) * v;
+    n++;
+    out[i] = last / (1 - Math.pow(weight, n));
+  }
+  return out;
+}
+
+/** Settings shared by every panel of a workspace; panels subscribe to changes. */
+export class ChartSettings {
+  constructor() {
+    const saved = JSON.parse(localStorage.getItem("seetrain_chart_settings") || "{}");
+    this.smoothing = saved.smoothing ?? 0.6;
+    this.xAxis = saved.xAxis ?? "step";
+    this.logY = saved.logY ?? false;
+    this.listeners = new Set();
+  }
+  set(changes) {
+    Object.assign(this, changes);
+    localStorage.setItem("seetrain_chart_settings",
+      JSON.stringify({ smoothing: this.smoothing, xAxis: this.xAxis, logY: this.logY }));
+    for (const fn of this.listeners) fn(changes);
+  }
+}
+
+function xOf(series, axis) {
+  if (axis === "step") return series.step;
+  if (axis === "time") return series.time;
+  return series.time.map((t) => t - series.start_time);
+}
+
+function nearest(xs, x) {
+  let lo = 0, hi = xs.length - 1;
+  if (hi < 0) return -1;
+  while (lo < hi) { const mid = (lo + hi) >> 1; if (xs[mid] < x) lo = mid + 1; else hi = mid; }
+  if (lo > 0 && Math.abs(xs[lo - 1] - x) <= Math.abs(xs[lo] - x)) lo--;
+  return lo;
+}
+
+function axisLabel(axis) { return axis === "step" ? "step" : axis === "time" ? "wall time" : "relative time"; }
+
+export class ChartPanel {
+  /** runs: [{id, name, color, status}] */
+  constructor({ project, key, runs, settings }) {
+    Object.assign(this, { project, key, runs, settings });
+    this.series = new Map();   // run id -> {step, time, value, flag, start_time, last_step}
+    this.zoom = null;          // [min, max] of the x range shown, null = everything
+    this.plot = null;
+    this.loaded = false;
+    this.info = el("span", { class: "panel-info" });
+    this.nanBadge = el("span", { class: "nan-badge", hidden: true });
+    this.tooltip = el("div", { class: "tooltip", hidden: true });
+    this.body = el("div", { class: "panel-body" }, el("div", { class: "panel-loading" }, "loading…"));
+    this.el = el("div", { class: "panel", dataset: { key } },
+      el("div", { class: "panel-head" },
+        el("span", { class: "panel-title", title: key }, key), this.nanBadge, this.info,
+        el("span", { class: "spacer" }),
+        el("button", { class: "icon-btn", title: "Reset zoom", onclick: () => this.resetZoom() }, "⤢"),
+        el("button", { class: "icon-btn", title: "Download PNG", onclick: () => this.exportPng() }, "PNG"),
+        el("button", { class: "icon-btn", title: "Download CSV", onclick: () => this.exportCsv() }, "CSV")),
+      this.body, this.tooltip);
+    this.onSettings = (changes) => {
+      if ("xAxis" in changes) { this.zoom = null; this.load(); }
+      else if ("logY" in changes) this.build();
+      else this.redraw();
+    };
+    settings.listeners.add(this.onSettings);
+    this.resizer = new ResizeObserver(() => {
+      if (this.plot) this.plot.setSize({ width: this.width(), height: PANEL_HEIGHT });
+    });
+    this.resizer.observe(this.body);
+  }
+
+  width() { return Math.max(200, this.body.clientWidth); }
+
+  async load() {
+    const opts = { x_axis: this.settings.xAxis, max_points: Math.min(4000, Math.max(400, this.width())) };
+    if (this.zoom) { opts.x_min = this.zoom[0]; opts.x_max = this.zoom[1]; }
+    const ids = this.runs.map((r) => r.id);
+    if (!ids.length) return;
+    const token = (this.loadToken = {});
+    let res;
+    try {
+      res = await api.projectMetric(this.project, this.key, ids, opts);
+    } catch (err) {
+      clear(this.body).appendChild(el("div", { class: "panel-loading error" }, err.message));
+      return;
+    }
+    if (token !== this.loadToken) return;  // a newer request (zoom, axis change) won
+    this.series = new Map(Object.entries(res.runs));
+    this.loaded = true;
+    const total = Math.max(0, ...[...this.series.values()].map((s) => s.total));
+    const shown = Math.max(0, ...[...this.series.values()].map((s) => s.step.length));
+    this.info.textContent = total > shown ? `${fmtNum(shown)} of ${fmtNum(total)} pts` : "";
+    this.build();
+  }
+
+  /** Poll new points of running runs (only points after the last step already shown). */
+  async poll(runningIds) {
+    if (!this.loaded || this.zoom) return;
+    let changed = false;
+    for (const id of runningIds) {
+      const s = this.series.get(id);
+      if (!this.runs.some((r) => r.id === id)) continue;
+      try {
+        const fresh = await api.metric(this.project, id, this.key,
+          { after_step: s ? s.last_step ?? -1 : -1, x_axis: this.settings.xAxis, max_points: 4000 });
+        if (!s) { this.series.set(id, fresh); changed = true; continue; }
+        if (fresh.step.length) {
+          for (const f of ["step", "time", "value", "flag"]) s[f] = s[f].concat(fresh[f]);
+          s.last_step = fresh.last_step;
+          s.total = fresh.total;
+          changed = true;
+        }
+      } catch (err) {
+        if (err.status !== 404) console.warn(err);
+      }
+    }
+    if (changed) this.build();
+  }
+
+  /** [x, raw run 1, smoothed run 1, raw run 2, ...] aligned on the union of x values. */
+  data() {
+    const logY = this.settings.logY, w = this.settings.smoothing;
+    const tables = [], order = [];
+    for (const run of this.runs) {
+      const s = this.series.get(run.id);
+      if (!s || !s.step.length) continue;
+      const xs = xOf(s, this.settings.xAxis);
+      const raw = s.value.map((v) => (v === null || (logY && v <= 0) ? null : v));
+      tables.push([xs, raw, smooth(raw, w)]);
+      order.push(run);
+    }
+    this.order = order;
+    return tables.length ? uPlot.join(tables) : [[]];
+  }
+
+  build() {
+    if (this.plot) { this.plot.destroy(); this.plot = null; }
+    const data = this.data();
+    clear(this.body);
+    if (!this.order.length) { this.body.appendChild(el("div", { class: "panel-loading" }, "no data")); return; }
+    const settings = this.settings;
+    const series = [{}];
+    for (const run of this.order) {
+      series.push({ label: run.name, stroke: () => (settings.smoothing > 0 ? withAlpha(run.color, 0.22) : run.color),
+        width: 1.25, spanGaps: true, points: { show: false } });
+      series.push({ label: `${run.name} (smoothed)`, stroke: run.color, width: 2, spanGaps: true,
+        points: { show: false }, show: true });
+    }
+    const axis = settings.xAxis;
+    const grid = { stroke: "rgba(15,23,42,0.06)", width: 1 };
+    const ticks = { stroke: "rgba(15,23,42,0.15)", width: 1, size: 4 };
+    const opts = {
+      width: this.width(), height: PANEL_HEIGHT, legend: { show: false },
+      cursor: {
+        sync: { key: SYNC_KEY, setSeries: false },
+        drag: { x: true, y: false, setScale: false },
+        points: { size: 6 },
+        bind: { dblclick: () => (e) => { e.preventDefault(); this.resetZoom(); return null; } },
+      },
+      scales: { x: { time: axis === "time" }, y: { distr: settings.logY ? 3 : 1 } },
+      axes: [
+        { stroke: "#64748b", grid, ticks, font: "11px Inter, system-ui, sans-serif",
+          values: axis === "relative" ? (u, vals) => vals.map((v) => fmtDuration(v)) : undefined },
+        { stroke: "#64748b", grid, ticks, size: 56, font: "11px Inter, system-ui, sans-serif",
+          values: (u, vals) => vals.map((v) => (v === null ? "" : fmtNum(v, 3))) },
+      ],
+      series,
+      hooks: {
+        setSelect: [(u) => this.onSelect(u)],
+        setCursor: [(u) => this.showTooltip(u)],
+        draw: [(u) => this.drawNonFinite(u)],
+      },
+    };
+    this.plot = new uPlot(opts, data, this.body);
+    this.plot.over.addEventListener("mouseleave", () => { this.tooltip.hidden = true; });
+    if (this.zoom) this.plot.setScale("x", { min: this.zoom[0], max: this.zoom[1] });
+    const bad = [...this.series.values()].reduce((n, s) => n + s.flag.filter((f) => f).length, 0);
+    this.nanBadge.hidden = !bad;
+    this.nanBadge.textContent = `${bad} NaN/inf`;
+  }
+
+  redraw() {
+    if (!this.plot) return;
+    this.plot.setData(this.data(), !this.zoom);
+    if (this.zoom) this.plot.setScale("x", { min: this.zoom[0], max: this.zoom[1] });
+  }
+
+  onSelect(u) {
+    const { left, width } = u.select;
+    if (width < 4) return;
+    const min = u.posToVal(left, "x"), max = u.posToVal(left + width, "x");
+    u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+    this.zoom = [min, max];
+    u.setScale("x", { min, max });  // immediate feedback; the refined points follow
+    this.el.classList.add("zoomed");
+    this.load();
+  }
+
+  resetZoom() {
+    if (!this.zoom) return;
+    this.zoom = null;
+    this.el.classList.remove("zoomed");
+    this.load();
+  }
+
+  showTooltip(u) {
+    const { left, top } = u.cursor;
+    if (left === undefined || left < 0 || !this.order) { this.tooltip.hidden = true; return; }
+    const x = u.posToVal(left, "x");
+    const axis = this.settings.xAxis;
+    const rows = [];
+    let xShown = null;
+    for (const run of this.order) {
+      const s = this.series.get(run.id);
+      const xs = xOf(s, axis);
+      const i = nearest(xs, x);
+      if (i < 0) continue;
+      if (Math.abs(u.valToPos(xs[i], "x") - left) > 40) continue;
+      if (xShown === null) xShown = xs[i];
+      const raw = s.flag[i] ? s.flag[i] : s.value[i];
+      const sm = this.settings.smoothing > 0 && !s.flag[i] ? smooth(s.value.slice(0, i + 1), this.settings.smoothing)[i] : null;
+      rows.push(el("div", { class: "tt-row" }, el("i", { style: { background: run.color } }),
+        el("span", { class: "tt-name" }, run.name),
+        el("b", {}, sm === null ? fmtNum(raw) : fmtNum(sm)),
+        sm === null ? null : el("span", { class: "tt-raw" }, fmtNum(raw))));
+    }
+    if (!rows.length) { this.tooltip.hidden = true; return; }
+    const head = axis === "step" ? `step ${fmtNum(xShown)}` : axis === "time"
+      ? new Date(xShown * 1000).toLocaleTimeString() : fmtDuration(xShown);
+    this.tooltip.replaceChildren(el("div", { class: "tt-head" }, head), ...rows);
+    this.tooltip.hidden = false;
+    const bodyLeft = this.body.offsetLeft + u.over.offsetLeft;
+    const flip = left > u.over.clientWidth / 2;
+    this.tooltip.style.left = `${bodyLeft + left + (flip ? -12 : 12)}px`;
+    this.tooltip.style.transform = flip ? "translateX(-100%)" : "none";
+    this.tooltip.style.top = `${this.body.offsetTop + u.over.offsetTop + Math.min(top, 120)}px`;
+  }
+
+  /** Mark NaN (bottom, hollow) and ±inf (top/bottom, filled) points: they have no y to draw. */
+  drawNonFinite(u) {
+    const ctx = u.ctx, { left, top, width, height } = u.bbox;
+    const r = 5 * devicePixelRatio;
+    ctx.save();
+    for (const run of this.order || []) {
+      const s = this.series.get(run.id);
+      const xs = xOf(s, this.settings.xAxis);
+      s.flag.forEach((f, i) => {
+        if (!f) return;
+        const px = u.valToPos(xs[i], "x", true);
+        if (px < left || px > left + width) return;
+        const atTop = f === "inf";
+        const py = atTop ? top + r : top + height - r;
+        ctx.strokeStyle = withAlpha("#dc2626", 0.35);
+        ctx.setLineDash([3 * devicePixelRatio, 3 * devicePixelRatio]);
+        ctx.beginPath(); ctx.moveTo(px, top); ctx.lineTo(px, top + height); ctx.stroke();
+        ctx.setLineDash([]);
+        ctx.beginPath();
+        ctx.moveTo(px, atTop ? py + r : py - r);
+        ctx.lineTo(px - r, atTop ? py - r * 0.6 : py + r * 0.6);
+        ctx.lineTo(px + r, atTop ? py - r * 0.6 : py + r * 0.6);
+        ctx.closePath();
+        ctx.fillStyle = f === "nan" ? "#fff" : "#dc2626";
+        ctx.strokeStyle = "#dc2626";
+        ctx.lineWidth = 1.5 * devicePixelRatio;
+        ctx.fill(); ctx.stroke();
+      });
+    }
+    ctx.restore();
+  }
+
+  exportPng() {
+    if (!this.plot) return;
+    const src = this.plot.ctx.canvas, dpr = devicePixelRatio;
+    const pad = 12 * dpr, head = 28 * dpr, foot = 22 * dpr;
+    const c = document.createElement("canvas");
+    c.width = src.width + 2 * pad; c.height = src.height + head + foot + pad;
+    const ctx = c.getContext("2d");
+    ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, c.width, c.height);
+    ctx.fillStyle = "#0f172a"; ctx.font = `600 ${13 * dpr}px system-ui, sans-serif`;
+    ctx.fillText(this.key, pad, pad + 10 * dpr);
+    ctx.drawImage(src, pad, head);
+    let x = pad;
+    ctx.font = `${11 * dpr}px system-ui, sans-serif`;
+    for (const run of this.order) {
+      ctx.fillStyle = run.color; ctx.fillRect(x, head + src.height + 8 * dpr, 10 * dpr, 10 * dpr);
+      ctx.fillStyle = "#334155"; ctx.fillText(run.name, x + 14 * dpr, head + src.height + 17 * dpr);
+      x += ctx.measureText(run.name).width + 30 * dpr;
+    }
+    c.toBlob((blob) => download(`${this.key.replace(/[^\w.-]+/g, "_")}.png`, blob), "image/png");
+  }
+
+  csv() {
+    const axis = this.settings.xAxis;
+    const lines = [["run_id", "run_name", axis === "step" ? "step" : "x_" + axis, "step", "wall_time", "value"].join(",")];
+    const q = (s) => `"${String(s).replace(/"/g, '""')}"`;
+    for (const run of this.order || []) {
+      const s = this.series.get(run.id);
+      const xs = xOf(s, axis);
+      s.step.forEach((st, i) => {
+        const v = s.flag[i] ? s.flag[i] : s.value[i];
+        lines.push([q(run.id), q(run.name), xs[i], st, s.time[i], v].join(","));
+      });
+    }
+    return lines.join("\n") + "\n";
+  }
+
+  exportCsv() {
+    download(`${this.key.replace(/[^\w.-]+/g, "_")}.csv`, new Blob([this.csv()], { type: "text/csv" }));
+  }
+
+  destroy() {
+    this.settings.listeners.delete(this.onSettings);
+    this.resizer.disconnect();
+    if (this.plot) this.plot.destroy();
+  }
+}
+
+/** The toolbar + grouped panels for some runs and keys. Panels load when scrolled into view. */
+export class Workspace {
+  constructor({ project, runs, keys, settings = new ChartSettings() }) {
+    Object.assign(this, { project, runs, keys, settings });
+    this.panels = new Map();
+    this.filter = "";
+    this.observer = new IntersectionObserver((entries) => {
+      for (const e of entries) {
+        if (!e.isIntersecting) continue;
+        const panel = this.panels.get(e.target.dataset.key);
+        if (panel && !panel.loaded && !panel.loading) { panel.loading = true; panel.load(); }
+        this.observer.unobserve(e.target);
+      }
+    }, { rootMargin: "200px" });
+    this.groupsEl = el("div", { class: "groups" });
+    this.el = el("div", { class: "workspace" }, this.toolbar(), this.groupsEl);
+    this.renderGroups();
+  }
+
+  toolbar() {
+    const s = this.settings;
+    const value = el("span", { class: "smooth-value" }, s.smoothing.toFixed(2));
+    const slider = el("input", { type: "range", min: "0", max: "0.99", step: "0.01", value: String(s.smoothing),
+      class: "smooth-slider", "aria-label": "smoothing",
+      oninput: debounce((e) => { value.textContent = Number(e.target.value).toFixed(2); s.set({ smoothing: Number(e.target.value) }); }, 30) });
+    const axis = el("select", { class: "x-axis", "aria-label": "x axis",
+      onchange: (e) => s.set({ xAxis: e.target.value }) },
+      ...["step", "relative", "time"].map((a) => el("option", { value: a, selected: a === s.xAxis }, axisLabel(a))));
+    const log = el("label", { class: "toggle" },
+      el("input", { type: "checkbox", class: "log-y", checked: s.logY, onchange: (e) => s.set({ logY: e.target.checked }) }),
+      "log y");
+    const search = el("input", { type: "search", class: "key-filter", placeholder: "Filter charts…",
+      oninput: debounce((e) => { this.filter = e.target.value.toLowerCase(); this.applyFilter(); }, 120) });
+    return el("div", { class: "toolbar" }, search,
+      el("label", { class: "ctl" }, "Smoothing", slider, value),
+      el("label", { class: "ctl" }, "X axis", axis), log,
+      el("span", { class: "hint" }, "drag to zoom · double-click to reset"));
+  }
+
+  renderGroups() {
+    for (const p of this.panels.values()) p.destroy();
+    this.panels.clear();
+    clear(this.groupsEl);
+    if (!this.keys.length) { this.groupsEl.appendChild(el("div", { class: "empty" }, "No metrics logged yet.")); return; }
+    for (const [group, keys] of groupKeys(this.keys)) {
+      const grid = el("div", { class: "panel-grid" });
+      const section = el("details", { class: "group", open: true, dataset: { group } },
+        el("summary", {}, el("span", { class: "group-name" }, group), el("span", { class: "count" }, String(keys.length))), grid);
+      for (const key of keys) this.addPanel(key, grid);
+      this.groupsEl.appendChild(section);
+    }
+    this.applyFilter();
+  }
+
+  addPanel(key, grid) {
+    const panel = new ChartPanel({ project: this.project, key, runs: this.runs, settings: this.settings });
+    this.panels.set(key, panel);
+    grid.appendChild(panel.el);
+    this.observer.observe(panel.el);
+  }
+
+  applyFilter() {
+    for (const [key, p] of this.panels) p.el.hidden = this.filter && !key.toLowerCase().includes(this.filter);
+    for (const g of this.groupsEl.querySelectorAll(".group")) {
+      g.hidden = ![...g.querySelectorAll(".panel")].some((p) => !p.hidden);
+    }
+  }
+
+  /** New runs or keys: rebuild only when the set of keys changed; else reload the series. */
+  update({ runs, keys }) {
+    const sameKeys = keys && keys.length === this.keys.length && keys.every((k, i) => k === this.keys[i]);
+    if (runs) this.runs = runs;
+    if (keys && !sameKeys) { this.keys = keys; this.renderGroups(); return; }
+    for (const p of this.panels.values()) { p.runs = this.runs; if (p.loaded) p.load(); }
+  }
+
+  async poll(runningIds) {
+    await Promise.all([...this.panels.values()].map((p) => p.poll(runningIds)));
+  }
+
+  destroy() {
+    this.observer.disconnect();
+    for (const p of this.panels.values()) p.destroy();
+  }
+}

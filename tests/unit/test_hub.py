@@ -1,0 +1,155 @@
+"""The hub itself: registry, errors, unified log/finish, with_integration, graceful degradation.
+Adapters for real frameworks are tested in tests/integrations/."""
+
+from __future__ import annotations
+
+import pytest
+
+import seetrain
+from integrations import errors, main, registry
+from integrations._base import Integration
+
+
+class PlainIntegration(Integration):
+    """A framework-free adapter (the stdlib 'json' module stands in as its framework)."""
+
+    name = "plain_test"
+    mode = "callback"
+
+    def get_callback(self):
+        return self.log
+
+
+@pytest.fixture(autouse=True)
+def plain_adapter():
+    registry.register(registry.AdapterSpec("plain_test", "callback", f"{__name__}:PlainIntegration",
+                                           ("json",), "plain", "0"))
+    yield
+    registry._REGISTRY.pop("plain_test", None)
+
+
+def test_every_builtin_row_is_complete():
+    expected = {"pytorch_lightning", "keras", "transformers", "ultralytics", "accelerate", "ray_tune", "optuna",
+                "wandb", "mmengine", "mmdetection", "tensorboard", "mlflow", "openai", "zhipuai", "anthropic"}
+    assert expected <= set(registry.names())
+    for name in expected:
+        spec = registry.get_spec(name)
+        assert spec.mode in registry.MODES and ":" in spec.target and spec.packages
+
+
+def test_unknown_name_lists_the_known_ones():
+    with pytest.raises(errors.UnknownIntegrationError, match="known integrations: .*pytorch_lightning"):
+        main.init("pytorch-lighting")
+
+
+def test_missing_framework_names_install_command_and_min_version():
+    registry.register(registry.AdapterSpec("ghost", "tracker", "integrations.ghost:Ghost",
+                                           ("surely_not_installed_pkg",), "ghost", "1.2"))
+    try:
+        with pytest.raises(errors.FrameworkNotInstalledError) as info:
+            main.init("ghost")
+        message = str(info.value)
+        assert "pip install 'seetrain[ghost]'" in message and ">=1.2" in message
+        assert isinstance(info.value, ImportError)
+    finally:
+        registry._REGISTRY.pop("ghost", None)
+
+
+def test_too_old_framework_is_reported():
+    registry.register(registry.AdapterSpec("old", "tracker", "integrations.old:Old", ("pytest",), "old", "999.0"))
+    try:
+        with pytest.raises(errors.FrameworkNotInstalledError, match="older than the minimum 999.0"):
+            main.init("old")
+    finally:
+        registry._REGISTRY.pop("old", None)
+
+
+def test_unified_log_reaches_every_active_run_once(logdir):
+    a = main.init("plain_test", project="multi", experiment_name="a", logdir=str(logdir))
+    b = main.init("plain_test", project="multi", experiment_name="b", logdir=str(logdir))
+    shared = main.init("plain_test", project="multi", run=a.run)  # same run through two integrations
+    main.log({"loss": 0.5}, step=1)
+    main.log_scalar("lr", 0.1, step=1)
+    main.update_config({"seed": 7})
+    main.finish()
+    assert main.active_integrations() == []
+    runs = {r.name: r for r in seetrain.Api(logdir).runs("multi")}
+    assert set(runs) == {"a", "b"}
+    for view in runs.values():
+        assert [(s, v) for s, _, v in view.scalars("loss")] == [(1, 0.5)]
+        assert view.config["seed"] == 7
+        assert view.config["framework"]["name"] == "plain_test"
+        assert view.status == "finished" and "plain_test" in view.tags
+    # The run shared by `a` and `shared` got the record once, through one of them.
+    assert a.get_stats()["records_sent"] + shared.get_stats()["records_sent"] == 2
+
+
+def test_with_integration_marks_failure(logdir):
+    with pytest.raises(ValueError):
+        with main.with_integration("plain_test", project="ctx", logdir=str(logdir)) as integration:
+            integration.log({"x": 1.0})
+            raise ValueError("inside")
+    (view,) = seetrain.Api(logdir).runs("ctx")
+    assert view.status == "failed"
+
+
+def test_internal_failure_is_counted_not_raised(logdir, monkeypatch):
+    integration = main.init("plain_test", project="p", logdir=str(logdir))
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(integration.run, "log", broken)
+    integration.get_callback()({"x": 1.0})  # the user's training calls this: must not raise
+    integration.log({"x": 2.0})
+    stats = integration.get_stats()
+    assert stats["degraded_calls"] == 2 and stats["errors"] == {"OSError": 2}
+    assert errors.get_integration_error_stats()["global"]["degraded_calls"] >= 2
+    integration.finish()
+    integration.finish()  # twice is harmless
+
+
+def test_non_zero_rank_logs_nothing(logdir, monkeypatch):
+    monkeypatch.setenv("RANK", "1")
+    integration = main.init("plain_test", project="ranks", logdir=str(logdir))
+    integration.log({"x": 1.0})
+    integration.finish()
+    assert seetrain.Api(logdir).runs("ranks") == []
+    every = main.init("plain_test", project="ranks", experiment_name="job", log_all_ranks=True,
+                      logdir=str(logdir))
+    every.log({"x": 1.0})
+    every.finish()
+    (view,) = seetrain.Api(logdir).runs("ranks")
+    assert view.name == "job-rank1" and view.group == "job"
+
+
+def test_resilience_primitives_are_tenacity_and_pybreaker():
+    import pybreaker
+
+    calls = []
+
+    @errors.with_retry(max_retries=2, base_delay=0.001)
+    def flaky():
+        calls.append(1)
+        if len(calls) < 3:
+            raise ConnectionError("try again")
+        return "ok"
+
+    assert flaky() == "ok" and len(calls) == 3
+
+    @errors.with_circuit_breaker(failure_threshold=2, recovery_timeout=60)
+    def down():
+        raise ConnectionError("down")
+
+    for _ in range(2):
+        with pytest.raises((ConnectionError, pybreaker.CircuitBreakerError)):
+            down()
+    with pytest.raises(pybreaker.CircuitBreakerError):
+        down()
+    assert down.breaker.current_state == "open"
+
+    @errors.with_graceful_degradation(fallback_func=lambda x: -1)
+    def fails(x):
+        raise RuntimeError("internal")
+
+    assert fails(3) == -1
