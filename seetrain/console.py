@@ -1,9 +1,245 @@
-"""Console capture (placeholder until it lands)."""
+"""Console capture: what the script prints, stored with the run line by line.
+
+``sys.stdout`` and ``sys.stderr`` are replaced by tees (``wrapt.ObjectProxy``, so ``isatty``,
+``fileno``, ``encoding`` and even ``isinstance`` behave as before) that write to the original
+stream first and then hand complete lines to every run capturing the console. Python logging
+records are captured too: a record that a handler prints to stdout/stderr arrives through the
+tee; one that no handler prints to the terminal (say, only a file handler) is stored as stream
+``logging``.
+
+Limits, said plainly: only Python-level writes are seen. Output written straight to file
+descriptor 1 or 2 by C extensions, by ``os.write`` or by child processes does not pass through
+``sys.stdout`` and is not stored (it is still printed). Carriage-return progress bars (tqdm)
+keep only the final state of a line. Each run stores at most ``SEETRAIN_CONSOLE_MAX_LINES``
+lines and ``SEETRAIN_CONSOLE_MAX_BYTES`` bytes; what is beyond is counted and a notice says so.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
+import threading
+import time
 from typing import Any
 
+import wrapt
 
-def start_console_capture(run: Any) -> None:
-    return None
+log = logging.getLogger("seetrain.console")
+
+DEFAULT_MAX_LINES = 100_000
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+MAX_LINE_CHARS = 16_384
+STREAMS = ("stdout", "stderr")
+
+
+def _env_int(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+class _Sink:
+    """One run's share of the console, with its own size budget."""
+
+    def __init__(self, run: Any, max_lines: int, max_bytes: int) -> None:
+        self.run = run
+        self.max_lines = max_lines
+        self.max_bytes = max_bytes
+        self.lines = 0
+        self.bytes = 0
+        self.dropped_lines = 0
+        self.dropped_bytes = 0
+
+    def emit(self, stream: str, line: str, ts: float) -> None:
+        size = len(line.encode("utf-8", "replace"))
+        if self.lines >= self.max_lines or self.bytes + size > self.max_bytes:
+            if not self.dropped_lines:
+                self.run.log_console("stderr", f"[seetrain] console capture limit reached "
+                                               f"({self.max_lines} lines / {self.max_bytes} bytes); "
+                                               f"later lines are counted, not stored", ts)
+            self.dropped_lines += 1
+            self.dropped_bytes += size
+            return
+        self.lines += 1
+        self.bytes += size
+        self.run.log_console(stream, line, ts)
+
+    def close(self) -> None:
+        stats = self.run.stats
+        stats["console_lines"] += self.lines
+        if self.dropped_lines:
+            stats["console_dropped_lines"] += self.dropped_lines
+            self.run.log_console("stderr", f"[seetrain] {self.dropped_lines} console lines "
+                                           f"({self.dropped_bytes} bytes) were not stored: capture limit")
+
+
+class _Tee(wrapt.ObjectProxy):
+    """Stands in for sys.stdout / sys.stderr while at least one run captures the console."""
+
+    def __init__(self, wrapped: Any, name: str, hub: _Hub) -> None:
+        super().__init__(wrapped)
+        self._self_name = name
+        self._self_hub = hub
+        self._self_active = True
+
+    def write(self, text: Any) -> Any:
+        result = self.__wrapped__.write(text)
+        if self._self_active and type(text) is str:
+            self._self_hub.feed(self._self_name, text)
+        return result
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+
+class _Hub:
+    """Process-wide: one pair of tees and one record hook, shared by every capturing run."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.sinks: list[_Sink] = []
+        self.partial = {name: "" for name in STREAMS}
+        self.tees: dict[str, _Tee] = {}
+        self.old_factory: Any = None
+        self.local = threading.local()
+
+    # ---- lines -----------------------------------------------------------------------------
+    def feed(self, stream: str, text: str) -> None:
+        ts = time.time()
+        with self.lock:
+            if "\r" in text:
+                text = text.replace("\r\n", "\n")
+            buf = self.partial[stream] + text
+            *lines, rest = buf.split("\n")
+            if "\r" in rest:  # a progress bar redraws the line: keep what is shown now
+                rest = rest.rsplit("\r", 1)[1]
+            self.partial[stream] = rest[-MAX_LINE_CHARS:]
+            if not lines:
+                return
+            sinks = list(self.sinks)
+        for line in lines:
+            if "\r" in line:
+                line = line.rsplit("\r", 1)[1]
+            self._emit(sinks, stream, line, ts)
+
+    def _emit(self, sinks: list[_Sink], stream: str, line: str, ts: float) -> None:
+        if len(line) > MAX_LINE_CHARS:
+            line = line[:MAX_LINE_CHARS] + f"... [{len(line) - MAX_LINE_CHARS} chars truncated]"
+        for sink in sinks:
+            sink.emit(stream, line, ts)
+
+    # ---- install / remove ------------------------------------------------------------------
+    def add(self, sink: _Sink) -> None:
+        with self.lock:
+            self.sinks.append(sink)
+            if len(self.sinks) == 1:
+                self._install()
+
+    def remove(self, sink: _Sink) -> None:
+        with self.lock:
+            if sink not in self.sinks:
+                return
+            self.sinks.remove(sink)
+            for stream, rest in self.partial.items():  # the unfinished last line still counts
+                if rest:
+                    sink.emit(stream, rest, time.time())
+            if not self.sinks:
+                self._uninstall()
+                self.partial = {name: "" for name in STREAMS}
+        sink.close()
+
+    def _install(self) -> None:
+        for name in STREAMS:
+            current = getattr(sys, name)
+            if current is None:
+                continue
+            tee = _Tee(current, name, self)
+            self.tees[name] = tee
+            setattr(sys, name, tee)
+        self.old_factory = logging.getLogRecordFactory()
+        logging.setLogRecordFactory(self._record_factory)
+
+    def _uninstall(self) -> None:
+        for name, tee in self.tees.items():
+            tee._self_active = False
+            # Someone else (pytest's capture, contextlib.redirect_stdout) may have replaced the
+            # stream since; only put back what we replaced, and leave theirs alone.
+            if getattr(sys, name) is tee:
+                setattr(sys, name, tee.__wrapped__)
+        self.tees = {}
+        if logging.getLogRecordFactory() == self._record_factory:
+            logging.setLogRecordFactory(self.old_factory)
+        # Otherwise another factory wraps ours: ours now passes records through untouched.
+        self.old_factory = None
+
+    # ---- logging records -------------------------------------------------------------------
+    def _record_factory(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        factory = self.old_factory or logging.LogRecord
+        record = factory(*args, **kwargs)
+        if self.sinks and not getattr(self.local, "busy", False):
+            self.local.busy = True
+            try:
+                self._capture_record(record)
+            except Exception as exc:  # noqa: BLE001 - a bad log call must stay the caller's problem
+                log.debug("seetrain: could not capture a log record: %s", exc)
+            finally:
+                self.local.busy = False
+        return record
+
+    def _capture_record(self, record: logging.LogRecord) -> None:
+        if _printed_to_terminal(record, self.tees):
+            return  # the tee stores it as it is printed
+        line = f"{record.levelname} {record.name}: {record.getMessage()}"
+        with self.lock:
+            sinks = list(self.sinks)
+        ts = record.created
+        for part in line.split("\n"):
+            self._emit(sinks, "logging", part, ts)
+
+
+def _printed_to_terminal(record: logging.LogRecord, tees: dict[str, _Tee]) -> bool:
+    """Whether logging will print this record to stdout/stderr (mirrors Logger.callHandlers)."""
+    terminal = {id(s) for s in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__) if s is not None}
+    terminal.update(id(t.__wrapped__) for t in tees.values())
+    terminal.update(id(t) for t in tees.values())
+    name = record.name
+    logger: Any = logging.root if name == "root" else logging.Logger.manager.loggerDict.get(name)
+    if not isinstance(logger, logging.Logger):
+        logger = logging.root
+    if logger.getEffectiveLevel() > record.levelno or logger.disabled:
+        return True  # dropped by logging itself: nothing to store
+    found = 0
+    while logger is not None:
+        for handler in logger.handlers:
+            found += 1
+            if record.levelno >= handler.level and isinstance(handler, logging.StreamHandler) \
+                    and id(getattr(handler, "stream", None)) in terminal:
+                return True
+        if not logger.propagate:
+            break
+        logger = logger.parent
+    last = logging.lastResort
+    return found == 0 and last is not None and record.levelno >= last.level
+
+
+_hub = _Hub()
+
+
+def start_console_capture(run: Any, max_lines: int | None = None, max_bytes: int | None = None) -> Any:
+    """Tee stdout/stderr and logging records into ``run`` until it finishes."""
+    if getattr(run, "_writer", None) is None:  # a disabled run
+        return None
+    sink = _Sink(run, max_lines or _env_int("SEETRAIN_CONSOLE_MAX_LINES", DEFAULT_MAX_LINES),
+                 max_bytes or _env_int("SEETRAIN_CONSOLE_MAX_BYTES", DEFAULT_MAX_BYTES))
+    _hub.add(sink)
+    run.on_finish(lambda _run: _hub.remove(sink))
+    return sink
+
+
+def capturing_runs() -> list[Any]:
+    """Runs that currently capture the console (for tests and diagnostics)."""
+    with _hub.lock:
+        return [s.run for s in _hub.sinks]

@@ -329,6 +329,9 @@ def _event_frame(name: str, **fields: Any) -> bytes:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, and chunked bodies that can be cut short
+    # Headers and body go out as separate writes; with Nagle on, each keep-alive
+    # request would wait ~40 ms for the client's delayed ACK.
+    disable_nagle_algorithm = True
     fake: FakeLLMServer  # set on the per-server subclass
 
     def log_message(self, format: str, *args: Any) -> None:

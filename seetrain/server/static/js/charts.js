@@ -139,12 +139,15 @@ export class ChartPanel {
   data() {
     const logY = this.settings.logY, w = this.settings.smoothing;
     const tables = [], order = [];
+    this.smoothed = new Map();
     for (const run of this.runs) {
       const s = this.series.get(run.id);
       if (!s || !s.step.length) continue;
       const xs = xOf(s, this.settings.xAxis);
       const raw = s.value.map((v) => (v === null || (logY && v <= 0) ? null : v));
-      tables.push([xs, raw, smooth(raw, w)]);
+      const sm = smooth(raw, w);
+      this.smoothed.set(run.id, sm);
+      tables.push([xs, raw, sm]);
       order.push(run);
     }
     this.order = order;
@@ -236,7 +239,7 @@ export class ChartPanel {
       if (Math.abs(u.valToPos(xs[i], "x") - left) > 40) continue;
       if (xShown === null) xShown = xs[i];
       const raw = s.flag[i] ? s.flag[i] : s.value[i];
-      const sm = this.settings.smoothing > 0 && !s.flag[i] ? smooth(s.value.slice(0, i + 1), this.settings.smoothing)[i] : null;
+      const sm = this.settings.smoothing > 0 && !s.flag[i] ? this.smoothed.get(run.id)[i] ?? null : null;
       rows.push(el("div", { class: "tt-row" }, el("i", { style: { background: run.color } }),
         el("span", { class: "tt-name" }, run.name),
         el("b", {}, sm === null ? fmtNum(raw) : fmtNum(sm)),

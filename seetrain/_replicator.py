@@ -1,0 +1,379 @@
+"""The replicator: copies a run's local store to a tracking server (outbox pattern).
+
+The local store stays the source of truth. A daemon thread opens its own connection to the
+run's SQLite file (WAL lets it read while the writer thread writes), reads rows after the
+cursor kept in the ``replication`` table, in seq order, and sends them in batches whose ids
+come from (project, run id, table, seq range). The cursor moves only after the server has
+acknowledged a batch, so a crash, a dead server or a SIGKILL at any point means "send again",
+and the server stores a replay once. ``seetrain sync`` drives the same :class:`RunUploader`
+from the command line.
+
+Nothing here runs on the training thread: ``log()`` never waits for the network.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import sys
+import threading
+import time
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from seetrain._store import DB_NAME, connect, loads
+from seetrain.transport.base import (
+    AuthError,
+    Batch,
+    RejectedError,
+    ServerUnavailable,
+    TemporaryError,
+    Transport,
+    TransportError,
+)
+
+if TYPE_CHECKING:
+    from seetrain._run import Run
+
+log = logging.getLogger("seetrain")
+
+DEFAULT_UPLOAD_TIMEOUT = 5.0
+DEFAULT_BATCH_SIZE = 2000
+MEDIA_BATCH_SIZE = 50
+SNAPSHOT_INTERVAL = 2.0
+TABLES = ("scalars", "media", "console")
+
+# Fixed statements, one per table: no SQL is assembled from data.
+_SELECT = {
+    "scalars": "SELECT s.seq, k.name, s.step, s.ts, s.value, s.special FROM scalars s "
+               "JOIN metric_keys k ON k.id = s.key_id WHERE s.seq > ? ORDER BY s.seq LIMIT ?",
+    "media": "SELECT seq, key, step, ts, kind, path, caption, payload FROM media "
+             "WHERE seq > ? ORDER BY seq LIMIT ?",
+    "console": "SELECT seq, ts, stream, line FROM console WHERE seq > ? ORDER BY seq LIMIT ?",
+}
+_PENDING = {
+    "scalars": "SELECT COUNT(*) FROM scalars WHERE seq > ?",
+    "media": "SELECT COUNT(*) FROM media WHERE seq > ?",
+    "console": "SELECT COUNT(*) FROM console WHERE seq > ?",
+}
+_ADVANCE = {
+    "scalars": "UPDATE replication SET scalars_seq = ? WHERE target = ? AND scalars_seq < ?",
+    "media": "UPDATE replication SET media_seq = ? WHERE target = ? AND media_seq < ?",
+    "console": "UPDATE replication SET console_seq = ? WHERE target = ? AND console_seq < ?",
+}
+
+
+def normalize_target(host: str) -> str:
+    host = host.strip().rstrip("/")
+    return host if "://" in host else "http://" + host
+
+
+class RunUploader:
+    """Sends what one run store holds beyond its cursor for ``target``. Not thread-safe:
+    one uploader per thread (the replicator's, or ``seetrain sync``'s)."""
+
+    def __init__(self, run_dir: str, transport: Transport, target: str,
+                 batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+        self.run_dir = run_dir
+        self.transport = transport
+        self.target = normalize_target(target)
+        self.batch_size = batch_size
+        self.conn = connect(os.path.join(run_dir, DB_NAME))
+        self.conn.execute("INSERT OR IGNORE INTO replication (target) VALUES (?)", (self.target,))
+        row = self.conn.execute("SELECT scalars_seq, media_seq, console_seq FROM replication WHERE target = ?",
+                                (self.target,)).fetchone()
+        self.cursor = dict(zip(TABLES, row))
+        head = self.conn.execute("SELECT id, project FROM run").fetchone()
+        if head is None:
+            raise ValueError(f"{run_dir} holds no run")
+        self.run_id, self.project = head
+        self.sent: Counter[str] = Counter()
+        self.dropped: Counter[str] = Counter()
+        self._snapshot_sent: tuple[Any, ...] | None = None
+        self._snapshot_time = 0.0
+
+    # ---- what is left ------------------------------------------------------------------------
+    def pending(self) -> dict[str, int]:
+        return {t: self.conn.execute(_PENDING[t], (self.cursor[t],)).fetchone()[0] for t in TABLES}
+
+    def snapshot_pending(self) -> bool:
+        return self._read_run_row() != self._snapshot_sent
+
+    # ---- sending -----------------------------------------------------------------------------
+    def pump(self, force_snapshot: bool = False) -> int:
+        """Send one batch per table (and the run row if it changed); return records sent."""
+        sent = 0
+        snapshot = self._snapshot_if_due(force_snapshot)
+        for table in TABLES:
+            rows = self.conn.execute(_SELECT[table], (self.cursor[table],
+                                                      MEDIA_BATCH_SIZE if table == "media" else self.batch_size)
+                                     ).fetchall()
+            if not rows:
+                continue
+            sent += self._send_rows(table, rows, snapshot)
+            snapshot = None  # the run row rides along with the first batch only
+        if snapshot is not None:
+            self._send(Batch(self._batch_id("run", int(snapshot[1]["snapshot_at"] * 1000), 0),
+                             self.project, self.run_id, run=snapshot[1]), snapshot)
+        return sent
+
+    def drain(self, deadline: float | None = None, stop: threading.Event | None = None) -> bool:
+        """Pump until nothing is left (True) or the deadline/stop comes first (False)."""
+        while True:
+            if stop is not None and stop.is_set():
+                return False
+            if deadline is not None and time.monotonic() > deadline:
+                return False
+            sent = self.pump(force_snapshot=self._snapshot_sent is None)
+            if not sent and not any(self.pending().values()) and not self.snapshot_pending():
+                return True
+
+    def _send_rows(self, table: str, rows: list[tuple], snapshot: tuple | None) -> int:
+        """Send rows; a batch the server refuses for good is halved until the bad record is
+        found, which alone is dropped (with the reason counted)."""
+        records, files = self._encode(table, rows)
+        lo, hi = rows[0][0], rows[-1][0]
+        batch = Batch(self._batch_id(table, lo, hi), self.project, self.run_id,
+                      run=snapshot[1] if snapshot else None, files=files)
+        setattr(batch, table, records)
+        try:
+            result = self._send(batch, snapshot)
+        except AuthError:
+            raise
+        except RejectedError as exc:
+            if len(rows) == 1:
+                self.dropped[exc.reason] += 1
+                self._advance(table, hi)
+                return 0
+            mid = len(rows) // 2
+            return self._send_rows(table, rows[:mid], snapshot) + self._send_rows(table, rows[mid:], None)
+        for reason in result.dropped_files.values():
+            self.dropped[f"media file: {reason}"] += 1
+        self.sent[table] += len(records) - len(result.dropped_files)
+        self.sent["files"] += len(files) - len(result.dropped_files)
+        self._advance(table, hi)
+        return len(records)
+
+    def _send(self, batch: Batch, snapshot: tuple | None) -> Any:
+        result = self.transport.send(batch)
+        self.sent["batches"] += 1
+        if snapshot is not None:
+            self._snapshot_sent = snapshot[0]
+            self._snapshot_time = time.monotonic()
+            self.conn.execute("UPDATE replication SET run_synced_at = ? WHERE target = ?",
+                              (time.time(), self.target))
+        return result
+
+    def _advance(self, table: str, seq: int) -> None:
+        self.conn.execute(_ADVANCE[table], (seq, self.target, seq))
+        self.cursor[table] = max(self.cursor[table], seq)
+
+    def _batch_id(self, table: str, lo: int, hi: int) -> str:
+        return f"{self.project}/{self.run_id}/{table}/{lo}-{hi}"
+
+    def _encode(self, table: str, rows: list[tuple]) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+        files: list[tuple[str, str]] = []
+        if table == "scalars":
+            return [{"seq": s, "key": k, "step": st, "ts": ts, "value": v, "special": sp}
+                    for s, k, st, ts, v, sp in rows], files
+        if table == "console":
+            return [{"seq": s, "ts": ts, "stream": stream if stream in ("stdout", "stderr") else "stdout",
+                     "line": line} for s, ts, stream, line in rows], files
+        out = []
+        for seq, key, step, ts, kind, path, caption, payload in rows:
+            if path:
+                local = os.path.join(self.run_dir, *path.split("/"))
+                if os.path.isfile(local):
+                    files.append((path, local))
+                else:
+                    self.dropped["media file missing locally"] += 1
+                    path = None
+            out.append({"seq": seq, "key": key, "step": step, "ts": ts, "kind": kind, "path": path,
+                        "caption": caption, "payload": loads(payload) or {}})
+        return out, files
+
+    # ---- the run row -------------------------------------------------------------------------
+    def _read_run_row(self) -> tuple[Any, ...]:
+        return tuple(self.conn.execute(
+            "SELECT name, description, tags, group_name, status, created_at, finished_at, hostname, "
+            "pid, config, metadata, summary, stats, error, heartbeat_at FROM run").fetchone())
+
+    def _snapshot_if_due(self, force: bool) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
+        row = self._read_run_row()
+        if row == self._snapshot_sent:
+            return None
+        # Heartbeats change the row every second; only status, config, tags ... are urgent.
+        changed = self._snapshot_sent is None or row[:-2] != self._snapshot_sent[:-2]
+        if not (force or changed) and time.monotonic() - self._snapshot_time < SNAPSHOT_INTERVAL:
+            return None
+        (name, description, tags, group, status, created, finished, hostname, pid, config,
+         metadata, summary, stats, error, heartbeat) = row
+        snapshot = {
+            "snapshot_at": max(x for x in (created, finished, heartbeat, 0.0) if x is not None),
+            "name": name, "description": description, "tags": loads(tags) or [], "group": group,
+            "status": status, "created_at": created, "finished_at": finished, "heartbeat_at": heartbeat,
+            "hostname": hostname, "pid": pid, "config": loads(config), "metadata": loads(metadata),
+            "summary": loads(summary), "stats": loads(stats), "error": error,
+        }
+        return row, snapshot
+
+    def save_stats(self, extra: dict[str, Any]) -> None:
+        """Merge the upload outcome into the run's stats in the local store (writer is closed)."""
+        row = self.conn.execute("SELECT stats FROM run").fetchone()
+        stats = (loads(row[0]) if row else None) or {}
+        stats.update(extra)
+        from seetrain._store import dumps
+
+        self.conn.execute("UPDATE run SET stats = ?", (dumps(stats),))
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class Replicator:
+    """The daemon thread behind an ``online`` run."""
+
+    def __init__(self, run_dir: str, transport: Transport, target: str, *, logdir: str = "",
+                 stats: Counter[str] | None = None, upload_timeout: float = DEFAULT_UPLOAD_TIMEOUT,
+                 interval: float = 0.5, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+        self.run_dir = run_dir
+        self.transport = transport
+        self.target = normalize_target(target)
+        self.logdir = logdir
+        self.stats = stats if stats is not None else Counter()
+        self.upload_timeout = upload_timeout
+        self.interval = interval
+        self.batch_size = batch_size
+        self.uploader: RunUploader | None = None
+        self.state = "running"
+        self.last_error: str | None = None
+        self.done = False
+        self._stopping = threading.Event()
+        self._abort = threading.Event()
+        self._wake = threading.Event()
+        self._finished = False
+        self._thread = threading.Thread(target=self._loop, name="seetrain-replicator", daemon=True)
+
+    def start(self) -> Replicator:
+        self._thread.start()
+        return self
+
+    def _loop(self) -> None:
+        try:
+            self.uploader = RunUploader(self.run_dir, self.transport, self.target, self.batch_size)
+        except (sqlite3.Error, ValueError) as exc:
+            self.state, self.last_error = "failed", f"cannot read the local store: {exc}"
+            log.warning("seetrain: upload disabled: %s", self.last_error)
+            return
+        up = self.uploader
+        while not self._abort.is_set():
+            stopping = self._stopping.is_set()
+            delay = self.interval
+            try:
+                sent = up.pump(force_snapshot=stopping)
+                self.state, self.last_error = "running", None
+                if sent:
+                    delay = 0.0
+                elif stopping and not any(up.pending().values()) and not up.snapshot_pending():
+                    self.done = True
+                    break
+            except ServerUnavailable as exc:
+                self.state, self.last_error = "paused", "server unreachable: circuit breaker open"
+                delay = max(0.05, min(exc.retry_in, 5.0))
+            except TemporaryError as exc:
+                self.state, self.last_error = "retrying", str(exc)
+                delay = 1.0
+            except AuthError as exc:
+                self.state, self.last_error = "refused", f"server refused the API key ({exc.reason})"
+                log.warning("seetrain: upload stopped: %s; records stay local", self.last_error)
+                break
+            except (TransportError, sqlite3.Error, OSError) as exc:
+                self.state, self.last_error = "retrying", f"{type(exc).__name__}: {exc}"
+                log.warning("seetrain: upload error (will retry): %s", self.last_error)
+                delay = 1.0
+            self._publish()
+            if delay and self._wake.wait(delay):
+                self._wake.clear()
+        self._publish()
+
+    def _publish(self) -> None:
+        up = self.uploader
+        if up is None:
+            return
+        stats = self.stats
+        stats["upload_records_sent"] = up.sent["scalars"] + up.sent["media"] + up.sent["console"]
+        stats["upload_files_sent"] = up.sent["files"]
+        stats["upload_batches"] = up.sent["batches"]
+        stats["upload_dropped"] = sum(up.dropped.values())
+        for key, value in self.transport.stats().items():
+            if isinstance(value, (int, float)):
+                stats[f"upload_{key}"] = value
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def finish(self, timeout: float | None = None) -> str:
+        """Wait up to ``timeout`` seconds (default: the run's upload timeout) for the upload,
+        print one line saying what was sent, kept locally and dropped, and return it."""
+        if self._finished:
+            return ""
+        self._finished = True
+        timeout = self.upload_timeout if timeout is None else timeout
+        self._stopping.set()
+        self._wake.set()
+        self.transport.wake()
+        self._thread.join(max(0.0, timeout))
+        if self._thread.is_alive():
+            self._abort.set()
+            self._wake.set()
+            self.transport.wake()
+            self._thread.join(0.5)
+        line = self._report()
+        self.transport.close()
+        print(line, file=sys.stderr)
+        return line
+
+    def _report(self) -> str:
+        up = self.uploader
+        if up is None:
+            return f"seetrain: nothing uploaded to {self.target}: {self.last_error}"
+        try:
+            pending = up.pending()
+        except sqlite3.Error as exc:
+            pending = {}
+            log.warning("seetrain: cannot count unsent records: %s", exc)
+        kept = sum(pending.values())
+        sent = up.sent["scalars"] + up.sent["media"] + up.sent["console"]
+        dropped = sum(up.dropped.values())
+        self._publish()
+        extra = {"upload_records_sent": sent, "upload_kept_locally": kept, "upload_dropped": dropped,
+                 "upload_dropped_reasons": dict(up.dropped), "upload_target": self.target}
+        try:
+            if not self._thread.is_alive():
+                up.save_stats(extra)
+                up.close()
+        except sqlite3.Error as exc:
+            log.warning("seetrain: cannot save upload stats: %s", exc)
+        line = f"seetrain: upload to {self.target}: sent {sent} records ({up.sent['files']} files)"
+        reason = f" ({self.last_error})" if kept and self.last_error else ""
+        line += f", kept locally {kept}{reason}"
+        reasons = "; ".join(f"{r}: {n}" for r, n in up.dropped.items())
+        line += f", dropped {dropped}" + (f" ({reasons})" if reasons else "")
+        if kept:
+            line += (f"; send the rest with: seetrain sync {self.logdir or '<logdir>'} --host {self.target}"
+                     f" --project {up.project} --run {up.run_id}")
+        return line
+
+
+def start_replicator(run: Run, upload_timeout: float | None = None) -> Replicator:
+    """Start replicating ``run`` to ``run.settings.host`` (called by ``seetrain.init``)."""
+    from seetrain.transport.http import HttpTransport
+
+    if upload_timeout is None:
+        upload_timeout = float(os.environ.get("SEETRAIN_UPLOAD_TIMEOUT") or DEFAULT_UPLOAD_TIMEOUT)
+    host = normalize_target(run.settings.host or "")
+    transport = HttpTransport.from_env(host, run.settings.api_key)
+    interval = float(os.environ.get("SEETRAIN_REPLICATOR_INTERVAL") or 0.5)
+    return Replicator(run.dir, transport, host, logdir=run.settings.logdir, stats=run.stats,
+                      upload_timeout=upload_timeout, interval=interval).start()
