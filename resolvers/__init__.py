@@ -13,12 +13,26 @@ One module per provider (``resolvers.openai``, ``resolvers.zhipuai``,
     The request record completed from the chunks (OpenAI, ZhipuAI) or events
     (Anthropic) of a stream, however far it got.
 ``resolve_error(request_record, exc) -> dict``
-    The record (possibly already partly filled by a stream) with ``error`` set.
+    The record (possibly already partly filled by a stream) with ``error`` set:
+    type = exception class name, status_code = ``exc.status_code`` (or
+    ``exc.response.status_code``), message = ``str(exc)``. A wire error body
+    (``{"error": {"type"|"code", "message"}}``) is accepted in place of ``exc``.
+    An Anthropic stream ``error`` event also sets ``error`` (status_code None).
+
+Each provider module also has ``StreamAccumulator(request_record)`` with
+``add(chunk)`` and ``record()``: the incremental form of ``resolve_stream``, so a
+stream proxy need not keep every chunk.
+
+Input messages are flattened to text: text parts joined by newlines, a tool
+result as its text, other parts as ``[<type>]`` (``[image_url]``, ``[image]``),
+and a tool call made by the assistant as ``[tool_call: <name>]``. Stream records
+take the first choice only (index 0), as responses do.
 
 Responses, chunks and events may be the client library's pydantic objects or
 plain dicts shaped like the wire JSON. Nothing here patches anything or imports a
 client library, and nothing raises on unexpected shapes: missing fields stay
-``None``/empty. The input record is never mutated; a new dict is returned.
+``None``/empty (only an error raised by iterating a live ``chunks`` stream
+passes through). The input record is never mutated; a new dict is returned.
 
 The record shape, identical for all providers::
 

@@ -36,12 +36,17 @@ __all__ = [
     "Api", "Audio", "DisabledRun", "Histogram", "Image", "InvalidValueError", "NotInitializedError",
     "Run", "RunFinishedError", "SeeTrainError", "SeeTrainWarning", "Text", "__version__", "config",
     "finish", "get_run", "init", "log", "log_audio", "log_image", "log_scalar", "log_text",
-    "update_config",
+    "update_config", "watch", "unwatch", "watch_attention", "monitor", "autolog_torch",
 ]
 
 # Heavier parts load on first use so that ``import seetrain`` stays in the tens of milliseconds.
 _LAZY = {
     "Api": ("seetrain.api", "Api"),
+    "watch": ("seetrain.watch", "watch"),
+    "unwatch": ("seetrain.watch", "unwatch"),
+    "watch_attention": ("seetrain.attention", "watch_attention"),
+    "monitor": ("seetrain.helpers", "monitor"),
+    "autolog_torch": ("seetrain.helpers", "autolog_torch"),
 }
 
 

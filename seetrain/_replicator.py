@@ -98,7 +98,15 @@ class RunUploader:
         return {t: self.conn.execute(_PENDING[t], (self.cursor[t],)).fetchone()[0] for t in TABLES}
 
     def snapshot_pending(self) -> bool:
-        return self._read_run_row() != self._snapshot_sent
+        """True while the server lacks the run row: any change once the run has ended; only
+        real changes (not heartbeat/summary churn) while another process still writes it."""
+        sent = self._snapshot_sent
+        if sent is None:
+            return True
+        row = self._read_run_row()
+        if row[:-3] != sent[:-3]:
+            return True
+        return row != sent and row[4] != "running"
 
     # ---- sending -----------------------------------------------------------------------------
     def pump(self, force_snapshot: bool = False) -> int:
@@ -114,9 +122,19 @@ class RunUploader:
             sent += self._send_rows(table, rows, snapshot)
             snapshot = None  # the run row rides along with the first batch only
         if snapshot is not None:
-            self._send(Batch(self._batch_id("run", int(snapshot[1]["snapshot_at"] * 1000), 0),
-                             self.project, self.run_id, run=snapshot[1]), snapshot)
+            self._send_snapshot_alone(snapshot)
         return sent
+
+    def _send_snapshot_alone(self, snapshot: tuple[tuple[Any, ...], dict[str, Any]]) -> None:
+        batch = Batch(self._batch_id("run", int(snapshot[1]["snapshot_at"] * 1000), 0),
+                      self.project, self.run_id, run=snapshot[1])
+        try:
+            self._send(batch, snapshot)
+        except AuthError:
+            raise
+        except RejectedError as exc:
+            self.dropped[f"run metadata: {exc.reason}"] += 1
+            self._snapshot_sent = snapshot[0]  # resending the same row cannot succeed
 
     def drain(self, deadline: float | None = None, stop: threading.Event | None = None) -> bool:
         """Pump until nothing is left (True) or the deadline/stop comes first (False)."""
@@ -142,6 +160,10 @@ class RunUploader:
         except AuthError:
             raise
         except RejectedError as exc:
+            if snapshot is not None:
+                # The run row may be what the server refuses: settle it alone, then the rows.
+                self._send_snapshot_alone(snapshot)
+                return self._send_rows(table, rows, None)
             if len(rows) == 1:
                 self.dropped[exc.reason] += 1
                 self._advance(table, hi)
@@ -197,18 +219,19 @@ class RunUploader:
     def _read_run_row(self) -> tuple[Any, ...]:
         return tuple(self.conn.execute(
             "SELECT name, description, tags, group_name, status, created_at, finished_at, hostname, "
-            "pid, config, metadata, summary, stats, error, heartbeat_at FROM run").fetchone())
+            "pid, config, metadata, error, summary, stats, heartbeat_at FROM run").fetchone())
 
     def _snapshot_if_due(self, force: bool) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
         row = self._read_run_row()
         if row == self._snapshot_sent:
             return None
-        # Heartbeats change the row every second; only status, config, tags ... are urgent.
-        changed = self._snapshot_sent is None or row[:-2] != self._snapshot_sent[:-2]
+        # Heartbeats rewrite summary/stats/heartbeat_at every second (the last three columns):
+        # those go out every SNAPSHOT_INTERVAL; status, config, tags ... go out at once.
+        changed = self._snapshot_sent is None or row[:-3] != self._snapshot_sent[:-3]
         if not (force or changed) and time.monotonic() - self._snapshot_time < SNAPSHOT_INTERVAL:
             return None
         (name, description, tags, group, status, created, finished, hostname, pid, config,
-         metadata, summary, stats, error, heartbeat) = row
+         metadata, error, summary, stats, heartbeat) = row
         snapshot = {
             "snapshot_at": max(x for x in (created, finished, heartbeat, 0.0) if x is not None),
             "name": name, "description": description, "tags": loads(tags) or [], "group": group,
@@ -356,7 +379,8 @@ class Replicator:
         except sqlite3.Error as exc:
             log.warning("seetrain: cannot save upload stats: %s", exc)
         line = f"seetrain: upload to {self.target}: sent {sent} records ({up.sent['files']} files)"
-        reason = f" ({self.last_error})" if kept and self.last_error else ""
+        why = self.last_error or f"upload timeout of {self.upload_timeout:g}s reached"
+        reason = f" ({why})" if kept else ""
         line += f", kept locally {kept}{reason}"
         reasons = "; ".join(f"{r}: {n}" for r, n in up.dropped.items())
         line += f", dropped {dropped}" + (f" ({reasons})" if reasons else "")

@@ -66,7 +66,7 @@ def test_too_old_framework_is_reported():
 
 def test_unified_log_reaches_every_active_run_once(logdir):
     a = main.init("plain_test", project="multi", experiment_name="a", logdir=str(logdir))
-    b = main.init("plain_test", project="multi", experiment_name="b", logdir=str(logdir))
+    main.init("plain_test", project="multi", experiment_name="b", logdir=str(logdir))
     shared = main.init("plain_test", project="multi", run=a.run)  # same run through two integrations
     main.log({"loss": 0.5}, step=1)
     main.log_scalar("lr", 0.1, step=1)

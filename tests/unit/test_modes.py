@@ -78,7 +78,7 @@ def test_context_manager_marks_failure_and_reraises(logdir):
     with pytest.raises(ZeroDivisionError):
         with seetrain.init(project="p", logdir=str(logdir)) as run:
             run.log({"a": 1})
-            1 / 0
+            raise ZeroDivisionError("inside the run")
     view = seetrain.Api(logdir).run(run.id)
     assert view.status == "failed" and "ZeroDivisionError" in view.error
     with seetrain.init(project="p", logdir=str(logdir)) as ok:

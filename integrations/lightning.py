@@ -1,0 +1,244 @@
+"""PyTorch Lightning: ``Trainer(logger=SeeTrainLogger(project="p"))``.
+
+``SeeTrainLogger`` implements Lightning's ``Logger`` contract (name, version, a lazily created
+``experiment`` that is the seetrain Run, ``log_metrics``, ``log_hyperparams``, ``log_graph``,
+``save``, ``finalize``, ``after_save_checkpoint``) and works in ``lightning.pytorch.Trainer`` and
+``pytorch_lightning.Trainer`` alike, next to other loggers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+import traceback
+from collections.abc import Mapping
+from typing import Any
+
+from lightning.pytorch.loggers import Logger
+from lightning_utilities.core.rank_zero import rank_zero_only
+
+from integrations._base import Integration
+from integrations._lazy import LazyIntegration
+from seetrain import DisabledRun, Run
+
+__all__ = ["LightningIntegration", "SeeTrainLogger"]
+
+# Lightning's finalize() statuses -> SeeTrain's final statuses.
+_STATUS = {"success": "finished", "finished": "finished", "failed": "failed", "aborted": "aborted"}
+
+
+class LightningIntegration(Integration):
+    """Hub entry for Lightning: ``init_pytorch_lightning(...).get_callback()`` is a SeeTrainLogger."""
+
+    name = "pytorch_lightning"
+    mode = "callback"
+
+    def get_callback(self) -> SeeTrainLogger:
+        return SeeTrainLogger(integration=self)
+
+
+class SeeTrainLogger(Logger):
+    """A Lightning logger writing to a SeeTrain run.
+
+    Args:
+        project, experiment_name, description, config, tags: as in ``seetrain.init``.
+        logdir, mode: where and how the run is stored (``seetrain.init`` passthrough).
+        prefix: put before every metric key (``prefix/key``).
+        log_model_summary: record the module tree and parameter counts when training starts.
+        log_all_ranks: log from every rank as grouped runs instead of rank 0 only.
+        integration: bind to an existing ``LightningIntegration`` instead of creating a run.
+        **init_kwargs: more ``seetrain.init`` arguments (``system_monitor``, ``group`` ...).
+
+    The run is created on first use. When this logger created it, ``Trainer`` ending finishes it
+    (``finalize("success")`` -> finished, ``"failed"`` -> failed, Ctrl-C -> aborted); a later
+    ``trainer.test()`` reopens the same run and continues it.
+    """
+
+    def __init__(self, project: str | None = None, experiment_name: str | None = None,
+                 description: str | None = None, config: Any = None, tags: list[str] | None = None,
+                 logdir: str | os.PathLike[str] | None = None, mode: str | None = None, prefix: str = "",
+                 log_model_summary: bool = True, log_all_ranks: bool = False,
+                 integration: LightningIntegration | None = None, **init_kwargs: Any) -> None:
+        super().__init__()
+        self._prefix = prefix
+        self._log_model_summary = log_model_summary
+        self._project = project
+        kwargs = {"project": project, "experiment_name": experiment_name, "description": description,
+                  "config": config, "tags": tags, "mode": mode, "log_all_ranks": log_all_ranks or None,
+                  "logdir": os.fspath(logdir) if logdir is not None else None, **init_kwargs}
+        self._lazy = LazyIntegration(LightningIntegration, kwargs, integration)
+        self._checkpoints: list[str] = []
+
+    # ---- identity (Lightning reads these to build checkpoint folders) ------------------------
+    @property
+    def integration(self) -> Integration:
+        """The LightningIntegration behind this logger (created on first use)."""
+        return self._lazy.get(rank_zero=getattr(rank_zero_only, "rank", 0) == 0)
+
+    @property
+    def experiment(self) -> Run | DisabledRun:
+        """The seetrain Run (a no-op run on non-zero ranks): ``self.logger.experiment.log_image(...)``."""
+        return self.integration.run
+
+    @property
+    def name(self) -> str:
+        run = self.experiment
+        if isinstance(run, DisabledRun):
+            return self._project or "default"
+        return run.project
+
+    @property
+    def version(self) -> str | None:
+        run = self.experiment
+        return None if isinstance(run, DisabledRun) else run.id
+
+    @property
+    def save_dir(self) -> str | None:
+        """The SeeTrain logdir, so that checkpoints land in ``<logdir>/<project>/<run id>/checkpoints``."""
+        run = self.experiment
+        return None if isinstance(run, DisabledRun) else run.settings.logdir
+
+    @property
+    def root_dir(self) -> str | None:
+        save_dir = self.save_dir
+        return None if save_dir is None else os.path.join(save_dir, self.name)
+
+    @property
+    def log_dir(self) -> str | None:
+        run = self.experiment
+        return None if isinstance(run, DisabledRun) else run.dir
+
+    # ---- the contract --------------------------------------------------------------------------
+    def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
+        """Log ``metrics`` at Lightning's ``step`` (its optimizer-step count while fitting)."""
+        integration = self.integration
+        if not integration.enabled:
+            return
+        if self._prefix:
+            metrics = {f"{self._prefix}/{k}": v for k, v in metrics.items()}
+        integration.log(dict(metrics), step=step)
+
+    def log_hyperparams(self, params: Any = None, *args: Any, metrics: Mapping[str, Any] | None = None,
+                        **kwargs: Any) -> None:
+        """Merge ``params`` (dict, ``argparse.Namespace``, ``AttributeDict``, dataclass or an
+        omegaconf-like object with ``to_container``) into the run config."""
+        integration = self.integration
+        if not integration.enabled:
+            return
+        values = integration.guard(_params_to_dict, params)
+        if values:
+            integration.update_config(values)
+        if metrics:
+            self.log_metrics(metrics, step=0)
+
+    def log_graph(self, model: Any, input_array: Any = None) -> None:
+        """Record the module tree (top-level children) and parameter counts; runs no forward pass."""
+        if not self._log_model_summary:
+            return
+        integration = self.integration
+        if not integration.enabled:
+            return
+        summary = integration.guard(model_summary, model)
+        if summary:
+            integration.log_event("model_summary", summary)
+            integration.guard(integration.run.set_metadata, model={
+                "class": summary["class"], "total_params": summary["total_params"],
+                "trainable_params": summary["trainable_params"]})
+
+    def save(self) -> None:
+        """Non-blocking: Lightning calls this after every ``log_metrics``; the writer thread
+        persists records within its flush interval, and ``finalize`` flushes them all."""
+
+    def after_save_checkpoint(self, checkpoint_callback: Any) -> None:
+        """Record the path of every checkpoint Lightning saves (and the best one so far)."""
+        integration = self.integration
+        if integration.enabled:
+            integration.guard(self._record_checkpoint, integration, checkpoint_callback)
+
+    def _record_checkpoint(self, integration: Integration, callback: Any) -> None:
+        path = (getattr(callback, "_last_checkpoint_saved", None) or getattr(callback, "last_model_path", None)
+                or getattr(callback, "best_model_path", None))
+        best_score = getattr(callback, "best_model_score", None)
+        payload = {
+            "path": path or None,
+            "best_model_path": getattr(callback, "best_model_path", None) or None,
+            "best_model_score": float(best_score) if best_score is not None else None,
+            "last_model_path": getattr(callback, "last_model_path", None) or None,
+            "monitor": getattr(callback, "monitor", None),
+            "global_step": getattr(callback, "_last_global_step_saved", None),
+        }
+        step = payload["global_step"] if isinstance(payload["global_step"], int) else None
+        integration.log_event("checkpoint", payload, step=step)
+        if path and path not in self._checkpoints:
+            self._checkpoints.append(path)
+        integration.run.set_metadata(checkpoints={"paths": list(self._checkpoints),
+                                                  "best_model_path": payload["best_model_path"],
+                                                  "best_model_score": payload["best_model_score"]})
+
+    def finalize(self, status: str) -> None:
+        """Lightning's end of ``fit``/``validate``/``test``: flush, and finish the run if this
+        logger created it (``success`` -> finished, ``failed`` -> failed, Ctrl-C -> aborted)."""
+        integration = self._lazy.created
+        if integration is None or not integration.enabled:
+            return
+        final = _STATUS.get(status, "finished")
+        exc_type, exc, tb = sys.exc_info()
+        if exc_type is not None and issubclass(exc_type, KeyboardInterrupt):
+            final = "aborted"
+        if final != "finished" and exc is not None:
+            integration.guard(integration.run.set_metadata,
+                              error="".join(traceback.format_exception(exc_type, exc, tb))[-4000:])
+        if self._lazy.owns:
+            self._lazy.finish(status=final)
+        else:
+            integration.guard(integration.run.flush)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # DDP-spawn pickles loggers into the workers: they create their own run there.
+        state = self.__dict__.copy()
+        lazy = LazyIntegration(LightningIntegration, dict(self._lazy._kwargs))
+        state["_lazy"] = lazy
+        return state
+
+
+def _params_to_dict(params: Any) -> dict[str, Any]:
+    if params is None:
+        return {}
+    if isinstance(params, argparse.Namespace):
+        return vars(params).copy()
+    if type(params).__module__.startswith("omegaconf"):
+        from omegaconf import OmegaConf
+
+        params = OmegaConf.to_container(params, resolve=True)
+    else:
+        to_container = getattr(params, "to_container", None)  # omegaconf look-alikes
+        if callable(to_container):
+            params = to_container(resolve=True)
+    if dataclasses.is_dataclass(params) and not isinstance(params, type):
+        return dataclasses.asdict(params)
+    if isinstance(params, Mapping):
+        return {str(k): _plain(v) for k, v in params.items()}
+    raise TypeError(f"log_hyperparams takes a dict or Namespace, got {type(params).__name__}")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, argparse.Namespace):
+        return {k: _plain(v) for k, v in vars(value).items()}
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def model_summary(model: Any) -> dict[str, Any]:
+    """Top-level children of a torch module with their parameter counts (no forward pass)."""
+    rows = []
+    for child_name, child in model.named_children():
+        rows.append({"name": child_name, "type": type(child).__name__,
+                     "params": sum(p.numel() for p in child.parameters()),
+                     "input_shape": None, "output_shape": None})
+    params = list(model.parameters())
+    return {"class": type(model).__name__, "rows": rows,
+            "total_params": sum(p.numel() for p in params),
+            "trainable_params": sum(p.numel() for p in params if p.requires_grad)}
