@@ -62,8 +62,12 @@ class Tracker:
     def available(self) -> bool:
         return not self.module or importlib.util.find_spec(self.module) is not None
 
-    def setup(self, tmpdir: str) -> None:
+    def attach(self, tmpdir: str) -> None:
+        """Point at ``tmpdir`` without starting anything (readers use this after a SIGKILL)."""
         self.tmpdir = tmpdir
+
+    def setup(self, tmpdir: str) -> None:
+        self.attach(tmpdir)
 
     def log(self, step: int, data: dict[str, float]) -> None:
         raise NotImplementedError
@@ -113,12 +117,15 @@ class SeeTrain(Tracker):
     name = "seetrain"
     module = "seetrain"
 
+    def attach(self, tmpdir: str) -> None:
+        super().attach(tmpdir)
+        self.logdir = os.path.join(tmpdir, "seetrain")
+
     def setup(self, tmpdir: str) -> None:
         super().setup(tmpdir)
         import seetrain
 
         self.st = seetrain
-        self.logdir = os.path.join(tmpdir, "seetrain")
         self.run = seetrain.init(project="bench", logdir=self.logdir, system_monitor=False,
                                  capture_console=False)
         self._log = seetrain.log
@@ -231,19 +238,21 @@ class _MLflow(Tracker):
     module = "mlflow"
     uri_kind = "file"
 
+    def attach(self, tmpdir: str) -> None:
+        super().attach(tmpdir)
+        if self.uri_kind == "file":
+            self.uri = "file:" + os.path.join(tmpdir, "mlruns")
+        else:
+            self.uri = "sqlite:///" + os.path.join(tmpdir, "mlflow.db")
+
     def setup(self, tmpdir: str) -> None:
         super().setup(tmpdir)
         import mlflow
 
         self.mlflow = mlflow
-        if self.uri_kind == "file":
-            self.uri = "file:" + os.path.join(tmpdir, "mlruns")
-        else:
-            self.uri = "sqlite:///" + os.path.join(tmpdir, "mlflow.db")
         mlflow.set_tracking_uri(self.uri)
         mlflow.set_experiment("bench")
         self.run = mlflow.start_run()
-        self.run_id = self.run.info.run_id
         self._log = mlflow.log_metrics
 
     def log(self, step: int, data: dict[str, float]) -> None:
@@ -259,8 +268,13 @@ class _MLflow(Tracker):
         from mlflow.tracking import MlflowClient
 
         client = MlflowClient(self.uri)
-        run = client.get_run(self.run_id)
-        return sum(len(client.get_metric_history(self.run_id, key)) for key in run.data.metrics)
+        experiment = client.get_experiment_by_name("bench")
+        if experiment is None:
+            return 0
+        total = 0
+        for run in client.search_runs([experiment.experiment_id]):
+            total += sum(len(client.get_metric_history(run.info.run_id, key)) for key in run.data.metrics)
+        return total
 
     def images_read_back(self) -> int | None:
         # log_image(key=, step=) stores each step's image (plus a thumbnail) under images/.
@@ -283,11 +297,14 @@ class TensorBoardX(Tracker):
     name = "tensorboardX"
     module = "tensorboardX"
 
+    def attach(self, tmpdir: str) -> None:
+        super().attach(tmpdir)
+        self.logdir = os.path.join(tmpdir, "tb")
+
     def setup(self, tmpdir: str) -> None:
         super().setup(tmpdir)
         from tensorboardX import SummaryWriter
 
-        self.logdir = os.path.join(tmpdir, "tb")
         self.writer = SummaryWriter(logdir=self.logdir)
         self._add = self.writer.add_scalar
 
@@ -352,7 +369,7 @@ class Trackio(Tracker):
 
     def _rows(self) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
-        for path in glob.glob(os.path.join(os.environ.get("TRACKIO_DIR", self.tmpdir), "*.db")):
+        for path in glob.glob(os.path.join(self.tmpdir, "trackio", "*.db")):
             conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
             try:
                 rows.extend(json.loads(r[0]) for r in conn.execute("SELECT metrics FROM metrics"))
@@ -396,12 +413,15 @@ class Aim(Tracker):
     name = "aim"
     module = "aim"
 
+    def attach(self, tmpdir: str) -> None:
+        super().attach(tmpdir)
+        self.repo = os.path.join(tmpdir, "aim")
+
     def setup(self, tmpdir: str) -> None:
         super().setup(tmpdir)
         import aim
 
         self.aim = aim
-        self.repo = os.path.join(tmpdir, "aim")
         os.makedirs(self.repo, exist_ok=True)
         aim.Repo.from_path(self.repo, init=True)
         self.run = aim.Run(repo=self.repo, experiment="bench", system_tracking_interval=None,

@@ -27,7 +27,7 @@ class DisabledRun:
     def _noop(self, *args: Any, **kwargs: Any) -> None:
         return None
 
-    log = log_scalar = log_image = log_audio = log_text = log_event = log_console = _noop
+    log = log_scalar = log_image = log_audio = log_text = log_event = log_console = log_side = _noop
     set_metadata = add_tags = on_finish = _noop
 
     def update_config(self, values: Any = None, **kwargs: Any) -> None:

@@ -140,6 +140,24 @@ class Run:
         if pairs:
             self._writer.put(("s", step, ts, pairs))
 
+    def log_side(self, data: Mapping[str, Any], step: int) -> None:
+        """Side-channel metrics (system monitor, model watch, attention monitor): stored at
+        ``step`` like ``log`` would, but the user's step counter is neither read nor moved, and a
+        finished run ignores them silently (they come from background threads)."""
+        if self._finished:
+            return
+        step = self._check_step(step)
+        ts = time.time()
+        pairs: list[tuple[str, Any]] = []
+        for key, value in data.items():
+            if key not in self._known_keys:
+                key = self._check_key(key)
+                if key is None:
+                    continue
+            self._slow_value(key, value, step, ts, pairs)
+        if pairs:
+            self._writer.put(("s", step, ts, pairs))
+
     def _check_step(self, step: Any) -> int:
         if type(step) is int:
             return step

@@ -1,8 +1,8 @@
 """System monitor: a daemon thread that samples CPU, memory, disk, network and GPUs.
 
-Values are logged as ``sys/...`` metrics. They travel on a side channel: each metric's step is
-the monitor's own sample index (0, 1, 2 ...), written straight to the run's writer queue, so the
-user's step counter is never advanced or disturbed. Plot them against the timestamp.
+Values are logged as ``sys/...`` metrics through ``Run.log_side``: each metric's step is the
+monitor's own sample index (0, 1, 2 ...), and the user's step counter is never read, advanced or
+disturbed. Plot them against the timestamp.
 
 Inside a container the CPU and memory figures follow the cgroup (v1 or v2) limits when there are
 any. GPUs are read through NVML (``nvidia-ml-py``) when a driver is present; without one the
@@ -324,7 +324,8 @@ class SystemMonitor:
             if self.errors == 1:
                 log.warning("seetrain: system metrics sampling failed", exc_info=True)
             return
-        _put_side_channel(self.run, self._index, values)
+        # The sample index is the step: Run.log_side never touches the user's step counter.
+        self.run.log_side({k: v for k, v in values.items() if v == v}, self._index)
         self._index += 1
         self.samples += 1
 
@@ -332,15 +333,6 @@ class SystemMonitor:
         self._stop.set()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout)
-
-
-def _put_side_channel(run: Any, index: int, values: dict[str, float]) -> None:
-    """Queue metrics with their own step, bypassing ``Run.log``'s step bookkeeping."""
-    if run.finished:
-        return
-    pairs = [(k, float(v)) for k, v in values.items() if v == v]
-    if pairs:
-        run._writer.put(("s", index, time.time(), pairs))
 
 
 def start_system_monitor(run: Any, interval: float | None = None) -> SystemMonitor | None:

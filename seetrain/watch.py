@@ -7,8 +7,8 @@ the parameter's device, keep the small results, and are removed again at the nex
 where the numbers are copied to the CPU and logged. Steps in between pay one Python call.
 
 Keys: ``gradients/norm/total``, ``gradients/norm/<param>``, ``gradients/hist/<param>``, and the
-same under ``parameters/``. They are logged at the run's current step (the step of the user's
-last ``log``) without advancing it. The model summary is an event of kind ``model_summary``.
+same under ``parameters/``. They are logged (``Run.log_side``) at the step the user's next ``log``
+will get, without advancing the step counter. The model summary is an event of kind ``model_summary``.
 """
 
 from __future__ import annotations
@@ -56,7 +56,9 @@ def _shape(value: Any) -> Any:
 
 
 def _current_step(run: Any) -> int:
-    return max(int(getattr(run, "step", 0)) - 1, 0)
+    """The step the user's next ``log`` will get: in a loop that logs once per iteration, the
+    statistics of an iteration land on the same step as its loss."""
+    return int(getattr(run, "step", 0))
 
 
 class Watcher:
@@ -155,7 +157,7 @@ class Watcher:
                 hi = lo + 1e-12
             edges = [lo + (hi - lo) * i / len(counts) for i in range(len(counts) + 1)]
             data[f"{prefix}/hist/{name}"] = Histogram(np_histogram=(counts, edges))
-        self.run.log(data, step=step)
+        self.run.log_side(data, step)
 
     # ---- model summary -------------------------------------------------------------------
     def _start_summary(self) -> None:

@@ -406,9 +406,11 @@ export class Workspace {
 
   /** New runs or keys: rebuild only when the set of keys changed; else reload the series. */
   update({ runs, keys }) {
-    const sameKeys = keys && keys.length === this.keys.length && keys.every((k, i) => k === this.keys[i]);
+    const sameKeys = !keys || (keys.length === this.keys.length && keys.every((k, i) => k === this.keys[i]));
+    const sameRuns = !runs || (runs.length === this.runs.length && runs.every((r, i) => r.id === this.runs[i].id));
     if (runs) this.runs = runs;
-    if (keys && !sameKeys) { this.keys = keys; this.renderGroups(); return; }
+    if (!sameKeys) { this.keys = keys; this.renderGroups(); return; }
+    if (sameRuns) return;
     for (const p of this.panels.values()) { p.runs = this.runs; if (p.loaded) p.load(); }
   }
 

@@ -1,0 +1,123 @@
+"""``seetrain server``: the tracking server (dashboard + versioned ingest API) over a database.
+
+The process holds no state of its own apart from the database and the media folder, so
+several of them (``--workers``, or several hosts) can serve one PostgreSQL database behind a
+load balancer.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import asdict, dataclass
+
+import click
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+_ENV = "SEETRAIN_SERVER_CONFIG_"
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    db: str
+    media_dir: str
+    token: str | None = None
+    read_token: str | None = None
+    max_request_bytes: int = 32 * 1024 * 1024
+    max_batch_records: int = 20_000
+    max_media_bytes: int = 64 * 1024 * 1024
+
+    def to_env(self) -> dict[str, str]:
+        return {_ENV + k.upper(): str(v) for k, v in asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_env(cls) -> ServerConfig:
+        values: dict[str, object] = {}
+        for name, field in cls.__dataclass_fields__.items():
+            raw = os.environ.get(_ENV + name.upper())
+            if raw is not None:
+                values[name] = int(raw) if field.type == "int" else raw
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def build_app(config: ServerConfig):  # noqa: ANN201 - FastAPI is imported lazily
+    """The FastAPI app: the dashboard's read API over the database plus the ingest router."""
+    from seetrain.server.app import create_app
+    from seetrain.server.db import Database
+    from seetrain.server.db_source import DbSource
+    from seetrain.server.ingest import IngestLimits, make_ingest_router
+
+    db = Database(config.db)
+    limits = IngestLimits(max_request_bytes=config.max_request_bytes,
+                          max_batch_records=config.max_batch_records,
+                          max_media_bytes=config.max_media_bytes)
+    router = make_ingest_router(db, config.media_dir, token=config.token, limits=limits)
+    app = create_app(DbSource(db, config.media_dir), extra_routers=[router], read_token=config.read_token,
+                     title="SeeTrain server")
+    app.state.db = db
+    return app
+
+
+def app_from_env():  # noqa: ANN201
+    """uvicorn factory for ``--workers N``: each worker process builds the app from env vars."""
+    return build_app(ServerConfig.from_env())
+
+
+def _defaults(db: str | None, media_dir: str | None) -> tuple[str, str]:
+    if db is None:
+        base = os.path.abspath("seetrain_server")
+        db = "sqlite:///" + os.path.join(base, "server.sqlite")
+    if media_dir is None:
+        if db.startswith("sqlite:///"):
+            media_dir = os.path.join(os.path.dirname(os.path.abspath(db[len("sqlite:///"):])), "media")
+        else:
+            media_dir = os.path.abspath(os.path.join("seetrain_server", "media"))
+    return db, os.path.abspath(media_dir)
+
+
+@click.command("server")
+@click.option("--db", envvar="SEETRAIN_SERVER_DB", default=None,
+              help="sqlite:///path (default ./seetrain_server/server.sqlite) or postgresql://user:pw@host/db.")
+@click.option("--media-dir", envvar="SEETRAIN_SERVER_MEDIA_DIR", default=None,
+              help="Where uploaded media files go (default: beside the SQLite file, or ./seetrain_server/media).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", default=5092, show_default=True, type=int)
+@click.option("--token", envvar="SEETRAIN_SERVER_TOKEN", default=None,
+              help="API token clients must send to write (their SEETRAIN_API_KEY).")
+@click.option("--read-token", envvar="SEETRAIN_SERVER_READ_TOKEN", default=None,
+              help="Token needed to read (dashboard/API). Default: reads are open on localhost; "
+                   "on other interfaces they need --token.")
+@click.option("--workers", default=1, show_default=True, type=int, help="uvicorn worker processes.")
+@click.option("--max-request-mb", default=32, show_default=True, type=int, help="Largest ingest request.")
+@click.option("--max-batch-records", default=20_000, show_default=True, type=int)
+@click.option("--max-media-mb", default=64, show_default=True, type=int, help="Largest media file.")
+def server(db: str | None, media_dir: str | None, host: str, port: int, token: str | None,
+           read_token: str | None, workers: int, max_request_mb: int, max_batch_records: int,
+           max_media_mb: int) -> None:
+    """Run the tracking server: dashboard, read API and ingest API (docs at /docs)."""
+    import uvicorn
+
+    db, media_dir = _defaults(db, media_dir)
+    if host not in LOOPBACK:
+        if not token:
+            raise click.ClickException(
+                f"refusing to accept writes on {host} without a token: pass --token or set SEETRAIN_SERVER_TOKEN")
+        if read_token is None:
+            read_token = token  # off localhost, reads are not open unless a read token says how
+    config = ServerConfig(db=db, media_dir=media_dir, token=token or None, read_token=read_token or None,
+                          max_request_bytes=max_request_mb * 1024 * 1024, max_batch_records=max_batch_records,
+                          max_media_bytes=max_media_mb * 1024 * 1024)
+    from seetrain.server.db import Database
+
+    # Create the schema once here, so N workers do not race on it.
+    Database(db).dispose()
+    shown = db if "@" not in db else db.split("://", 1)[0] + "://***@" + db.rsplit("@", 1)[1]
+    click.echo(f"SeeTrain server on http://{host}:{port}/  db={shown}  media={media_dir}  "
+               f"writes={'token' if token else 'open (localhost)'}  reads={'token' if read_token else 'open'}")
+    sys.stdout.flush()
+    if workers > 1:
+        os.environ.update(config.to_env())
+        uvicorn.run("seetrain.commands.server:app_from_env", factory=True, host=host, port=port,
+                    workers=workers, log_level="warning", access_log=False)
+    else:
+        uvicorn.run(build_app(config), host=host, port=port, log_level="warning", access_log=False)

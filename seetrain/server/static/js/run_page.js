@@ -1,0 +1,173 @@
+// One run: overview (summary, config, metadata), charts, media, console, LLM calls, model.
+import { api } from "./api.js";
+import { Workspace } from "./charts.js";
+import { renderMedia } from "./media.js";
+import { el, card, empty, colorFor, fmtNum, fmtDuration, fmtTime, fmtValue, statusBadge, tagChip } from "./util.js";
+
+const POLL_MS = 2500;
+
+function kvTable(rows, cls = "") {
+  return el("table", { class: `grid kv ${cls}` }, el("tbody", {}, rows.filter(Boolean).map(([k, v]) =>
+    el("tr", {}, el("th", {}, k), el("td", {}, v instanceof Node ? v : fmtValue(v))))));
+}
+
+function flatten(obj, prefix = "", out = {}) {
+  for (const [k, v] of Object.entries(obj || {})) {
+    if (v && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length) flatten(v, `${prefix}${k}.`, out);
+    else out[`${prefix}${k}`] = v;
+  }
+  return out;
+}
+
+function summaryTable(summary) {
+  const keys = Object.keys(summary).sort();
+  if (!keys.length) return empty("No scalars yet.");
+  return el("table", { class: "grid summary" },
+    el("thead", {}, el("tr", {}, ["metric", "last", "min", "max", "points"].map((h) => el("th", {}, h)))),
+    el("tbody", {}, keys.map((k) => { const s = summary[k]; return el("tr", {}, el("td", {}, k),
+      el("td", { class: "num" }, fmtNum(s.last)), el("td", { class: "num" }, fmtNum(s.min)),
+      el("td", { class: "num" }, fmtNum(s.max)),
+      el("td", { class: "num" }, fmtNum(s.count), s.nonfinite ? el("span", { class: "nan-badge" }, `${s.nonfinite} NaN/inf`) : null)); })));
+}
+
+function overview(run) {
+  const md = run.metadata || {};
+  const git = md.git || {};
+  const command = Array.isArray(md.command) ? md.command.join(" ") : md.command;
+  const frameworks = Object.entries(md.frameworks || {}).map(([k, v]) => `${k} ${v}`).join(", ");
+  const info = kvTable([
+    ["id", run.id], ["status", statusBadge(run.status)], ["started", fmtTime(run.created_at)],
+    ["duration", fmtDuration(run.duration)], run.framework ? ["framework", el("span", { class: "chip fw" }, run.framework)] : null,
+    ["host", run.hostname], command ? ["command", el("code", { class: "cmd" }, command)] : null,
+    md.cwd ? ["directory", md.cwd] : null,
+    git.commit ? ["git commit", el("code", {}, `${git.commit.slice(0, 12)}${git.dirty ? " (dirty)" : ""}`)] : null,
+    git.branch ? ["git branch", git.branch] : null, md.python ? ["python", md.python] : null,
+    frameworks ? ["libraries", frameworks] : null, run.group ? ["group", run.group] : null,
+  ]);
+  const cfg = flatten(run.config);
+  const cfgTable = Object.keys(cfg).length ? kvTable(Object.keys(cfg).sort().map((k) => [k, cfg[k]]), "config") : empty("No config.");
+  const extra = flatten(Object.fromEntries(Object.entries(md).filter(([k]) => !["git", "command", "frameworks", "cwd", "python", "hostname"].includes(k))));
+  return el("div", { class: "overview" },
+    run.error ? el("div", { class: "alert" }, el("b", {}, "Error: "), run.error) : null,
+    run.description ? el("p", { class: "description" }, run.description) : null,
+    el("div", { class: "two-col" },
+      el("div", {}, card("Run", info), card("Config", cfgTable)),
+      el("div", {}, card("Summary", summaryTable(run.summary)),
+        card("Metadata", kvTable(Object.keys(extra).sort().map((k) => [k, extra[k]]))))));
+}
+
+function consolePanel(project, run) {
+  const pre = el("pre", { class: "console" });
+  let after = 0;
+  async function load() {
+    const lines = await api.console(project, run.id, after);
+    for (const l of lines) {
+      pre.appendChild(el("span", { class: `line ${l.stream}` }, l.line.endsWith("\n") ? l.line : l.line + "\n"));
+      after = l.seq;
+    }
+    if (!pre.childNodes.length) pre.textContent = "No console output captured.";
+    else if (pre.firstChild.nodeType === Node.TEXT_NODE) pre.firstChild.remove();
+  }
+  load();
+  return { el: pre, poll: load };
+}
+
+function llmTable(calls) {
+  const trunc = (s, n = 160) => { s = String(s ?? ""); return s.length > n ? s.slice(0, n) + "…" : s; };
+  const lastUser = (msgs) => {
+    if (!Array.isArray(msgs)) return msgs ?? "";
+    const m = [...msgs].reverse().find((x) => x && x.role === "user") || msgs[msgs.length - 1] || {};
+    return typeof m.content === "string" ? m.content : JSON.stringify(m.content ?? m);
+  };
+  const total = calls.reduce((n, c) => n + (c.payload.total_tokens || 0), 0);
+  const rows = calls.map((c) => {
+    const p = c.payload;
+    const detail = el("tr", { class: "detail", hidden: true }, el("td", { colspan: 8 },
+      el("div", { class: "llm-detail" }, el("h4", {}, "Input messages"),
+        el("pre", {}, JSON.stringify(p.input_messages ?? null, null, 2)),
+        el("h4", {}, "Output"), el("pre", {}, String(p.output_text ?? "")),
+        p.error ? el("div", { class: "alert" }, String(p.error)) : null)));
+    const row = el("tr", { class: "clickable", onclick: () => { detail.hidden = !detail.hidden; } },
+      el("td", {}, el("div", {}, p.model || "–"), el("div", { class: "sub" }, p.provider || "")),
+      el("td", { class: "text-cell" }, trunc(lastUser(p.input_messages))),
+      el("td", { class: "text-cell" }, p.error ? el("span", { class: "err" }, trunc(p.error)) : trunc(p.output_text)),
+      el("td", { class: "num" }, fmtNum(p.prompt_tokens)), el("td", { class: "num" }, fmtNum(p.completion_tokens)),
+      el("td", { class: "num" }, fmtNum(p.total_tokens)),
+      el("td", { class: "num" }, p.latency_s != null ? `${fmtNum(p.latency_s, 3)} s` : "–",
+        p.ttft_s != null ? el("div", { class: "sub" }, `ttft ${fmtNum(p.ttft_s, 3)} s`) : null),
+      el("td", {}, p.finish_reason || (p.error ? "error" : "–")));
+    return [row, detail];
+  });
+  return card(`LLM calls (${calls.length})`, el("div", { class: "table-wrap" }, el("table", { class: "grid llm" },
+    el("thead", {}, el("tr", {}, ["model", "prompt", "response", "prompt tok", "completion tok", "total tok", "latency", "finish"].map((h) => el("th", {}, h)))),
+    el("tbody", {}, rows))), el("span", { class: "muted" }, `${fmtNum(total)} tokens`));
+}
+
+function modelTable(event) {
+  const p = event.payload;
+  return card(`Model summary · ${fmtNum(p.total_params)} parameters`, el("div", { class: "table-wrap" }, el("table", { class: "grid model" },
+    el("thead", {}, el("tr", {}, ["layer", "type", "params", "input shape", "output shape"].map((h) => el("th", {}, h)))),
+    el("tbody", {}, (p.rows || []).map((r) => el("tr", {}, el("td", { class: "mono" }, r.name), el("td", {}, r.type),
+      el("td", { class: "num" }, fmtNum(r.params)), el("td", { class: "mono" }, fmtValue(r.input_shape)),
+      el("td", { class: "mono" }, fmtValue(r.output_shape))))))));
+}
+
+export async function renderRun(root, { project, id }, query) {
+  let run;
+  try { run = await api.run(project, id); } catch (err) {
+    root.appendChild(el("div", { class: "empty error" }, err.message));
+    return null;
+  }
+  const color = colorFor(run.id);
+  const statusSlot = el("span", {}, statusBadge(run.status));
+  const durationSlot = el("span", { class: "muted" }, fmtDuration(run.duration));
+  root.appendChild(el("div", { class: "page-head run-head" },
+    el("i", { class: "swatch big", style: { background: color } }),
+    el("h1", {}, run.name), statusSlot, run.framework ? el("span", { class: "chip fw" }, run.framework) : null,
+    run.tags.map(tagChip), el("span", { class: "spacer" }), durationSlot));
+
+  const chartRuns = () => [{ id: run.id, name: run.name, color, status: run.status }];
+  const workspace = new Workspace({ project, runs: chartRuns(), keys: run.keys });
+  const consoleView = consolePanel(project, run);
+  const tabs = [
+    ["overview", "Overview", () => overview(run)],
+    ["charts", `Charts (${run.keys.length})`, () => workspace.el],
+    ["media", "Media", () => { const c = el("div", {}); renderMedia(c, project, run); return c; }],
+    ["console", "Console", () => consoleView.el],
+  ];
+  if (run.event_kinds.includes("llm_call")) tabs.push(["llm", "LLM calls", () => {
+    const c = el("div", {}); api.events(project, run.id, "llm_call").then((ev) => c.appendChild(llmTable(ev))); return c; }]);
+  if (run.event_kinds.includes("model_summary")) tabs.push(["model", "Model", () => {
+    const c = el("div", {}); api.events(project, run.id, "model_summary").then((ev) => { if (ev.length) c.appendChild(modelTable(ev[ev.length - 1])); }); return c; }]);
+
+  const bodies = new Map();
+  const content = el("div", { class: "tab-content" });
+  const bar = el("nav", { class: "tabs" });
+  function select(name) {
+    for (const b of bar.children) b.classList.toggle("active", b.dataset.tab === name);
+    for (const [n, node] of bodies) node.hidden = n !== name;
+    if (!bodies.has(name)) {
+      const node = el("div", { class: "tab-pane" }, tabs.find((t) => t[0] === name)[2]());
+      bodies.set(name, node);
+      content.appendChild(node);
+    }
+    const url = new URL(location.href);
+    url.hash = `#/run/${encodeURIComponent(project)}/${encodeURIComponent(run.id)}?tab=${name}`;
+    history.replaceState(null, "", url);
+  }
+  for (const [name, label] of tabs) bar.appendChild(el("button", { class: "tab", dataset: { tab: name }, onclick: () => select(name) }, label));
+  root.append(bar, content);
+  const wanted = query.get("tab");
+  select(tabs.some((t) => t[0] === wanted) ? wanted : "overview");
+
+  const timer = setInterval(async () => {
+    if (run.status !== "running") return;
+    try { run = await api.run(project, run.id); } catch { return; }
+    statusSlot.replaceChildren(statusBadge(run.status));
+    durationSlot.textContent = fmtDuration(run.duration);
+    workspace.update({ runs: chartRuns(), keys: run.keys });
+    await workspace.poll([run.id]);
+    if (bodies.has("console")) await consoleView.poll();
+  }, POLL_MS);
+  return () => { clearInterval(timer); workspace.destroy(); };
+}
