@@ -58,6 +58,7 @@ class Tracker:
 
     name = "tracker"
     module = ""  # importable module that decides availability
+    has_reader = True  # False where points_read_back() can only say None
 
     def available(self) -> bool:
         return not self.module or importlib.util.find_spec(self.module) is not None
@@ -390,6 +391,7 @@ class Trackio(Tracker):
 class SwanLab(Tracker):
     name = "swanlab (offline)"
     module = "swanlab"
+    has_reader = False
 
     def setup(self, tmpdir: str) -> None:
         super().setup(tmpdir)

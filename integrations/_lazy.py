@@ -78,6 +78,14 @@ class LazyIntegration:
             fallback._degraded(exc)
             return fallback
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Launchers that pickle callbacks into worker processes (DDP spawn, Ray): each worker
+        # makes its own run from the same arguments; a run cannot cross a process boundary.
+        return {"_cls": self._cls, "_kwargs": self._kwargs}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["_cls"], state["_kwargs"])  # type: ignore[misc]
+
     def finish(self, status: str = "finished") -> None:
         """Finish the run if this native object created it; a bound integration is left to its owner."""
         current = self._integration

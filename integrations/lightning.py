@@ -72,32 +72,40 @@ class SeeTrainLogger(Logger):
         self._checkpoints: list[str] = []
 
     # ---- identity (Lightning reads these to build checkpoint folders) ------------------------
+    def _session(self) -> Integration:
+        # Logging calls go through here: it creates the run, or reopens it after finalize().
+        return self._lazy.get(rank_zero=getattr(rank_zero_only, "rank", 0) == 0)
+
     @property
     def integration(self) -> Integration:
-        """The LightningIntegration behind this logger (created on first use)."""
-        return self._lazy.get(rank_zero=getattr(rank_zero_only, "rank", 0) == 0)
+        """The LightningIntegration behind this logger (created on first use, kept after finalize)."""
+        return self._lazy.created or self._session()
 
     @property
     def experiment(self) -> Run | DisabledRun:
         """The seetrain Run (a no-op run on non-zero ranks): ``self.logger.experiment.log_image(...)``."""
+        return self._session().run
+
+    @property
+    def _identity_run(self) -> Run | DisabledRun:
         return self.integration.run
 
     @property
     def name(self) -> str:
-        run = self.experiment
+        run = self._identity_run
         if isinstance(run, DisabledRun):
             return self._project or "default"
         return run.project
 
     @property
     def version(self) -> str | None:
-        run = self.experiment
+        run = self._identity_run
         return None if isinstance(run, DisabledRun) else run.id
 
     @property
     def save_dir(self) -> str | None:
         """The SeeTrain logdir, so that checkpoints land in ``<logdir>/<project>/<run id>/checkpoints``."""
-        run = self.experiment
+        run = self._identity_run
         return None if isinstance(run, DisabledRun) else run.settings.logdir
 
     @property
@@ -107,13 +115,13 @@ class SeeTrainLogger(Logger):
 
     @property
     def log_dir(self) -> str | None:
-        run = self.experiment
+        run = self._identity_run
         return None if isinstance(run, DisabledRun) else run.dir
 
     # ---- the contract --------------------------------------------------------------------------
     def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
         """Log ``metrics`` at Lightning's ``step`` (its optimizer-step count while fitting)."""
-        integration = self.integration
+        integration = self._session()
         if not integration.enabled:
             return
         if self._prefix:
@@ -124,7 +132,7 @@ class SeeTrainLogger(Logger):
                         **kwargs: Any) -> None:
         """Merge ``params`` (dict, ``argparse.Namespace``, ``AttributeDict``, dataclass or an
         omegaconf-like object with ``to_container``) into the run config."""
-        integration = self.integration
+        integration = self._session()
         if not integration.enabled:
             return
         values = integration.guard(_params_to_dict, params)
@@ -137,7 +145,7 @@ class SeeTrainLogger(Logger):
         """Record the module tree (top-level children) and parameter counts; runs no forward pass."""
         if not self._log_model_summary:
             return
-        integration = self.integration
+        integration = self._session()
         if not integration.enabled:
             return
         summary = integration.guard(model_summary, model)
@@ -153,7 +161,7 @@ class SeeTrainLogger(Logger):
 
     def after_save_checkpoint(self, checkpoint_callback: Any) -> None:
         """Record the path of every checkpoint Lightning saves (and the best one so far)."""
-        integration = self.integration
+        integration = self._session()
         if integration.enabled:
             integration.guard(self._record_checkpoint, integration, checkpoint_callback)
 
@@ -194,13 +202,6 @@ class SeeTrainLogger(Logger):
             self._lazy.finish(status=final)
         else:
             integration.guard(integration.run.flush)
-
-    def __getstate__(self) -> dict[str, Any]:
-        # DDP-spawn pickles loggers into the workers: they create their own run there.
-        state = self.__dict__.copy()
-        lazy = LazyIntegration(LightningIntegration, dict(self._lazy._kwargs))
-        state["_lazy"] = lazy
-        return state
 
 
 def _params_to_dict(params: Any) -> dict[str, Any]:

@@ -106,14 +106,15 @@ class SeeTrainVisBackend(BaseVisBackend):
     # ---- MMEngine's lazy environment -----------------------------------------------------
     def _init_env(self) -> None:
         """Create (or reopen) the run; MMEngine calls this before the first record."""
-        integration = self.integration
+        integration: MMEngineIntegration = self._lazy.get()  # type: ignore[assignment]
         if self._save_dir:
             integration.guard(integration.run.set_metadata, mmengine_save_dir=os.fspath(self._save_dir))
 
     @property
     def integration(self) -> MMEngineIntegration:
-        """The integration behind this backend (created on first use)."""
-        return self._lazy.get()  # type: ignore[return-value]
+        """The integration behind this backend (created on first use; reading it after ``close()``
+        gives the finished one, it does not reopen the run)."""
+        return self._lazy.created or self._lazy.get()  # type: ignore[return-value]
 
     @property
     def experiment(self) -> Run:
@@ -127,7 +128,7 @@ class SeeTrainVisBackend(BaseVisBackend):
         if not self._env_initialized or self._lazy.created is None or self._lazy.created._finished:
             self._init_env()
             self._env_initialized = True
-        return self.integration
+        return self._lazy.get()  # type: ignore[return-value]
 
     # ---- records -------------------------------------------------------------------------
     def add_config(self, config: Any, **kwargs: Any) -> None:

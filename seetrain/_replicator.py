@@ -69,6 +69,17 @@ def normalize_target(host: str) -> str:
     return host if "://" in host else "http://" + host
 
 
+def pending_counts(run_dir: str, target: str) -> dict[str, int]:
+    """Records of each table not yet acknowledged by ``target`` (fresh read-only connection)."""
+    conn = connect(os.path.join(run_dir, DB_NAME), readonly=True)
+    try:
+        row = conn.execute("SELECT scalars_seq, media_seq, console_seq FROM replication WHERE target = ?",
+                           (normalize_target(target),)).fetchone() or (0, 0, 0)
+        return {t: conn.execute(_PENDING[t], (seq,)).fetchone()[0] for t, seq in zip(TABLES, row)}
+    finally:
+        conn.close()
+
+
 class RunUploader:
     """Sends what one run store holds beyond its cursor for ``target``. Not thread-safe:
     one uploader per thread (the replicator's, or ``seetrain sync``'s)."""
@@ -361,8 +372,10 @@ class Replicator:
         up = self.uploader
         if up is None:
             return f"seetrain: nothing uploaded to {self.target}: {self.last_error}"
+        alive = self._thread.is_alive()
         try:
-            pending = up.pending()
+            # The uploader's connection belongs to its thread while that thread still runs.
+            pending = up.pending() if not alive else pending_counts(self.run_dir, self.target)
         except sqlite3.Error as exc:
             pending = {}
             log.warning("seetrain: cannot count unsent records: %s", exc)
@@ -370,10 +383,11 @@ class Replicator:
         sent = up.sent["scalars"] + up.sent["media"] + up.sent["console"]
         dropped = sum(up.dropped.values())
         self._publish()
-        extra = {"upload_records_sent": sent, "upload_kept_locally": kept, "upload_dropped": dropped,
-                 "upload_dropped_reasons": dict(up.dropped), "upload_target": self.target}
+        extra = {k: v for k, v in self.stats.items() if k.startswith("upload_")}
+        extra.update(upload_records_sent=sent, upload_kept_locally=kept, upload_dropped=dropped,
+                     upload_dropped_reasons=dict(up.dropped), upload_target=self.target)
         try:
-            if not self._thread.is_alive():
+            if not alive:
                 up.save_stats(extra)
                 up.close()
         except sqlite3.Error as exc:
@@ -399,5 +413,6 @@ def start_replicator(run: Run, upload_timeout: float | None = None) -> Replicato
     host = normalize_target(run.settings.host or "")
     transport = HttpTransport.from_env(host, run.settings.api_key)
     interval = float(os.environ.get("SEETRAIN_REPLICATOR_INTERVAL") or 0.5)
+    batch_size = int(os.environ.get("SEETRAIN_UPLOAD_BATCH") or DEFAULT_BATCH_SIZE)
     return Replicator(run.dir, transport, host, logdir=run.settings.logdir, stats=run.stats,
-                      upload_timeout=upload_timeout, interval=interval).start()
+                      upload_timeout=upload_timeout, interval=interval, batch_size=batch_size).start()

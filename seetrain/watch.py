@@ -14,6 +14,8 @@ will get, without advancing the step counter. The model summary is an event of k
 from __future__ import annotations
 
 import logging
+import sys
+import types
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -251,3 +253,15 @@ def unwatch(model: torch.nn.Module | None = None) -> None:
     targets = list(_watchers.values()) if model is None else [w for w in [_watchers.get(model)] if w]
     for watcher in targets:
         watcher.remove()
+
+
+class _CallableModule(types.ModuleType):
+    """Importing ``seetrain.watch`` as a module (``from seetrain.watch import Watcher``) makes the
+    import system bind the *module* to ``seetrain.watch``, shadowing the lazily exported function
+    of the same name. Making the module callable keeps ``seetrain.watch(model)`` working anyway."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Watcher:
+        return watch(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -208,7 +208,7 @@ class Database:
         update = {k: stmt.excluded[k] for k in (*values.keys(),) if k not in ("project", "run_id")}
         stmt = stmt.on_conflict_do_update(
             index_elements=["project", "run_id"], set_=update,
-            where=runs.c.snapshot_at <= stmt.excluded.snapshot_at)
+            where=runs.c.snapshot_at < stmt.excluded.snapshot_at)
         conn.execute(stmt)
         return self.run_pk(conn, project, run_id)
 
@@ -233,7 +233,7 @@ class Database:
     def count(self, table: str, project: str | None = None, run_id: str | None = None) -> int:
         from sqlalchemy import func
 
-        target = RECORD_TABLES.get(table) or {"runs": runs, "batches": batches}[table]
+        target = {**RECORD_TABLES, "runs": runs, "batches": batches}[table]
         stmt = select(func.count()).select_from(target)
         if project is not None and table != "runs":
             stmt = stmt.join(runs, runs.c.pk == target.c.run_pk).where(runs.c.project == project)

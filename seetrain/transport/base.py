@@ -92,7 +92,9 @@ class Transport(abc.ABC):
         return 0
 
     def wake(self) -> None:
-        """Cut a running backoff short (``finish()`` wants a last attempt now)."""
+        """Cut a running backoff short (``finish()`` wants a last attempt now).
+        Transports that never sleep have nothing to cut short."""
+        return None
 
     @abc.abstractmethod
     def close(self) -> None:

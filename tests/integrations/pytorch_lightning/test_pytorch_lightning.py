@@ -249,3 +249,16 @@ def test_log_hyperparams_accepts_the_usual_forms(logdir):
     assert cfg["model"] == {"depth": 3} and cfg["resolved"] is True and cfg["seed"] == 1
     assert [v for _, _, v in view.scalars("hp_metric")] == [0.5]
     assert view.status == "finished"
+
+
+def test_logger_pickles_for_spawned_workers(logdir):
+    import pickle
+
+    logger = SeeTrainLogger(project="pickled", logdir=logdir, **SEETRAIN_KW)
+    logger.log_metrics({"a": 1.0}, step=0)
+    clone = pickle.loads(pickle.dumps(logger))
+    clone.log_metrics({"a": 2.0}, step=0)
+    assert clone.version != logger.version  # a worker gets its own run
+    logger.finalize("success")
+    clone.finalize("success")
+    assert sorted(v for r in seetrain.Api(logdir).runs("pickled") for _, _, v in r.scalars("a")) == [1.0, 2.0]

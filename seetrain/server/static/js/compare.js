@@ -1,7 +1,7 @@
 // Compare view: config diff (differing keys by default), summary metrics side by side, charts.
 import { api } from "./api.js";
 import { Workspace } from "./charts.js";
-import { el, card, empty, colorFor, fmtNum, fmtDuration, fmtValue, statusBadge } from "./util.js";
+import { el, append, card, empty, colorsFor, fmtNum, fmtDuration, fmtValue, statusBadge } from "./util.js";
 
 const lowerIsBetter = (key) => /loss|err|perplexity|ppl|mse|mae|rmse|wer|cer|latency|time/i.test(key);
 
@@ -16,6 +16,8 @@ export async function renderCompare(root, { project }, query) {
     return null;
   }
   const runs = data.runs;
+  const colors = colorsFor(runs.map((r) => r.id));
+  const colorFor = (id) => colors.get(id);
   const head = () => el("tr", {}, el("th", {}, ""), runs.map((r) => el("th", { class: "run-col" },
     el("i", { class: "swatch", style: { background: colorFor(r.id) } }),
     el("a", { href: `#/run/${encodeURIComponent(project)}/${encodeURIComponent(r.id)}` }, r.name))));
@@ -51,12 +53,12 @@ export async function renderCompare(root, { project }, query) {
 
   const keys = data.summary.keys;
   const workspace = new Workspace({ project, runs: runs.map((r) => ({ id: r.id, name: r.name, color: colorFor(r.id), status: r.status })), keys });
-  root.append(
+  append(root, [
     data.missing.length ? el("div", { class: "alert" }, `Not found: ${data.missing.join(", ")}`) : null,
     el("div", { class: "two-col" },
       card("Config", el("div", { class: "table-wrap" }, el("table", { class: "grid compare config-diff" }, el("thead", {}, head()), info, cfgBody)), toggle),
       card("Summary metrics (last · min – max)", el("div", { class: "table-wrap" },
         el("table", { class: "grid compare summary-diff" }, el("thead", {}, head()), el("tbody", {}, sumRows))))),
-    el("h2", { class: "section-title" }, "Charts"), workspace.el);
+    el("h2", { class: "section-title" }, "Charts"), workspace.el]);
   return () => workspace.destroy();
 }

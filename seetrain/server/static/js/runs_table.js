@@ -1,7 +1,7 @@
 // The project page: the runs table (sort, filter, select) above the charts of the selected runs.
 import { api } from "./api.js";
 import { Workspace } from "./charts.js";
-import { el, clear, colorFor, fmtNum, fmtDuration, fmtAgo, fmtTime, fmtValue, statusBadge, tagChip, debounce } from "./util.js";
+import { el, colorsFor, fmtNum, fmtDuration, fmtAgo, fmtTime, fmtValue, statusBadge, tagChip, debounce } from "./util.js";
 import { navigate } from "./router.js";
 
 const POLL_MS = 3000;
@@ -52,6 +52,8 @@ export async function renderProject(root, { project }) {
     root.appendChild(el("div", { class: "empty error" }, err.message));
     return null;
   }
+  let colors = colorsFor(runs.map((r) => r.id));
+  const colorFor = (id) => colors.get(id) || "#64748b";
   const storeKey = `seetrain_sel_${project}`;
   const saved = JSON.parse(sessionStorage.getItem(storeKey) || "null");
   const state = {
@@ -181,6 +183,7 @@ export async function renderProject(root, { project }) {
     try {
       runs = await api.runs(project);
     } catch { return; }
+    colors = colorsFor(runs.map((r) => r.id));
     drawBody();
     const keys = chartKeys();
     if (keys.length !== workspace.keys.length) workspace.update({ runs: chartRuns(), keys });

@@ -31,14 +31,26 @@ export function clear(node) {
 }
 
 /** A stable, well-spread colour for a run id (golden-angle hue walk over a hash). */
-const PALETTE = ["#4f46e5", "#e11d48", "#059669", "#d97706", "#0891b2", "#7c3aed", "#db2777",
-  "#65a30d", "#2563eb", "#ea580c", "#0d9488", "#9333ea"];
+const PALETTE = ["#4f46e5", "#e11d48", "#059669", "#f59e0b", "#0ea5e9", "#9333ea", "#ea580c",
+  "#db2777", "#0d9488", "#84cc16", "#475569", "#2563eb"];
 export function colorFor(id) {
   let h = 2166136261;
   for (let i = 0; i < id.length; i++) { h ^= id.charCodeAt(i); h = Math.imul(h, 16777619); }
-  h >>>= 0;
-  if (h % 3 !== 2) return PALETTE[h % PALETTE.length];
-  return `hsl(${(h * 137.508) % 360}, 62%, 46%)`;
+  return PALETTE[(h >>> 0) % PALETTE.length];
+}
+
+/** Colours for a set of runs: each run's hash colour, moved to the next free one on a clash
+ * (probing in id order, so the same set of runs always gets the same colours). */
+export function colorsFor(ids) {
+  const taken = new Set(), out = new Map();
+  for (const id of [...ids].sort()) {
+    let i = PALETTE.indexOf(colorFor(id));
+    for (let n = 0; n < PALETTE.length && taken.has(PALETTE[i]); n++) i = (i + 1) % PALETTE.length;
+    taken.add(PALETTE[i]);
+    if (taken.size >= PALETTE.length) taken.clear();
+    out.set(id, PALETTE[i]);
+  }
+  return out;
 }
 
 export function withAlpha(color, alpha) {
@@ -87,7 +99,7 @@ export function fmtAgo(ts) {
 
 export function fmtValue(v) {
   if (v === null || v === undefined) return "–";
-  if (typeof v === "number") return fmtNum(v, 6);
+  if (typeof v === "number") return Number.isInteger(v) ? String(v) : fmtNum(v, 6);
   if (typeof v === "object") return JSON.stringify(v);
   return String(v);
 }

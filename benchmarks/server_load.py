@@ -1,0 +1,126 @@
+"""Load on the tracking server: N client processes log concurrently in ``online`` mode.
+
+Each client logs ``--steps`` steps of ``--keys`` scalars and calls ``finish()``, which waits
+until the server has acknowledged everything. Reported per database:
+
+* sustained points/s: all points of all clients / wall time from start until every client
+  got its last acknowledgement;
+* ingest latency: p50/p99 of the HTTP round trip of each acknowledged ingest request
+  (a batch of up to 2000 points), measured in the clients.
+
+    .venv/bin/python benchmarks/server_load.py                    # SQLite and PostgreSQL
+    .venv/bin/python benchmarks/server_load.py --db sqlite --clients 8 --steps 20000
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TOKEN = "bench-token"
+
+
+def client(url: str, logdir: str, steps: int, keys: int, rank: int) -> None:
+    import seetrain
+
+    run = seetrain.init(project="load", logdir=logdir, mode="online", host=url, group="bench",
+                        upload_timeout=600, experiment_name=f"client-{rank}")
+    names = [f"metric_{k}" for k in range(keys)]
+    t0 = time.perf_counter()
+    for step in range(steps):
+        run.log({name: step * 0.001 + k for k, name in enumerate(names)})
+    logged = time.perf_counter() - t0
+    transport = run._replicator.transport
+    run.finish()
+    print(json.dumps({"points": steps * keys, "log_s": logged, "latencies": list(transport.latencies),
+                      "sent": run.get_stats().get("upload_records_sent", 0)}))
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def run_load(db_url: str, label: str, clients: int, steps: int, keys: int, workers: int) -> dict:
+    from tests.e2e.pg_fixture import ServerProcess
+
+    with tempfile.TemporaryDirectory(prefix="seetrain-load-") as tmp:
+        server = ServerProcess(db_url.replace("{tmp}", tmp), Path(tmp) / "media", token=TOKEN,
+                               args=("--workers", str(workers)) if workers > 1 else ())
+        server.start()
+        try:
+            env = {**os.environ, "PYTHONPATH": str(ROOT), "SEETRAIN_API_KEY": TOKEN,
+                   "SEETRAIN_SYSTEM_MONITOR": "0", "SEETRAIN_CAPTURE_CONSOLE": "0"}
+            start = time.perf_counter()
+            procs = [subprocess.Popen([sys.executable, __file__, "--client", server.url, f"{tmp}/logs",
+                                       str(steps), str(keys), str(rank)], env=env,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                     for rank in range(clients)]
+            results = []
+            for proc in procs:
+                out, err = proc.communicate(timeout=900)
+                if proc.returncode != 0:
+                    raise RuntimeError(f"client failed: {err[-2000:]}")
+                results.append(json.loads(out.strip().splitlines()[-1]))
+            wall = time.perf_counter() - start
+        finally:
+            server.stop()
+    points = sum(r["points"] for r in results)
+    sent = sum(r["sent"] for r in results)
+    lat = [x for r in results for x in r["latencies"]]
+    return {"db": label, "clients": clients, "points": points, "uploaded": sent, "wall_s": wall,
+            "points_per_s": points / wall, "requests": len(lat), "p50_ms": percentile(lat, 50) * 1e3,
+            "p99_ms": percentile(lat, 99) * 1e3, "log_us_per_step": 1e6 * max(r["log_s"] for r in results) / steps}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--client", nargs=5, metavar=("URL", "LOGDIR", "STEPS", "KEYS", "RANK"),
+                        help=argparse.SUPPRESS)
+    parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--steps", type=int, default=10_000)
+    parser.add_argument("--keys", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn workers of the server")
+    args = parser.parse_args()
+    if args.client:
+        url, logdir, steps, keys, rank = args.client
+        client(url, logdir, int(steps), int(keys), int(rank))
+        return
+    rows = []
+    if args.db in ("sqlite", "both"):
+        rows.append(run_load("sqlite:///{tmp}/server.sqlite", "SQLite", args.clients, args.steps, args.keys,
+                             args.workers))
+    if args.db in ("postgres", "both"):
+        from tests.e2e.pg_fixture import fresh_database, postgres_base_url
+
+        with contextlib.ExitStack() as stack:
+            try:
+                base = stack.enter_context(postgres_base_url())
+            except BaseException as exc:  # pytest.skip outside pytest: report and go on
+                print(f"PostgreSQL skipped: {exc}")
+            else:
+                url = stack.enter_context(fresh_database(base))
+                rows.append(run_load(url, "PostgreSQL", args.clients, args.steps, args.keys, args.workers))
+    print(f"\n{args.clients} clients x {args.steps} steps x {args.keys} scalars, server workers={args.workers}")
+    print(f"{'database':11s} {'points':>9s} {'uploaded':>9s} {'wall s':>7s} {'points/s':>10s} "
+          f"{'requests':>8s} {'p50 ms':>7s} {'p99 ms':>7s}")
+    for r in rows:
+        print(f"{r['db']:11s} {r['points']:9d} {r['uploaded']:9d} {r['wall_s']:7.2f} {r['points_per_s']:10.0f} "
+              f"{r['requests']:8d} {r['p50_ms']:7.1f} {r['p99_ms']:7.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,167 @@
+"""What the mirror adapters (TensorBoard, MLflow) share: exact, removable wrapt patches made from a
+table of targets, and extra SeeTrain runs opened on demand next to the integration's own run."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import wrapt
+
+import seetrain
+from seetrain import DisabledRun, Run
+
+if TYPE_CHECKING:
+    from integrations._base import Integration
+
+log = logging.getLogger("seetrain")
+
+Wrapper = Callable[[Any, Any, tuple, dict], Any]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One attribute to wrap: ``owner.attr`` (a module function or a class method)."""
+
+    owner: Any
+    attr: str
+    wrapper: Wrapper
+    why: str
+
+
+class PatchSet:
+    """Applies targets once each and restores the very same original objects on ``restore()``,
+    so ``module.func is original`` holds again. Each installed wrapper checks ``active`` at
+    call time: a reference someone kept to a wrapper after restore just calls the original.
+    Targets can be added later (a module imported after the mirror was switched on)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.active = False
+        self._applied: list[tuple[Any, str, Any, Any]] = []
+        self._lock = threading.Lock()
+
+    def apply(self, targets: Iterable[Target]) -> None:
+        with self._lock:
+            done = {(id(owner), attr) for owner, attr, _, _ in self._applied}
+            for target in targets:
+                if (id(target.owner), target.attr) in done:
+                    continue
+                original = _own_attribute(target.owner, target.attr)
+                if original is None:
+                    log.debug("seetrain[%s]: %s has no %s in this version; not mirrored",
+                              self.name, getattr(target.owner, "__name__", target.owner), target.attr)
+                    continue
+                patched = wrapt.FunctionWrapper(original, self._gate(target.wrapper))
+                setattr(target.owner, target.attr, patched)
+                self._applied.append((target.owner, target.attr, original, patched))
+            self.active = True
+
+    def _gate(self, wrapper: Wrapper) -> Wrapper:
+        def gated(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+            if not self.active:
+                return wrapped(*args, **kwargs)
+            return wrapper(wrapped, instance, args, kwargs)
+
+        return gated
+
+    def restore(self) -> None:
+        with self._lock:
+            self.active = False
+            for owner, attr, original, patched in reversed(self._applied):
+                current = _own_attribute(owner, attr)
+                if current is patched:
+                    setattr(owner, attr, original)
+                else:
+                    # Someone wrapped our wrapper afterwards; putting the original back would drop
+                    # their patch. Ours stays as a pass-through (active is False).
+                    log.warning("seetrain[%s]: %s.%s was patched again by someone else; left in place",
+                                self.name, getattr(owner, "__name__", owner), attr)
+            self._applied.clear()
+
+
+def _own_attribute(owner: Any, attr: str) -> Any:
+    # For classes only the class's own attribute counts: wrapping an inherited one would
+    # shadow it on the subclass and restoring could not bring the inheritance back.
+    if isinstance(owner, type):
+        return vars(owner).get(attr)
+    return getattr(owner, attr, None)
+
+
+class BusyFlag(threading.local):
+    """Per-thread "inside a mirrored call" flag: a framework method that calls another mirrored
+    method (TensorBoard's add_hparams writes its metrics through a second writer's add_scalar)
+    must be recorded once."""
+
+    busy = False
+
+
+def framework_tag(integration: Integration) -> dict[str, Any]:
+    return {"name": integration.name, "package": integration.framework,
+            "version": integration.framework_version, "mode": integration.mode}
+
+
+class RunPool:
+    """SeeTrain runs keyed by the framework's own notion of a run (a TensorBoard log_dir, an
+    MLflow run id). The first key claims the integration's own run; later keys get new runs with
+    the same project and settings, tagged with the framework like the first."""
+
+    def __init__(self, integration: Integration, init_kwargs: dict[str, Any]) -> None:
+        self._integration = integration
+        self._kwargs = {k: v for k, v in init_kwargs.items() if v is not None}
+        self._runs: dict[Hashable, Run | DisabledRun] = {}
+        self._claimed = False
+        self._lock = threading.RLock()
+
+    def get(self, key: Hashable) -> Run | DisabledRun | None:
+        return self._runs.get(key)
+
+    def keys(self) -> list[Hashable]:
+        return list(self._runs)
+
+    def open(self, key: Hashable, name: str | None = None, config: dict[str, Any] | None = None,
+             group: str | None = None) -> Run | DisabledRun:
+        """The run for ``key``, created (or claimed) now if needed."""
+        with self._lock:
+            run = self._runs.get(key)
+            if run is not None and not run.finished:
+                return run
+            own = self._integration.run
+            if isinstance(own, DisabledRun):  # non-zero rank: nothing is recorded anywhere
+                self._runs[key] = own
+                return own
+            if not self._claimed and not own.finished:
+                self._claimed = True
+                if config:
+                    own.update_config(config)
+                self._runs[key] = own
+                return own
+            kwargs = dict(self._kwargs)
+            kwargs["project"] = own.project
+            kwargs["logdir"] = own.settings.logdir
+            kwargs["mode"] = own.mode
+            if group is not None:
+                kwargs["group"] = group
+            user_config = kwargs.pop("config", None) or {}
+            user_config = user_config if isinstance(user_config, dict) else {}
+            new = seetrain.init(experiment_name=name, config={**user_config, **(config or {}),
+                                                              "framework": framework_tag(self._integration)},
+                                reinit="create_new", **kwargs)
+            new.add_tags(self._integration.name)
+            self._runs[key] = new
+            return new
+
+    def finish(self, key: Hashable, status: str = "finished") -> None:
+        run = self._runs.get(key)
+        if run is not None:
+            self._integration.guard(run.finish, status=status)
+
+    def finish_all(self, status: str = "finished") -> None:
+        """Finish every extra run (the integration finishes its own run itself)."""
+        with self._lock:
+            for run in self._runs.values():
+                if run is not self._integration.run:
+                    self._integration.guard(run.finish, status=status)

@@ -1,0 +1,204 @@
+"""Keras 3: ``model.fit(..., callbacks=[SeeTrainCallback(project="p")])``.
+
+Keys: batch metrics as ``batch/<metric>`` (Keras' running means within the epoch, as the progress
+bar shows them), epoch metrics as ``train/<metric>`` and ``val/<metric>`` (``val_`` stripped) plus
+``epoch``, the learning rate as ``train/learning_rate``, a standalone ``model.evaluate()`` as
+``eval/<metric>``. Everything shares one step axis: the number of training batches seen so far,
+so epoch points line up with the batch curves.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import keras
+
+from integrations._base import Integration
+from integrations._lazy import LazyIntegration
+
+__all__ = ["KerasIntegration", "SeeTrainCallback"]
+
+
+class KerasIntegration(Integration):
+    """Hub entry for Keras: ``init_keras(...).get_callback()`` is a SeeTrainCallback."""
+
+    name = "keras"
+    mode = "callback"
+
+    def get_callback(self) -> SeeTrainCallback:
+        return SeeTrainCallback(integration=self)
+
+
+class SeeTrainCallback(keras.callbacks.Callback):
+    """A Keras callback writing to a SeeTrain run.
+
+    Args:
+        project, experiment_name, description, config, tags, logdir, mode: as in ``seetrain.init``.
+        log_every_n_batches: log batch metrics every n training batches (0 turns batch logging
+            off). Keras hands the callback plain floats, so logging each batch is cheap.
+        log_model_summary: record the model summary (text and per-layer rows) when fit starts.
+        log_all_ranks: log from every process as grouped runs instead of rank 0 only.
+        integration: bind to an existing ``KerasIntegration``.
+
+    The run starts with ``fit``; when this callback created it, the end of ``fit`` finishes it
+    and a later ``fit``/``evaluate`` with the same callback continues the same run.
+    """
+
+    def __init__(self, project: str | None = None, experiment_name: str | None = None,
+                 description: str | None = None, config: Any = None, tags: list[str] | None = None,
+                 logdir: str | os.PathLike[str] | None = None, mode: str | None = None,
+                 log_every_n_batches: int = 1, log_model_summary: bool = True, log_all_ranks: bool = False,
+                 integration: KerasIntegration | None = None, **init_kwargs: Any) -> None:
+        super().__init__()
+        kwargs = {"project": project, "experiment_name": experiment_name, "description": description,
+                  "config": config, "tags": tags, "mode": mode, "log_all_ranks": log_all_ranks or None,
+                  "logdir": os.fspath(logdir) if logdir is not None else None, **init_kwargs}
+        self._lazy = LazyIntegration(KerasIntegration, kwargs, integration)
+        self.log_every_n_batches = max(0, int(log_every_n_batches))
+        self.log_model_summary = log_model_summary
+        self._step = 0            # training batches seen, across epochs and fit() calls
+        self._in_fit = False
+        self._summary_logged = False
+        if not self.log_every_n_batches:
+            # Keras converts every batch's logs to Python floats (a device sync) and turns off its
+            # asynchronous callback dispatch as soon as one callback has a batch hook: without
+            # batch logging, present the base class' no-op hook so Keras sees none.
+            self.on_train_batch_end = keras.callbacks.Callback.on_train_batch_end.__get__(self)  # type: ignore[method-assign]
+
+    @property
+    def integration(self) -> Integration | None:
+        """The run's Integration once ``fit`` started (None before)."""
+        return self._lazy.created
+
+    def _session(self) -> Integration:
+        integration = self._lazy.get()
+        if self._step == 0 and integration.enabled:
+            # A reopened run continues after the steps it already has.
+            self._step = integration.run.step
+        return integration
+
+    # ---- fit -----------------------------------------------------------------------------------
+    def on_train_begin(self, logs: Mapping[str, Any] | None = None) -> None:
+        self._in_fit = True
+        integration = self._session()
+        if integration.enabled:
+            integration.guard(self._record_setup, integration)
+
+    def _record_setup(self, integration: Integration) -> None:
+        model = self.model
+        values: dict[str, Any] = {"fit": dict(self.params or {})}
+        optimizer = getattr(model, "optimizer", None)
+        if optimizer is not None:
+            values["optimizer"] = {"class": type(optimizer).__name__, **optimizer.get_config()}
+        loss = getattr(model, "loss", None)
+        if loss is not None:
+            values["loss"] = loss if isinstance(loss, str) else getattr(loss, "name", type(loss).__name__)
+        integration.update_config(values)
+        if self.log_model_summary and not self._summary_logged:
+            self._summary_logged = True
+            self._record_summary(integration, model)
+
+    def _record_summary(self, integration: Integration, model: Any) -> None:
+        rows = [_layer_row(layer) for layer in getattr(model, "layers", [])]
+        total = _count(model)
+        trainable = sum(_count_weights(w) for w in getattr(model, "trainable_weights", []))
+        payload = {"model": model.name, "class": type(model).__name__, "rows": rows,
+                   "total_params": total, "trainable_params": trainable,
+                   "non_trainable_params": total - trainable}
+        integration.log_event("model_summary", payload, step=self._step)
+        integration.run.set_metadata(model={"class": type(model).__name__, "total_params": total,
+                                            "trainable_params": trainable})
+        lines: list[str] = []
+        model.summary(print_fn=lambda line, **_: lines.append(str(line)))
+        if lines:
+            integration.guard(integration.run.log_text, "model/summary", "\n".join(lines), step=self._step)
+
+    def on_train_batch_end(self, batch: int, logs: Mapping[str, Any] | None = None) -> None:
+        step = self._step
+        self._step += 1
+        n = self.log_every_n_batches
+        if not n or not logs or step % n:
+            return
+        integration = self._session()
+        if not integration.enabled:
+            return
+        values = {f"batch/{k}": v for k, v in logs.items()}
+        if _has_schedule(self.model):
+            lr = integration.guard(_learning_rate, self.model)
+            if lr is not None:
+                values["batch/learning_rate"] = lr
+        integration.log(values, step=step)
+
+    def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+        if not self.log_every_n_batches:
+            self._step += int((self.params or {}).get("steps") or 1)  # no batch hook counted them
+        integration = self._session()
+        if not integration.enabled:
+            return
+        values: dict[str, Any] = {"epoch": epoch}
+        for key, value in (logs or {}).items():
+            values[f"val/{key[4:]}" if key.startswith("val_") else f"train/{key}"] = value
+        if "train/learning_rate" not in values:
+            lr = integration.guard(_learning_rate, self.model)
+            if lr is not None:
+                values["train/learning_rate"] = lr
+        integration.log(values, step=max(self._step - 1, 0))
+
+    def on_train_end(self, logs: Mapping[str, Any] | None = None) -> None:
+        self._in_fit = False
+        self._lazy.finish("finished")
+
+    # ---- evaluate ------------------------------------------------------------------------------
+    def on_test_end(self, logs: Mapping[str, Any] | None = None) -> None:
+        if self._in_fit or not logs:
+            return  # validation inside fit() arrives with on_epoch_end as val_*
+        integration = self._session()
+        if integration.enabled:
+            integration.log({f"eval/{k}": v for k, v in logs.items()}, step=max(self._step - 1, 0))
+            integration.guard(integration.run.flush)
+
+
+def _count_weights(weight: Any) -> int:
+    size = 1
+    for dim in weight.shape:
+        size *= int(dim)
+    return size
+
+
+def _count(model: Any) -> int:
+    try:
+        return int(model.count_params())
+    except ValueError:  # not built yet
+        return 0
+
+
+def _shape(layer: Any, attr: str) -> Any:
+    try:
+        tensor = getattr(layer, attr)
+    except (AttributeError, ValueError):
+        return None
+    if isinstance(tensor, (list, tuple)):
+        return [list(t.shape) for t in tensor if hasattr(t, "shape")]
+    shape = getattr(tensor, "shape", None)
+    return None if shape is None else list(shape)
+
+
+def _layer_row(layer: Any) -> dict[str, Any]:
+    return {"name": layer.name, "type": type(layer).__name__, "params": _count(layer),
+            "input_shape": _shape(layer, "input"), "output_shape": _shape(layer, "output")}
+
+
+def _has_schedule(model: Any) -> bool:
+    optimizer = getattr(model, "optimizer", None)
+    return isinstance(getattr(optimizer, "_learning_rate", None), keras.optimizers.schedules.LearningRateSchedule)
+
+
+def _learning_rate(model: Any) -> float | None:
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None:
+        return None
+    # float() of the variable or the scheduled tensor: no numpy round trip (that path warns on
+    # numpy 2 with the torch backend).
+    return float(optimizer.learning_rate)

@@ -1,0 +1,339 @@
+"""TensorBoard mirror: an unchanged script that writes with ``SummaryWriter`` also records into SeeTrain.
+
+    from integrations.tensorboard import sync_tensorboard, unsync_tensorboard
+    sync_tensorboard(project="p")              # or integrations.main.init_tensorboard(project="p")
+    writer = SummaryWriter("runs/exp1")        # torch.utils.tensorboard or tensorboardX
+    writer.add_scalar("loss", 0.5, 1)          # event file written as before, and mirrored
+    unsync_tensorboard()                       # originals back, runs finished
+
+The methods of both ``SummaryWriter`` classes are wrapped at class level, so writers created
+before ``sync_tensorboard()`` mirror too. By default every writer goes to ONE SeeTrain run (the
+integration's); ``run_per_logdir=True`` gives one run per writer log_dir instead, the way
+TensorBoard lists one run per directory. ``root_logdir`` prefixes keys (shared run) or names
+runs (per log_dir) by the log_dir relative to it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import logging
+import os
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from integrations._base import Integration
+from integrations._mirror import BusyFlag, PatchSet, RunPool, Target
+from seetrain import Audio, DisabledRun, Histogram, Image, Run, Text
+
+__all__ = ["TensorBoardIntegration", "TensorBoardMirror", "sync_tensorboard", "unsync", "unsync_tensorboard"]
+
+log = logging.getLogger("seetrain")
+
+# (module, class) pairs: torch's writer and tensorboardX's (``tensorboardX.SummaryWriter`` is
+# ``tensorboardX.writer.SummaryWriter``, so patching the class covers both names).
+WRITER_CLASSES = (("torch.utils.tensorboard.writer", "SummaryWriter"), ("tensorboardX.writer", "SummaryWriter"))
+
+_patches = PatchSet("tensorboard")
+_busy = BusyFlag()
+_stack: list[TensorBoardIntegration] = []
+_stack_lock = threading.RLock()
+_signatures: dict[Any, inspect.Signature] = {}
+
+
+# ---- converting one SummaryWriter call into SeeTrain records --------------------------------
+# Each builder gets the call's bound arguments (by parameter name, so torch's and
+# tensorboardX's slightly different signatures both work) and returns (records, step, config).
+
+def _numpy(value: Any) -> Any:
+    import numpy as np
+
+    if hasattr(value, "detach"):
+        value = value.detach().to("cpu").float().numpy() if value.is_floating_point() \
+            else value.detach().to("cpu").numpy()
+    return np.asarray(value)
+
+
+def _to_hwc(value: Any, dataformats: str) -> Any:
+    import numpy as np
+
+    arr = _numpy(value)
+    fmt = (dataformats or "CHW").upper()
+    if len(fmt) != arr.ndim or sorted(fmt) not in (sorted("HW"), sorted("CHW")):
+        return arr  # let seetrain.Image apply its own HW/HWC/CHW rules
+    if "C" not in fmt:
+        return np.transpose(arr, [fmt.index(c) for c in "HW"])
+    return np.transpose(arr, [fmt.index(c) for c in "HWC"])
+
+
+def _scalar(a: dict[str, Any]) -> tuple[dict[str, Any], Any, None]:
+    return {a["tag"]: a["scalar_value"]}, a.get("global_step"), None
+
+
+def _scalars(a: dict[str, Any]) -> tuple[dict[str, Any], Any, None]:
+    main_tag = a["main_tag"]
+    return {f"{main_tag}/{k}": v for k, v in a["tag_scalar_dict"].items()}, a.get("global_step"), None
+
+
+def _image(a: dict[str, Any]) -> tuple[dict[str, Any], Any, None]:
+    return {a["tag"]: Image(_to_hwc(a["img_tensor"], a.get("dataformats") or "CHW"))}, a.get("global_step"), None
+
+
+def _images(a: dict[str, Any]) -> tuple[dict[str, Any], Any, None]:
+    fmt = (a.get("dataformats") or "NCHW").upper()
+    batch = _numpy(a["img_tensor"])
+    axis = fmt.index("N") if "N" in fmt else 0
+    single = fmt.replace("N", "")
+    images = [Image(_to_hwc(batch.take(i, axis=axis), single)) for i in range(batch.shape[axis])]
+    return {a["tag"]: images}, a.get("global_step"), None
+
+
+def _text(a: dict[str, Any]) -> tuple[dict[str, Any], Any, None]:
+    return {a["tag"]: Text(a["text_string"])}, a.get("global_step"), None
+
+
+def _histogram(a: dict[str, Any]) -> tuple[dict[str, Any], Any, None]:
+    bins = a.get("bins")
+    hist = Histogram(a["values"], bins=bins) if isinstance(bins, int) else Histogram(a["values"])
+    return {a["tag"]: hist}, a.get("global_step"), None
+
+
+def _audio(a: dict[str, Any]) -> tuple[dict[str, Any], Any, None]:
+    sound = _numpy(a["snd_tensor"]).squeeze()
+    return {a["tag"]: Audio(sound, sample_rate=int(a.get("sample_rate") or 44100))}, a.get("global_step"), None
+
+
+def _figure(a: dict[str, Any]) -> tuple[dict[str, Any], Any, None]:
+    figure = a["figure"]
+    images = [Image(f) for f in figure] if isinstance(figure, (list, tuple)) else Image(figure)
+    return {a["tag"]: images}, a.get("global_step"), None
+
+
+def _hparams(a: dict[str, Any]) -> tuple[dict[str, Any], Any, dict[str, Any]]:
+    return dict(a["metric_dict"]), a.get("global_step"), {"hparams": dict(a["hparam_dict"])}
+
+
+# method -> (builder, why the patch exists)
+METHODS: dict[str, tuple[Callable[[dict[str, Any]], tuple[dict[str, Any], Any, Any]], str]] = {
+    "add_scalar": (_scalar, "the scalar curve (loss, lr ...) most scripts write"),
+    "add_scalars": (_scalars, "several curves under one main tag, stored as main_tag/tag"),
+    "add_image": (_image, "one image, converted from its dataformats to HWC"),
+    "add_images": (_images, "a batch of images, stored as several images under one key"),
+    "add_text": (_text, "a text record"),
+    "add_histogram": (_histogram, "weight/activation distributions"),
+    "add_audio": (_audio, "audio clips with their sample rate"),
+    "add_figure": (_figure, "matplotlib figures, rendered to PNG before TensorBoard closes them"),
+    "add_hparams": (_hparams, "hyperparameters to the run config and their result metrics"),
+}
+
+
+def _arguments(wrapped: Any, args: tuple, kwargs: dict) -> dict[str, Any]:
+    func = getattr(wrapped, "__func__", wrapped)
+    sig = _signatures.get(func)
+    if sig is None:
+        sig = _signatures[func] = inspect.signature(wrapped)
+    bound = sig.bind_partial(*args, **kwargs)
+    return bound.arguments
+
+
+# ---- the patches -----------------------------------------------------------------------------
+def _make_wrapper(method: str) -> Callable[[Any, Any, tuple, dict], Any]:
+    def wrapper(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+        integration = current_integration()
+        if integration is None or _busy.busy or not integration.enabled:
+            return wrapped(*args, **kwargs)
+        # Built before the original runs: data is copied now (add_figure closes the figure).
+        pending = integration.guard(integration.mirror.capture, method, wrapped, instance, args, kwargs)
+        _busy.busy = True
+        try:
+            result = wrapped(*args, **kwargs)
+        finally:
+            _busy.busy = False
+        if pending is not None:
+            integration.guard(pending)
+        return result
+
+    return wrapper
+
+
+def _targets(module: Any) -> list[Target]:
+    targets = []
+    for module_name, class_name in WRITER_CLASSES:
+        if module.__name__ != module_name:
+            continue
+        cls = getattr(module, class_name, None)
+        if cls is None:
+            log.debug("seetrain[tensorboard]: %s has no %s; not mirrored", module_name, class_name)
+            continue
+        for method, (_, why) in METHODS.items():
+            targets.append(Target(cls, method, _make_wrapper(method), why))
+    return targets
+
+
+def _patch_module(module: Any) -> None:
+    with _stack_lock:
+        if _stack:  # the mirror may have been switched off before this module was imported
+            _patches.apply(_targets(module))
+
+
+def _install() -> None:
+    """Patch the writer modules already imported; the others when (if ever) they are imported,
+    so switching the mirror on never imports torch or tensorboardX itself."""
+    import wrapt
+
+    for module_name, _ in WRITER_CLASSES:
+        module = sys.modules.get(module_name)
+        if module is not None:
+            _patch_module(module)
+        elif importlib.util.find_spec(module_name.partition(".")[0]) is not None:
+            wrapt.register_post_import_hook(_patch_module, module_name)
+    _patches.active = True
+
+
+def current_integration() -> TensorBoardIntegration | None:
+    """The TensorBoard mirror that records writer calls now (the latest one switched on)."""
+    stack = _stack
+    return stack[-1] if stack else None
+
+
+def _writer_logdir(writer: Any) -> str:
+    # torch: ``log_dir`` and ``get_logdir()``; tensorboardX: ``logdir`` and ``file_writer.get_logdir()``.
+    for attr in ("log_dir", "logdir"):
+        value = getattr(writer, attr, None)
+        if value:
+            return value
+    return writer.get_logdir()
+
+
+# ---- the integration ------------------------------------------------------------------------
+class TensorBoardMirror:
+    """Routes each writer call to a SeeTrain run; ``TensorBoardIntegration.get_backend()``."""
+
+    def __init__(self, integration: TensorBoardIntegration, run_per_logdir: bool,
+                 root_logdir: str | None, pool: RunPool, group: str | None) -> None:
+        self.integration = integration
+        self.run_per_logdir = run_per_logdir
+        self.root_logdir = os.path.abspath(root_logdir) if root_logdir else None
+        self._pool = pool
+        self._group = group
+        self._logdirs: list[str] = []
+        self._lock = threading.Lock()
+
+    @property
+    def logdirs(self) -> list[str]:
+        """The writer log_dirs seen so far."""
+        return list(self._logdirs)
+
+    def run_for(self, writer: Any) -> tuple[Run | DisabledRun, str]:
+        """(run, key prefix) for one writer."""
+        logdir = os.path.abspath(os.fspath(_writer_logdir(writer)))
+        name = self._relative(logdir)
+        if logdir not in self._logdirs:
+            with self._lock:
+                if logdir not in self._logdirs:
+                    self._logdirs.append(logdir)
+                    if not self.run_per_logdir:
+                        self.integration.update_config({"tensorboard": {"log_dirs": list(self._logdirs)}})
+        if self.run_per_logdir:
+            run = self._pool.open(logdir, name=name, group=self._group,
+                                  config={"tensorboard": {"log_dir": logdir}})
+            return run, ""
+        prefix = "" if self.root_logdir is None or name in (".", "") else name + "/"
+        return self.integration.run, prefix
+
+    def _relative(self, logdir: str) -> str:
+        base = self.root_logdir or os.getcwd()
+        rel = os.path.relpath(logdir, base)
+        if rel.startswith(".."):
+            return os.path.basename(logdir.rstrip(os.sep)) or logdir
+        return rel.replace(os.sep, "/")
+
+    def capture(self, method: str, wrapped: Any, instance: Any, args: tuple,
+                kwargs: dict) -> Callable[[], None] | None:
+        """Convert one call now; return what sends it once the original call succeeded."""
+        builder = METHODS[method][0]
+        records, step, config = builder(_arguments(wrapped, args, kwargs))
+        run, prefix = self.run_for(instance)
+        if isinstance(run, DisabledRun):
+            return None
+        if prefix:
+            records = {prefix + key: value for key, value in records.items()}
+        integration = self.integration
+
+        def send() -> None:
+            if config:
+                merged = {k: {**(run.config.get(k) or {}), **v} for k, v in config.items()}
+                run.update_config(merged)
+            if records:
+                run.log(records, step=step)
+                integration.stats["records_sent"] += 1
+
+        return send
+
+    def finish_runs(self, status: str = "finished") -> None:
+        self._pool.finish_all(status=status)
+
+
+class TensorBoardIntegration(Integration):
+    """Hub entry: ``init_tensorboard(...)`` switches the mirror on; ``finish()`` switches it off
+    (restoring the original methods once no mirror is left) and finishes the runs.
+
+    Args (besides ``seetrain.init``'s): ``run_per_logdir`` (one run per writer log_dir instead of
+    one shared run), ``root_logdir`` (key prefix / run names relative to it).
+    """
+
+    name = "tensorboard"
+    mode = "visbackend"
+
+    def __init__(self, project: str | None = None, experiment_name: str | None = None,
+                 description: str | None = None, config: Any = None, tags: list[str] | None = None,
+                 log_all_ranks: bool = False, run: Run | DisabledRun | None = None,
+                 run_per_logdir: bool = False, root_logdir: str | os.PathLike[str] | None = None,
+                 **init_kwargs: Any) -> None:
+        super().__init__(project=project, experiment_name=experiment_name, description=description,
+                         config=config, tags=tags, log_all_ranks=log_all_ranks, run=run, **init_kwargs)
+        pool = RunPool(self, {"description": description, "config": config, "tags": tags, **init_kwargs})
+        self.mirror = TensorBoardMirror(self, run_per_logdir, os.fspath(root_logdir) if root_logdir else None,
+                                        pool, group=experiment_name or project)
+        with _stack_lock:
+            _stack.append(self)
+            _install()
+
+    def get_backend(self) -> TensorBoardMirror:
+        return self.mirror
+
+    def _teardown(self) -> None:
+        with _stack_lock:
+            if self in _stack:
+                _stack.remove(self)
+            if not _stack:
+                _patches.restore()
+        self.mirror.finish_runs()
+
+    def get_stats(self) -> dict[str, Any]:
+        return {**super().get_stats(), "logdirs": self.mirror.logdirs}
+
+
+def sync_tensorboard(**seetrain_kwargs: Any) -> TensorBoardIntegration:
+    """Mirror every ``SummaryWriter`` (torch and tensorboardX) into SeeTrain until
+    ``unsync_tensorboard()``. Calling it again while a mirror is on returns that mirror."""
+    active = current_integration()
+    if active is not None:
+        log.info("seetrain[tensorboard]: already synced; returning the active mirror")
+        return active
+    from integrations import main
+
+    return main.init_tensorboard(**seetrain_kwargs)  # type: ignore[return-value]
+
+
+def unsync_tensorboard(status: str = "finished") -> None:
+    """Switch every TensorBoard mirror off: original methods restored, runs finished."""
+    with _stack_lock:
+        active = list(_stack)
+    for integration in reversed(active):
+        integration.finish(status=status)
+
+
+unsync = unsync_tensorboard

@@ -1,0 +1,174 @@
+"""HF Transformers: ``Trainer(callbacks=[SeeTrainCallback(project="p")])``.
+
+Importing this module also registers the callback as ``report_to="seetrain"``:
+``TrainingArguments(report_to=["seetrain"])``. It is not part of ``report_to="all"``, which
+Transformers computes from its own list of installed integrations.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from transformers import TrainerCallback
+
+from integrations._base import Integration
+from integrations._lazy import LazyIntegration
+
+__all__ = ["SeeTrainCallback", "TransformersIntegration", "REPORT_TO_NAME"]
+
+log = logging.getLogger("seetrain")
+REPORT_TO_NAME = "seetrain"
+# Logged once at the end of train(): kept as they are, not prefixed with "train/".
+_FINAL_KEYS = ("train_runtime", "train_samples_per_second", "train_steps_per_second", "total_flos", "train_loss")
+
+
+class TransformersIntegration(Integration):
+    """Hub entry for Transformers: ``init_transformers(...).get_callback()`` is a SeeTrainCallback."""
+
+    name = "transformers"
+    mode = "callback"
+
+    def get_callback(self) -> SeeTrainCallback:
+        return SeeTrainCallback(integration=self)
+
+
+class SeeTrainCallback(TrainerCallback):
+    """A ``TrainerCallback`` writing to a SeeTrain run.
+
+    Logs every ``on_log`` at ``state.global_step`` with W&B-style keys (``loss`` ->
+    ``train/loss``, ``eval_loss`` -> ``eval/loss``, ``test_x`` -> ``test/x``); records the
+    ``TrainingArguments``, the model config and the parameter count as config when training
+    begins; records checkpoints; finishes the run at the end of training if it created it (a
+    later ``trainer.evaluate()`` reopens and continues the same run).
+
+    Args:
+        project, experiment_name, description, config, tags, logdir, mode: as in ``seetrain.init``
+            (default name: ``args.run_name``).
+        log_all_ranks: log from every process as grouped runs instead of the main process only.
+        integration: bind to an existing ``TransformersIntegration``.
+    """
+
+    def __init__(self, project: str | None = None, experiment_name: str | None = None,
+                 description: str | None = None, config: Any = None, tags: list[str] | None = None,
+                 logdir: str | os.PathLike[str] | None = None, mode: str | None = None,
+                 log_all_ranks: bool = False, integration: TransformersIntegration | None = None,
+                 **init_kwargs: Any) -> None:
+        kwargs = {"project": project, "experiment_name": experiment_name, "description": description,
+                  "config": config, "tags": tags, "mode": mode, "log_all_ranks": log_all_ranks or None,
+                  "logdir": os.fspath(logdir) if logdir is not None else None, **init_kwargs}
+        self._lazy = LazyIntegration(TransformersIntegration, kwargs, integration)
+        self._configured = False
+
+    @property
+    def integration(self) -> Integration | None:
+        """The run's Integration once training started (None before)."""
+        return self._lazy.created
+
+    def _session(self, args: Any, state: Any) -> Integration:
+        run_name = getattr(args, "run_name", None)
+        output_dir = getattr(args, "output_dir", None)
+        if run_name and output_dir and run_name == output_dir:
+            run_name = None  # older versions default run_name to output_dir: not a name
+        integration = self._lazy.get(rank_zero=bool(getattr(state, "is_world_process_zero", True)),
+                                     experiment_name=run_name)
+        return integration
+
+    # ---- Trainer events -------------------------------------------------------------------------
+    def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
+        integration = self._session(args, state)
+        if integration.enabled and not self._configured:
+            self._configured = True
+            integration.guard(self._record_setup, integration, args, state, model)
+
+    def _record_setup(self, integration: Integration, args: Any, state: Any, model: Any) -> None:
+        integration.update_config(_training_args(args))
+        if model is None:
+            return
+        model_config = getattr(model, "config", None)
+        to_dict = getattr(model_config, "to_dict", None)
+        values: dict[str, Any] = {}
+        if callable(to_dict):
+            values["model_config"] = to_dict()
+        total, trainable = _parameter_counts(model)
+        values["model_parameters"] = total
+        integration.update_config(values)
+        integration.run.set_metadata(model={"class": type(model).__name__, "total_params": total,
+                                            "trainable_params": trainable})
+
+    def on_log(self, args: Any, state: Any, control: Any, logs: Mapping[str, Any] | None = None,
+               **kwargs: Any) -> None:
+        if not logs:
+            return
+        integration = self._session(args, state)
+        if integration.enabled:
+            integration.log(rewrite_logs(logs), step=int(state.global_step))
+
+    def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        integration = self._session(args, state)
+        if not integration.enabled:
+            return
+        path = os.path.join(str(args.output_dir), f"checkpoint-{state.global_step}")
+        integration.log_event("checkpoint", {
+            "path": path, "global_step": int(state.global_step),
+            "best_model_checkpoint": getattr(state, "best_model_checkpoint", None),
+            "best_metric": getattr(state, "best_metric", None)}, step=int(state.global_step))
+
+    def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self._lazy.finish("finished")
+        self._configured = False
+
+
+def rewrite_logs(logs: Mapping[str, Any]) -> dict[str, float]:
+    """HF log keys to grouped keys; drops the non-numeric entries HF sometimes logs."""
+    out: dict[str, float] = {}
+    for key, value in logs.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            if not hasattr(value, "item"):
+                continue
+            try:
+                value = float(value.item())
+            except (TypeError, ValueError):
+                continue
+        if key in _FINAL_KEYS:
+            out[key] = value
+        elif key.startswith("eval_"):
+            out["eval/" + key[5:]] = value
+        elif key.startswith("test_"):
+            out["test/" + key[5:]] = value
+        else:
+            out["train/" + key] = value
+    return out
+
+
+def _training_args(args: Any) -> dict[str, Any]:
+    for name in ("to_dict", "to_sanitized_dict"):
+        method = getattr(args, name, None)
+        if callable(method):
+            return dict(method())
+    return dict(vars(args))
+
+
+def _parameter_counts(model: Any) -> tuple[int, int]:
+    params = list(model.parameters())
+    return sum(p.numel() for p in params), sum(p.numel() for p in params if p.requires_grad)
+
+
+def _register_report_to() -> None:
+    """``report_to=["seetrain"]``: Transformers looks report_to names up in this dict and builds
+    the callback with no arguments."""
+    try:
+        from transformers.integrations import integration_utils
+    except ImportError as exc:
+        log.debug("seetrain: transformers has no integration table (%s); use callbacks=[...]", exc)
+        return
+    table = getattr(integration_utils, "INTEGRATION_TO_CALLBACK", None)
+    if isinstance(table, dict):
+        table.setdefault(REPORT_TO_NAME, SeeTrainCallback)
+    else:
+        log.debug("seetrain: transformers has no INTEGRATION_TO_CALLBACK; use callbacks=[...]")
+
+
+_register_report_to()

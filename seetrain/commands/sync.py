@@ -1,0 +1,81 @@
+"""``seetrain sync``: upload what a local store holds and the server lacks.
+
+Each run keeps a cursor per server in its ``replication`` table, moved only after the server
+acknowledged a batch, and batch ids come from (run, table, seq range): an interrupted sync
+resumes where it stopped, and running it twice sends nothing new.
+"""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+
+@click.command("sync")
+@click.argument("logdir", required=False)
+@click.option("--host", envvar="SEETRAIN_HOST", required=True, help="Server URL, e.g. http://server:5092.")
+@click.option("--project", default=None, help="Only this project.")
+@click.option("--run", "run_ids", multiple=True, help="Only this run id (repeatable).")
+@click.option("--api-key", envvar="SEETRAIN_API_KEY", default=None, help="Write token (default $SEETRAIN_API_KEY).")
+@click.option("--timeout", default=0.0, type=float, help="Give up after this many seconds (0: no limit).")
+def sync(logdir: str | None, host: str, project: str | None, run_ids: tuple[str, ...],
+         api_key: str | None, timeout: float) -> None:
+    """Upload every run in LOGDIR (default ./seetrain_logs or $SEETRAIN_LOGDIR) to --host."""
+    import time
+
+    from seetrain._replicator import RunUploader, normalize_target
+    from seetrain._settings import resolve
+    from seetrain._store import iter_run_dirs
+    from seetrain.transport import AuthError, ServerUnavailable, TransportError
+    from seetrain.transport.http import HttpTransport
+
+    folder = os.path.abspath(logdir) if logdir else resolve().logdir
+    target = normalize_target(host)
+    transport = HttpTransport.from_env(target, api_key)
+    deadline = time.monotonic() + timeout if timeout > 0 else None
+    totals = {"runs": 0, "records": 0, "files": 0, "dropped": 0, "left": 0}
+    failed = False
+    try:
+        for _, run_dir in iter_run_dirs(folder, project):
+            if run_ids and os.path.basename(run_dir) not in run_ids:
+                continue
+            try:
+                uploader = RunUploader(run_dir, transport, target)
+            except Exception as exc:  # noqa: BLE001 - one unreadable run must not stop the others
+                click.echo(f"skip {run_dir}: {exc}", err=True)
+                failed = True
+                continue
+            problem = None
+            try:
+                complete = uploader.drain(deadline=deadline)
+                if not complete:
+                    problem = "time limit reached"
+            except AuthError as exc:
+                problem = f"server refused the API key ({exc.reason})"
+            except (ServerUnavailable, TransportError) as exc:
+                problem = f"server unreachable: {exc}"
+            left = sum(uploader.pending().values())
+            sent = uploader.sent["scalars"] + uploader.sent["media"] + uploader.sent["console"]
+            dropped = sum(uploader.dropped.values())
+            uploader.close()
+            totals["runs"] += 1
+            totals["records"] += sent
+            totals["files"] += uploader.sent["files"]
+            totals["dropped"] += dropped
+            totals["left"] += left
+            line = f"{uploader.project}/{uploader.run_id}: sent {sent} records ({uploader.sent['files']} files)"
+            if dropped:
+                line += f", dropped {dropped} (" + "; ".join(f"{r}: {n}" for r, n in uploader.dropped.items()) + ")"
+            if problem:
+                failed = True
+                line += f", {left} left ({problem})"
+            click.echo(line)
+            if isinstance(problem, str) and problem.startswith("server refused"):
+                break
+    finally:
+        transport.close()
+    click.echo(f"synced {totals['runs']} runs to {target}: {totals['records']} records, {totals['files']} files "
+               f"sent, {totals['dropped']} dropped, {totals['left']} left")
+    if failed:
+        raise SystemExit(1)

@@ -1,0 +1,131 @@
+"""A real uvicorn server on 127.0.0.1 and Debian's chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    """uvicorn in a thread; ``stop()`` asks it to exit and waits."""
+
+    def __init__(self, app: Any) -> None:
+        import uvicorn
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+def fill_store(logdir: Path) -> dict[str, Any]:
+    """The demo's real training runs, plus one run with NaN/inf, HTML text and LLM calls."""
+    import numpy as np
+
+    import seetrain
+    from seetrain.demo import run_demo
+
+    ids = [run_demo(project="demo", logdir=str(logdir), epochs=120, lr=lr, seed=i).id
+           for i, lr in enumerate([0.5, 0.1, 1.0])]
+    run = seetrain.init(project="demo", experiment_name="unstable-lr3", logdir=str(logdir), reinit="create_new",
+                        config={"epochs": 120, "lr": 3.0, "hidden": 32, "seed": 7, "optimizer": "sgd+momentum",
+                                "dataset": "spiral-1024"}, tags=["demo", "diverged"])
+    for step in range(120):
+        loss = 0.7 * math.exp(-step / 40) + 0.05 * math.sin(step)
+        run.log({"train/loss": math.nan if step in (60, 61) else (math.inf if step == 90 else loss),
+                 "train/acc": 0.5 + step / 300}, step=step)
+    run.log({"notes": seetrain.Text("<b>not bold</b> <img src=x onerror=alert(1)>")}, step=119)
+    run.log_event("llm_call", {"provider": "openai", "model": "gpt-4o-mini",
+                               "input_messages": [{"role": "user", "content": "Summarize the run"}],
+                               "output_text": "Loss went NaN at step 60.", "prompt_tokens": 12,
+                               "completion_tokens": 9, "total_tokens": 21, "latency_s": 0.42, "ttft_s": 0.12,
+                               "finish_reason": "stop"})
+    run.log({"weights": seetrain.Histogram(np.random.default_rng(0).normal(size=500))}, step=119)
+    run.finish(status="failed")
+    return {"demo": ids, "unstable": run.id}
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    logdir = tmp_path_factory.mktemp("dash") / "logs"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SEETRAIN_SYSTEM_MONITOR", "0")
+        mp.setenv("SEETRAIN_CAPTURE_CONSOLE", "0")
+        for var in ("SEETRAIN_MODE", "SEETRAIN_LOGDIR", "SEETRAIN_PROJECT", "SEETRAIN_HOST"):
+            mp.delenv(var, raising=False)
+        ids = fill_store(logdir)
+    yield {"logdir": logdir, **ids}
+
+
+@pytest.fixture(scope="module")
+def server(store: dict[str, Any]) -> Iterator[LiveServer]:
+    from seetrain.server.app import create_app
+    from seetrain.server.local_source import LocalSource
+
+    live = LiveServer(create_app(LocalSource(store["logdir"]))).start()
+    yield live
+    live.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium); browser tests need it")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1440, "height": 960}, device_scale_factor=1)
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.js_errors = errors
+    yield pg
+    context.close()
+    assert not errors, f"JavaScript errors: {errors}"
+
+
+def screenshot(page: Any, name: str, tmp_path: Path, full_page: bool = True) -> Path:
+    """A PNG of the page; with SEETRAIN_UPDATE_SCREENSHOTS=1 it refreshes docs/images/<name>.png."""
+    folder = IMAGES if os.environ.get("SEETRAIN_UPDATE_SCREENSHOTS") == "1" else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path

@@ -1,0 +1,147 @@
+"""Faults against real server processes: kill -9 and restart mid-run, a server answering
+500/429/slow/dropped, and a client SIGKILLed mid-upload followed by ``seetrain sync``.
+Each ends with the same check: every record the local store holds is on the server once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+import seetrain
+from seetrain.cli import run as cli_run
+from seetrain.server.db import Database
+from tests.e2e.pg_fixture import ROOT, ScriptedServer, ServerProcess
+
+pytestmark = pytest.mark.e2e
+TOKEN = "fault-token"
+
+FAST_TIMINGS = {"SEETRAIN_BREAKER_FAIL_MAX": "2", "SEETRAIN_BREAKER_RESET": "0.3", "SEETRAIN_RETRY_MAX": "1",
+                "SEETRAIN_BACKOFF_BASE": "0.05", "SEETRAIN_BACKOFF_MAX": "0.2", "SEETRAIN_HTTP_TIMEOUT": "2",
+                "SEETRAIN_REPLICATOR_INTERVAL": "0.05"}
+
+
+@pytest.fixture
+def fast(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in FAST_TIMINGS.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("SEETRAIN_API_KEY", TOKEN)
+
+
+@pytest.fixture
+def server(tmp_path: Path):
+    srv = ServerProcess(f"sqlite:///{tmp_path / 'srv' / 'srv.sqlite'}", tmp_path / "srv" / "media", token=TOKEN)
+    (tmp_path / "srv").mkdir()
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def _wait_for(predicate, timeout: float = 20.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def _assert_exactly_once(db_url: str, project: str, run: seetrain.api.RunView) -> None:
+    db = Database(db_url, create=False)
+    try:
+        rows = db.scalar_rows(project, run.id)
+    finally:
+        db.dispose()
+    local = []
+    with run._conn() as conn:
+        local = conn.execute("SELECT s.seq, k.name, s.step, s.value FROM scalars s "
+                             "JOIN metric_keys k ON k.id = s.key_id ORDER BY s.seq").fetchall()
+    assert len(rows) == len(local), f"server has {len(rows)} points, local store {len(local)}"
+    assert [(s, k, st, v) for s, k, st, v, _ in rows] == [tuple(r) for r in local]
+
+
+def test_server_killed_and_restarted_mid_run(logdir: Path, server: ServerProcess, fast: None,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    run = seetrain.init(project="crash", logdir=str(logdir), mode="online", host=server.url, upload_timeout=30)
+    slowest = 0.0
+    for i in range(60):
+        if i == 15:
+            server.kill()
+            _wait_for(lambda: run.stats["upload_connection_errors"] > 0, what="the replicator to notice")
+        if i == 45:
+            server.start()
+        for j in range(100):
+            t0 = time.perf_counter()
+            seetrain.log({"loss": 1.0 / (i * 100 + j + 1), "i": i})
+            slowest = max(slowest, time.perf_counter() - t0)
+        time.sleep(0.02)
+    seetrain.finish()
+    line = capsys.readouterr().err
+    assert "kept locally 0" in line and "dropped 0" in line
+    stats = seetrain.Api(logdir).run(run.id).stats
+    assert stats["upload_breaker_open"] >= 1 and stats["upload_breaker_closed"] >= 1
+    _assert_exactly_once(server.db, "crash", seetrain.Api(logdir).run(run.id))
+    print(f"slowest log() call while the server was down and back: {slowest * 1e6:.0f} us")
+
+
+def test_breaker_opens_and_closes_on_a_faulty_server(logdir: Path, fast: None,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    with ScriptedServer() as srv:
+        srv.push(("status", 500, {}), ("status", 503, {}), ("status", 429, {"Retry-After": "0"}),
+                 ("drop",), ("slow", 3.0), ("status", 502, {}))
+        run = seetrain.init(project="faulty", logdir=str(logdir), mode="online", host=srv.url, upload_timeout=30)
+        for i in range(400):
+            seetrain.log({"x": i})
+        seetrain.finish()
+        seqs = {r["seq"] for body in srv.posts() for r in body["scalars"]}
+    line = capsys.readouterr().err
+    assert "kept locally 0" in line
+    assert seqs == set(range(1, 401))
+    stats = seetrain.Api(logdir).run(run.id).stats
+    assert stats["upload_breaker_open"] >= 1 and stats["upload_breaker_closed"] >= 1
+    assert stats["upload_http_500"] == 1 and stats["upload_http_429"] == 1
+    assert stats["upload_connection_errors"] + stats["upload_timeouts"] >= 1
+
+
+CLIENT = """
+import sys, time
+import seetrain
+run = seetrain.init(project="killed", logdir=sys.argv[1], mode="online", host=sys.argv[2])
+for i in range(60_000):
+    seetrain.log({"a": i, "b": i * 0.5})
+run.flush()
+print(run.id, flush=True)
+time.sleep(600)
+"""
+
+
+def test_client_sigkilled_mid_upload_then_sync(logdir: Path, server: ServerProcess) -> None:
+    env = {**os.environ, **FAST_TIMINGS, "PYTHONPATH": str(ROOT), "SEETRAIN_API_KEY": TOKEN,
+           "SEETRAIN_UPLOAD_BATCH": "500", "SEETRAIN_SYSTEM_MONITOR": "0", "SEETRAIN_CAPTURE_CONSOLE": "0"}
+    proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(CLIENT), str(logdir), server.url],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    try:
+        run_id = proc.stdout.readline().strip()
+        assert run_id, proc.stderr.read()
+
+        def some_uploaded() -> bool:
+            r = server.get(f"/api/v1/runs/killed/{run_id}/metric", params={"key": "a", "max_points": 2})
+            return r.status_code == 200 and r.json()["total"] > 0
+
+        _wait_for(some_uploaded, what="the first uploaded batch")
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        proc.stdout.close()
+        proc.stderr.close()
+    run = seetrain.Api(logdir).run(run_id)
+    assert run.point_count() == 120_000
+    cli_run(["sync", str(logdir), "--host", server.url, "--api-key", TOKEN])
+    _assert_exactly_once(server.db, "killed", run)
+    cli_run(["sync", str(logdir), "--host", server.url, "--api-key", TOKEN])  # twice changes nothing
+    _assert_exactly_once(server.db, "killed", run)

@@ -1,0 +1,65 @@
+"""Helpers shared by the OpenAI, ZhipuAI and Anthropic autolog tests (not fixtures)."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+import seetrain
+from integrations._autolog import PROVIDERS
+
+PROJECT = "llm"
+QUIET = {"system_monitor": False, "capture_console": False}
+
+
+def enable(provider: str, logdir: Path, experiment_name: str = "chat", **kwargs: Any) -> Any:
+    """``enable_<provider>_autolog`` from the hub, writing into ``logdir``."""
+    from integrations import main
+
+    factory = getattr(main, f"enable_{provider}_autolog")
+    return factory(project=PROJECT, experiment_name=experiment_name, logdir=str(logdir), **QUIET, **kwargs)
+
+
+def patched_attributes(provider: str) -> dict[tuple[Any, str], Any]:
+    """Every patch target's owner class and attribute, mapped to the object in its ``__dict__``."""
+    found = {}
+    for target in PROVIDERS[provider].targets:
+        owner = importlib.import_module(target.module)
+        *parents, attribute = target.path.split(".")
+        for name in parents:
+            owner = getattr(owner, name)
+        found[owner, attribute] = vars(owner).get(attribute)
+    return found
+
+
+def assert_restored(before: dict[tuple[Any, str], Any]) -> None:
+    for (owner, attribute), original in before.items():
+        assert vars(owner).get(attribute) is original, f"{owner.__name__}.{attribute} not restored"
+        assert getattr(owner, attribute) is original
+
+
+def run_view(logdir: Path, name: str | None = None) -> Any:
+    runs = seetrain.Api(logdir).runs(PROJECT)
+    if name is not None:
+        runs = [run for run in runs if run.name == name]
+    assert len(runs) == 1, [run.name for run in runs]
+    return runs[0]
+
+
+def calls(view: Any) -> list[dict[str, Any]]:
+    """The ``llm_call`` records of a run, in call order."""
+    return [media.payload for media in sorted(view.media(kind="llm_call"), key=lambda m: m.step)]
+
+
+def scalar(view: Any, key: str) -> list[tuple[int, float]]:
+    return [(step, value) for step, _, value in view.scalars(key)]
+
+
+def texts(view: Any, key: str) -> list[str]:
+    return [media.payload["text"] for media in view.media(key=key)]
+
+
+def run_bytes(view: Any) -> bytes:
+    """Every byte the run left on disk (database, WAL, media files)."""
+    return b"".join(path.read_bytes() for path in sorted(Path(view.dir).rglob("*")) if path.is_file())

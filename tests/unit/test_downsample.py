@@ -1,0 +1,62 @@
+"""Min/max bucket downsampling keeps spikes and non-finite points and refines on zoom."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from seetrain.server.downsample import minmax_indices, select
+
+
+def test_small_series_is_returned_whole() -> None:
+    y = np.arange(10.0)
+    assert minmax_indices(y, 10).tolist() == list(range(10))
+
+
+def test_spikes_and_nonfinite_points_survive() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.normal(0, 0.01, 1_000_000)
+    y[123_457] = 50.0
+    y[654_321] = -50.0
+    y[10] = np.nan
+    y[999_998] = np.inf
+    idx = minmax_indices(y, 500)
+    assert {123_457, 654_321, 10, 999_998, 0, 999_999} <= set(idx.tolist())
+    assert np.all(np.diff(idx) > 0)  # x order, no duplicates
+
+
+@pytest.mark.parametrize("n,buckets", [(1001, 7), (1_000_000, 1000), (12_345, 100), (5, 1)])
+def test_bucket_count_bounds_the_output(n: int, buckets: int) -> None:
+    y = np.sin(np.arange(n) / 7.0)
+    idx = minmax_indices(y, buckets)
+    assert len(idx) <= 2 * buckets + 4
+    assert idx[0] == 0 and idx[-1] == n - 1
+
+
+def test_each_bucket_min_and_max_are_kept() -> None:
+    y = np.array([3, 1, 2, 9, 5, 4, 0, 8, 7, 6, 5, 5], dtype=float)
+    idx = minmax_indices(y, 3).tolist()  # buckets of 4: [3 1 2 9] [5 4 0 8] [7 6 5 5]
+    assert {1, 3, 6, 7} <= set(idx)
+    assert y[idx].min() == 0 and y[idx].max() == 9
+
+
+def test_zoom_refines_to_raw_points() -> None:
+    x = np.arange(100_000, dtype=float)
+    y = np.cos(x / 100.0)
+    full = select(x, y, 200)
+    assert full.downsampled and full.in_range == 100_000 and len(full.indices) <= 204
+    zoom = select(x, y, 200, x_min=5000, x_max=5050)
+    assert not zoom.downsampled and zoom.in_range == 51
+    assert x[zoom.indices].tolist() == list(range(4999, 5052))  # every raw point, one neighbour each side
+
+
+def test_empty_range_and_bad_arguments() -> None:
+    x = np.arange(10, dtype=float)
+    assert select(x, x, 10, x_min=100, x_max=200).indices.tolist() == [9]
+    assert select(x[:0], x[:0], 10).indices.tolist() == []
+    with pytest.raises(ValueError):
+        select(x, x, 1)
+    with pytest.raises(ValueError):
+        select(x, x, 10, x_min=5, x_max=1)
+    with pytest.raises(ValueError):
+        minmax_indices(x, 0)
