@@ -143,7 +143,7 @@ def test_create_stream_true_consumed_broken_and_closed(autolog: Any, client: Any
     full, dropped, shut = calls(_finish(autolog, logdir))
     assert (full["operation"], full["stream_end"], full["output_text"]) == ("messages.create", "completed", "echo: a b")
     assert full["total_tokens"] == 7
-    assert (dropped["stream_end"], dropped["output_text"]) == ("abandoned", "echo:")
+    assert (dropped["stream_end"], dropped["output_text"]) == ("abandoned", "echo: a")
     assert (shut["stream_end"], shut["output_text"]) == ("closed", "")
 
 

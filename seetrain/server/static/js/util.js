@@ -31,8 +31,9 @@ export function clear(node) {
 }
 
 /** A stable, well-spread colour for a run id (golden-angle hue walk over a hash). */
-const PALETTE = ["#4f46e5", "#e11d48", "#059669", "#f59e0b", "#0ea5e9", "#9333ea", "#ea580c",
-  "#db2777", "#0d9488", "#84cc16", "#475569", "#2563eb"];
+// Ten hues far enough apart to tell overlaid runs apart (no two blues next to each other).
+const PALETTE = ["#4f46e5", "#e11d48", "#059669", "#d97706", "#0891b2", "#9333ea", "#65a30d",
+  "#db2777", "#7c2d12", "#475569"];
 export function colorFor(id) {
   let h = 2166136261;
   for (let i = 0; i < id.length; i++) { h ^= id.charCodeAt(i); h = Math.imul(h, 16777619); }
