@@ -58,7 +58,7 @@ def main() -> None:
     finally:
         unsync_tensorboard()
     for run in seetrain.Api(args.logdir).runs("tensorboard-example")[-2:]:
-        print(f"run {run.name}: status={run.status} keys={[k for k in run.keys() if not k.startswith("sys/")]} event files in {args.tb_dir}")
+        print(f"run {run.name}: status={run.status} keys={[k for k in run.keys() if not k.startswith('sys/')]} event files in {args.tb_dir}")
 
 
 if __name__ == "__main__":
