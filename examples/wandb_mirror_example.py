@@ -36,12 +36,12 @@ def main() -> None:
         os.environ.setdefault("WANDB_MODE", "offline")  # no account needed for the example
         os.environ.setdefault("WANDB_SILENT", "true")
         os.environ.setdefault("WANDB_DIR", scratch)
-        mirror = sync_wandb(logdir=args.logdir)
+        integration = sync_wandb(logdir=args.logdir)
         try:
             wandb_script()
         finally:
             unsync_wandb()  # W&B gets its original functions back
-        run = mirror.integration.run
+        run = integration.run
         print(f"run {run.id} in {run.dir}")
 
 

@@ -189,7 +189,10 @@ class SeeTrainLogger(Logger):
         """Lightning's end of ``fit``/``validate``/``test``: flush, and finish the run if this
         logger created it (``success`` -> finished, ``failed`` -> failed, Ctrl-C -> aborted)."""
         integration = self._lazy.created
-        if integration is None or not integration.enabled:
+        if integration is None:
+            return
+        if not integration.enabled:
+            self._lazy.finish()  # a no-op run (other rank): just leave the hub's active list
             return
         final = _STATUS.get(status, "finished")
         exc_type, exc, tb = sys.exc_info()

@@ -91,10 +91,8 @@ class MLflowMirror:
 
     @staticmethod
     def _set_name(run: Run | DisabledRun, name: str) -> None:
-        # The integration's run was created at sync time, before MLflow named its run; there is
-        # no public rename on Run, so the stored name is updated through the writer.
-        run.name = name
-        run._writer.set_run_fields(name=name)  # type: ignore[union-attr]
+        # The integration's run was created at sync time, before MLflow named its run.
+        run.set_name(name)
 
     def finish(self, run_id: str, status: str) -> None:
         self._pool.finish(run_id, status=STATUS.get(str(status).upper(), "finished"))

@@ -106,6 +106,15 @@ class SeeTrainCallback(TrainerCallback):
         if integration.enabled:
             integration.log(rewrite_logs(logs), step=int(state.global_step))
 
+    def on_predict(self, args: Any, state: Any, control: Any, metrics: Mapping[str, Any] | None = None,
+                   **kwargs: Any) -> None:
+        # Trainer.predict() reports its metrics (test_* by default) only through this event.
+        if not metrics:
+            return
+        integration = self._session(args, state)
+        if integration.enabled:
+            integration.log(rewrite_logs(metrics), step=int(state.global_step))
+
     def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         integration = self._session(args, state)
         if not integration.enabled:

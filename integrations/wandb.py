@@ -1,7 +1,7 @@
 """W&B mirror: an unchanged W&B script also records into SeeTrain.
 
     from integrations.wandb import sync_wandb
-    sync_wandb()                     # or integrations.main.init_wandb(...)
+    sync_wandb()                     # same as integrations.main.init_wandb(...)
     run = wandb.init(project="p", name="n", config={"lr": 0.1}, tags=["a"], notes="...")
     wandb.log({"loss": 0.5})         # also in SeeTrain, at W&B's step
     wandb.config.update({"bs": 32})  # also in the SeeTrain config
@@ -388,23 +388,25 @@ class WandbIntegration(Integration):
         self.mirror.disable(status=self._finish_status)
 
 
-def sync_wandb(**seetrain_kwargs: Any) -> WandbMirror:
-    """Mirror W&B into SeeTrain from now on (idempotent: returns the active mirror if any).
-    Keyword arguments override what W&B gives (project, experiment_name, tags ...) and go to
+def sync_wandb(**seetrain_kwargs: Any) -> WandbIntegration:
+    """Mirror W&B into SeeTrain from now on; returns the integration (its ``get_tracker()`` is
+    the ``WandbMirror``). Calling it again while a mirror is on returns that one. Keyword
+    arguments override what W&B gives (project, experiment_name, tags ...) and go to
     ``seetrain.init`` (logdir, mode ...)."""
     with _lock:
         if _active is not None:
-            if seetrain_kwargs:
-                log.debug("seetrain[wandb]: already mirroring; sync_wandb arguments ignored")
-            return _active
-        return WandbIntegration(**seetrain_kwargs).mirror
+            log.info("seetrain[wandb]: already synced; returning the active mirror")
+            return _active.integration
+    from integrations import main
+
+    return main.init_wandb(**seetrain_kwargs)  # type: ignore[return-value]
 
 
-def unsync_wandb() -> None:
+def unsync_wandb(status: str = "finished") -> None:
     """Stop mirroring: W&B gets its original functions back; mirrored SeeTrain runs are finished."""
     mirror = _active
     if mirror is not None:
-        mirror.integration.finish()
+        mirror.integration.finish(status=status)
 
 
 unsync = unsync_wandb

@@ -28,7 +28,7 @@ class DisabledRun:
         return None
 
     log = log_scalar = log_image = log_audio = log_text = log_event = log_console = log_side = _noop
-    set_metadata = add_tags = on_finish = _noop
+    set_metadata = set_name = add_tags = on_finish = _noop
 
     def update_config(self, values: Any = None, **kwargs: Any) -> None:
         self.config.update(values, **kwargs)

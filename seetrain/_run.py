@@ -264,6 +264,11 @@ class Run:
         self._metadata.update(values)
         self._writer.set_run_fields(metadata=dumps(self._metadata))
 
+    def set_name(self, name: str) -> None:
+        """Rename the run (adapters use the framework's own run name when it becomes known)."""
+        self.name = str(name)
+        self._writer.set_run_fields(name=self.name)
+
     def add_tags(self, *tags: str) -> None:
         self.tags.extend(str(t) for t in tags if str(t) not in self.tags)
         self._writer.set_run_fields(tags=dumps(self.tags))

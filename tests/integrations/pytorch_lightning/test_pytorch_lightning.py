@@ -217,6 +217,7 @@ def test_non_zero_rank_writes_nothing(tmp_path, logdir, monkeypatch):
     assert logger.version is None and logger.save_dir is None
     logger.finalize("success")
     assert seetrain.Api(logdir).runs() == []
+    assert main.active_integrations() == []
 
 
 @dataclasses.dataclass

@@ -123,9 +123,11 @@ def test_evaluate_after_train_continues_the_run(tmp_path, logdir):
     first_id = callback.integration.run.id
     metrics = trainer.evaluate()
     assert callback.integration.enabled  # reopened for the evaluation
+    predictions = trainer.predict(TokenDataset(8, seed=2))
     callback.integration.finish()
     (view,) = seetrain.Api(logdir).runs("hf")
     assert view.id == first_id and view.status == "finished"
+    assert view.scalars("test/loss")[0][2] == pytest.approx(predictions.metrics["test_loss"])
     assert [s for s, _, _ in view.scalars("train/loss")] == [2, 4, 6]
     assert view.scalars("eval/loss")[-1][0] == 6
     assert view.scalars("eval/loss")[-1][2] == pytest.approx(metrics["eval_loss"])

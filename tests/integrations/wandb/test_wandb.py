@@ -79,9 +79,10 @@ def unchanged_wandb_script() -> list[float]:
 def test_unchanged_script_is_mirrored(tmp_path):
     from integrations.wandb import WandbMirror, sync_wandb, unsync_wandb
 
-    mirror = sync_wandb(logdir=str(tmp_path / "st"), **QUIET)
+    integration = sync_wandb(logdir=str(tmp_path / "st"), **QUIET)
+    mirror = integration.get_tracker()
     assert isinstance(mirror, WandbMirror) and mirror.enabled
-    assert sync_wandb() is mirror  # applied once
+    assert sync_wandb() is integration  # applied once
     losses = unchanged_wandb_script()
     unsync_wandb()
     assert not mirror.enabled
@@ -131,7 +132,7 @@ def test_unsync_restores_wandb_exactly_and_stops_mirroring(tmp_path):
 def test_exit_code_marks_failed_and_each_init_is_a_run(tmp_path):
     from integrations.wandb import sync_wandb
 
-    mirror = sync_wandb(project="forced", logdir=str(tmp_path / "st"), tags=["mine"], **QUIET)
+    mirror = sync_wandb(project="forced", logdir=str(tmp_path / "st"), tags=["mine"], **QUIET).get_tracker()
     for attempt in range(2):
         wandb.init(project="ignored", name=f"attempt-{attempt}", config={"attempt": attempt})
         wandb.log({"x": attempt})
@@ -163,7 +164,7 @@ def test_non_zero_rank_patches_and_writes_nothing(tmp_path, monkeypatch):
 
     monkeypatch.setenv("RANK", "1")
     before = _originals()
-    mirror = sync_wandb(logdir=str(tmp_path / "st"), **QUIET)
+    mirror = sync_wandb(logdir=str(tmp_path / "st"), **QUIET).get_tracker()
     assert not mirror.enabled and _originals() == before
     wandb.init(project="ranked")
     wandb.log({"x": 1.0})
@@ -175,7 +176,7 @@ def test_non_zero_rank_patches_and_writes_nothing(tmp_path, monkeypatch):
 def test_seetrain_failure_does_not_break_wandb(tmp_path):
     from integrations.wandb import sync_wandb
 
-    mirror = sync_wandb(logdir=str(tmp_path / "st"), **QUIET)
+    mirror = sync_wandb(logdir=str(tmp_path / "st"), **QUIET).get_tracker()
     run = wandb.init(project="broken")
     (mirrored,) = mirror.runs()
 
