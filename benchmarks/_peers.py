@@ -26,6 +26,7 @@ QUIET_ENV = {
     "WANDB_DISABLE_CODE": "true",
     "MLFLOW_DISABLE_TELEMETRY": "true",
     "MLFLOW_ENABLE_ASYNC_LOGGING": "false",
+    "MLFLOW_ALLOW_FILE_STORE": "true",  # mlflow 3.x keeps the file store behind this opt-in
     "DO_NOT_TRACK": "1",
     "DISABLE_TELEMETRY": "1",
     "HF_HUB_OFFLINE": "1",

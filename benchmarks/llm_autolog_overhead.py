@@ -1,6 +1,6 @@
 """Per-call overhead of the LLM autolog (OpenAI, Anthropic, ZhipuAI) against the local fake server.
 
-    .venv/bin/python -m benchmarks.llm_autolog_overhead              # ~30 s
+    .venv/bin/python -m benchmarks.llm_autolog_overhead              # ~1 minute
     .venv/bin/python -m benchmarks.llm_autolog_overhead --quick      # ~5 s
     .venv/bin/python -m benchmarks.llm_autolog_overhead --json out.json
 
@@ -8,8 +8,8 @@ Two measurements, both in microseconds per call (median and p90):
 
 ``end_to_end``
     Real clients calling the fake server (tests/llm_fake_server.py) on 127.0.0.1, with and
-    without autolog, in alternating rounds so that drift (CPU frequency, the server's
-    threads) hits both sides alike. Scenarios: ``create`` (one chat completion) and
+    without autolog (the patches taken off and put back on one autolog), in short alternating
+    blocks so that drift (CPU frequency, other load, the server's threads) hits both sides alike. Scenarios: ``create`` (one chat completion) and
     ``stream`` (a streamed reply of ~12 chunks, fully read). The added cost is the difference of
     the two distributions' medians and p90s; a loopback HTTP call costs about a millisecond
     with jitter of the same order as the overhead, so read it together with:
@@ -72,7 +72,7 @@ def _scenarios(client: Any) -> dict[str, Callable[[], Any]]:
     return {"create": create, "stream": stream}
 
 
-def end_to_end(calls: int, rounds: int, logdir: str) -> dict[str, Any]:
+def end_to_end(calls: int, block: int, logdir: str) -> dict[str, Any]:
     import openai
 
     from integrations.main import enable_openai_autolog
@@ -82,20 +82,21 @@ def end_to_end(calls: int, rounds: int, logdir: str) -> dict[str, Any]:
     with FakeLLMServer() as server:
         client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="x", max_retries=0)
         scenarios = _scenarios(client)
-        for fn in scenarios.values():  # warm up connections and lazy imports
+        autolog = enable_openai_autolog(project="bench", experiment_name="end-to-end", logdir=logdir, **QUIET)
+        patch = autolog._patch
+        for fn in scenarios.values():  # warm up connections, lazy imports and the run's keys
             _time(fn, 50)
-        per_round = max(1, calls // rounds)
-        for index in range(rounds):
+        for _ in range(max(1, calls // block)):
             for name, fn in scenarios.items():
-                off = _time(fn, per_round)
-                autolog = enable_openai_autolog(project="bench", experiment_name=f"e2e-{name}-{index}",
-                                                logdir=logdir, **QUIET)
-                on = _time(fn, per_round)
-                autolog.disable()
-                server.reset()  # the server keeps every request; keep it small
                 entry = samples.setdefault(name, {"off": [], "on": []})
-                entry["off"] += off
-                entry["on"] += on
+                # Short alternating blocks: the patches come off (originals restored, exactly as
+                # with no autolog) and go back on, so drift on a busy machine hits both sides.
+                patch.detach(autolog)
+                entry["off"] += _time(fn, block)
+                patch.attach(autolog)
+                entry["on"] += _time(fn, block)
+            server.reset()  # the server keeps every request; keep it small
+        autolog.disable()
         client.close()
     result = {}
     for name, entry in samples.items():
@@ -181,17 +182,17 @@ def isolated(calls: int, logdir: str) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=2000, help="calls per scenario and side (end to end)")
-    parser.add_argument("--rounds", type=int, default=5, help="alternating off/on rounds")
+    parser.add_argument("--block", type=int, default=20, help="calls per alternating off/on block")
     parser.add_argument("--isolated-calls", type=int, default=20000)
-    parser.add_argument("--quick", action="store_true", help="400 calls, 2 rounds, 5000 isolated calls")
+    parser.add_argument("--quick", action="store_true", help="400 calls, 5000 isolated calls")
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args(argv)
     if args.quick:
-        args.calls, args.rounds, args.isolated_calls = 400, 2, 5000
+        args.calls, args.isolated_calls = 400, 5000
     os.environ.setdefault("SEETRAIN_SYSTEM_MONITOR", "0")
     os.environ.setdefault("SEETRAIN_CAPTURE_CONSOLE", "0")
     with tempfile.TemporaryDirectory(prefix="seetrain-llm-bench-") as logdir:
-        results = {"end_to_end": end_to_end(args.calls, args.rounds, logdir),
+        results = {"end_to_end": end_to_end(args.calls, args.block, logdir),
                    "isolated": isolated(args.isolated_calls, logdir),
                    "python": sys.version.split()[0]}
     for section in ("end_to_end", "isolated"):

@@ -23,6 +23,7 @@ import bisect
 import contextvars
 import importlib
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -179,22 +180,22 @@ class _Call:
         """The value to hand to the user: ``result`` itself, or a recording proxy of a stream."""
         try:
             patch = self.patch
+            proxy_cls: type | None = None
             if patch.sync_streams and isinstance(result, patch.sync_streams):
                 proxy_cls = _ClosableStreamProxy if hasattr(result, "close") else _StreamProxy
-                return self._stream(proxy_cls(result, self))
-            if patch.async_streams and isinstance(result, patch.async_streams):
-                return self._stream(_AsyncStreamProxy(result, self))
+            elif patch.async_streams and isinstance(result, patch.async_streams):
+                proxy_cls = _AsyncStreamProxy
+            if proxy_cls is not None:
+                self.acc = patch.resolver.StreamAccumulator(self.request)
+                proxy = proxy_cls(result, self)
+                for sink in self.sinks:
+                    sink._pending.add(self)
+                return proxy
             # A parsed response, or whatever with_raw_response gives (recorded without output).
             self._finish(patch.resolver.resolve_response(self.request, result), None)
         except Exception as exc:  # noqa: BLE001
             self._degraded(exc)
         return result
-
-    def _stream(self, proxy: Any) -> Any:
-        self.acc = self.patch.resolver.StreamAccumulator(self.request)
-        for sink in self.sinks:
-            sink._pending.add(self)
-        return proxy
 
     def failed(self, exc: BaseException) -> None:
         try:
@@ -537,6 +538,9 @@ def _patch_for(provider: Provider) -> _Patch:
 # ---------------------------------------------------------------- the integration
 
 
+LATENCY_SAMPLE = 10_000  # latencies kept for the percentiles
+
+
 def _percentile(ordered: list[float], q: float) -> float:
     """Linear interpolation between closest ranks (numpy's default) on a sorted list."""
     position = (len(ordered) - 1) * q
@@ -596,7 +600,8 @@ class LLMAutolog(Integration):
         self._record_lock = threading.Lock()
         self._calls = self._errors = 0
         self._tokens = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
-        self._latencies: list[float] = []
+        self._latencies: list[float] = []  # sorted; a uniform sample once there are many
+        self._random = random.Random(0)
         self._patch: _Patch | None = None
         self._detached = False
         super().__init__(project=project, experiment_name=experiment_name, description=description,
@@ -654,8 +659,17 @@ class LLMAutolog(Integration):
             if isinstance(value, int):
                 self._tokens[key] += value
         latency = record["latency_s"]
-        bisect.insort(self._latencies, latency)
         ordered = self._latencies
+        if len(ordered) >= LATENCY_SAMPLE:
+            # Reservoir sampling (kept sorted): memory stays bounded in a long-running app, and
+            # the percentiles become estimates from a uniform sample of every call.
+            if self._random.randrange(self._calls) >= LATENCY_SAMPLE:
+                latency = None
+            else:
+                del ordered[self._random.randrange(LATENCY_SAMPLE)]
+        if latency is not None:
+            bisect.insort(ordered, latency)
+        latency = record["latency_s"]
         data: dict[str, Any] = {
             "llm/calls": self._calls, "llm/errors": self._errors,
             "llm/prompt_tokens": self._tokens["prompt_tokens"],

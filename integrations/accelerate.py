@@ -69,6 +69,10 @@ def _is_main_process() -> bool:
     try:
         from accelerate.state import PartialState
 
+        if not getattr(PartialState, "_shared_state", None):
+            # Not set up yet: creating it here would fix its settings before the user's
+            # Accelerator does; the hub's environment rank check decides instead.
+            return True
         return bool(PartialState().is_main_process)
     except Exception as exc:  # noqa: BLE001 - no Accelerate state: the hub's rank check decides
         log.debug("seetrain[accelerate]: no PartialState (%s); using the environment rank", exc)

@@ -16,6 +16,7 @@ cd "$ROOT"
 VENV="${VENV:-$ROOT/.venv-ultralytics}"
 PYTHON="${PYTHON:-python3}"
 TORCH_PINS=(torch==2.14.1 torchvision==0.29.1)
+ULTRALYTICS_PIN="${ULTRALYTICS_PIN:-ultralytics==8.4.190}"   # the version the adapter was tested with
 
 if ! "$VENV/bin/python" -c "import ultralytics, torchvision, seetrain, pytest" >/dev/null 2>&1; then
     echo "== building $VENV (torch 2.14.1 + torchvision 0.29.1 + ultralytics)"
@@ -23,7 +24,7 @@ if ! "$VENV/bin/python" -c "import ultralytics, torchvision, seetrain, pytest" >
     # Plain pip only: uv/poetry ignore this machine's wheel folder and would fetch another build.
     "$VENV/bin/pip" install --quiet "${TORCH_PINS[@]}"
     # The torch pins are repeated so that nothing below can move them.
-    "$VENV/bin/pip" install --quiet "${TORCH_PINS[@]}" ultralytics pytest pytest-timeout -e "$ROOT"
+    "$VENV/bin/pip" install --quiet "${TORCH_PINS[@]}" "$ULTRALYTICS_PIN" pytest==9.1.1 pytest-timeout==2.4.0 -e "$ROOT"
 fi
 
 TMP_DIR="$(mktemp -d)"
