@@ -67,7 +67,13 @@ class Run:
         cfg = normalize_config(config)
         summary, previous = self._load_previous() if resume else (None, None)
         if previous is not None:
-            cfg = {**previous, **cfg}
+            # A resumed run keeps its identity: start time, name, description, tags, group.
+            cfg = {**(loads(previous["config"]) or {}), **cfg}
+            self.created_at = previous["created_at"] or self.created_at
+            self.name = experiment_name or previous["name"] or self.name
+            self.description = description or previous["description"] or ""
+            self.tags = list(dict.fromkeys([*(loads(previous["tags"]) or []), *self.tags]))
+            self.group = group = group or previous["group_name"]
         self.config = Config(cfg, on_change=self._on_config_change)
         os.makedirs(self.dir, exist_ok=True)
         self._writer = Writer(self.dir, settings.flush_interval, settings.max_queue, self.stats,
@@ -93,14 +99,18 @@ class Run:
             return None, None
         conn = connect(path, readonly=True)
         try:
-            row = conn.execute("SELECT config, summary FROM run").fetchone()
+            cur = conn.execute("SELECT * FROM run")
+            found = cur.fetchone()
+            row = dict(zip([c[0] for c in cur.description], found)) if found else None
             max_step = conn.execute("SELECT MAX(step) FROM scalars").fetchone()[0]
         finally:
             conn.close()
         if max_step is not None:
             self._next_step = int(max_step) + 1
-        summary = Summary({k: _revive(v) for k, v in (loads(row[1]) or {}).items()}) if row else None
-        return summary, (loads(row[0]) if row else None)
+        if row is None:
+            return None, None
+        summary = Summary({k: _revive(v) for k, v in (loads(row["summary"]) or {}).items()})
+        return summary, row
 
     def _collect_git(self) -> None:
         info = git_metadata()

@@ -111,11 +111,12 @@ def test_media_round_trip(logdir):
 
 
 def test_resume_continues_steps_and_summary(logdir):
-    run = seetrain.init(project="p", config={"a": 1}, logdir=str(logdir))
+    run = seetrain.init(project="p", experiment_name="first", tags=["a"], config={"a": 1}, logdir=str(logdir))
     for i in range(5):
         run.log({"loss": 10 - i})
     run.finish()
-    again = seetrain.init(project="p", resume=run.id, config={"b": 2}, logdir=str(logdir))
+    again = seetrain.init(project="p", resume=run.id, config={"b": 2}, tags=["b"], logdir=str(logdir))
+    assert (again.name, again.tags, again.created_at) == ("first", ["a", "b"], run.created_at)
     again.log({"loss": 1})
     again.finish()
     view = seetrain.Api(logdir).run(run.id)
