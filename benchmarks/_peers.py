@@ -179,17 +179,22 @@ class WandbOffline(Tracker):
     def finish(self) -> None:
         self.run.finish()
 
-    def _history(self) -> list[Any]:
+    def _records(self) -> list[list[Any]]:
         files = glob.glob(os.path.join(self.tmpdir, "wandb", "offline-run-*", "run-*.wandb"))
-        return [item for path in files for item in _wandb_history_items(path)]
+        return [record for path in files for record in _wandb_history(path)]
 
     def points_read_back(self) -> int | None:
-        return sum(1 for item in self._history() if _is_number_json(item.value_json)
-                   and not item.key.startswith("_"))
+        total = 0
+        for items in self._records():
+            # Media are flattened into "<key>/_type", "<key>/width" ...: not scalar points.
+            media = {it.key.rsplit("/", 1)[0] for it in items if it.key.endswith("/_type")}
+            total += sum(1 for it in items if not it.key.startswith("_") and _is_number_json(it.value_json)
+                         and it.key.rsplit("/", 1)[0] not in media)
+        return total
 
     def images_read_back(self) -> int | None:
-        return sum(1 for item in self._history() if '"_type": "image-file"' in item.value_json
-                   or '"_type":"image-file"' in item.value_json)
+        return sum(1 for items in self._records() for it in items
+                   if it.key.endswith("/_type") and it.value_json == '"image-file"')
 
 
 def _is_number_json(text: str) -> bool:
@@ -200,7 +205,7 @@ def _is_number_json(text: str) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _wandb_history_items(path: str) -> list[Any]:
+def _wandb_history(path: str) -> list[list[Any]]:
     """Read a ``.wandb`` transaction log (LevelDB log format: 32 KiB blocks of CRC-framed
     chunks after a 7-byte ':W&B' header); W&B ships no Python reader for it any more."""
     from wandb.proto import wandb_internal_pb2
@@ -208,7 +213,7 @@ def _wandb_history_items(path: str) -> list[Any]:
     block = 32768
     with open(path, "rb") as fh:
         raw = fh.read()
-    items: list[Any] = []
+    records: list[list[Any]] = []
     pos, pending = 7, b""
     while pos + 7 <= len(raw):
         left = block - pos % block
@@ -228,12 +233,13 @@ def _wandb_history_items(path: str) -> list[Any]:
             except Exception:  # noqa: BLE001 - a torn tail after SIGKILL ends the log
                 break
             if record.WhichOneof("record_type") == "history":
-                items.extend(record.history.item)
+                items = list(record.history.item)
+                for item in items:  # recent versions write nested_key instead of key
+                    if not item.key and item.nested_key:
+                        item.key = "/".join(item.nested_key)
+                records.append(items)
             pending = b""
-    for item in items:  # newer versions split keys into nested_key
-        if not item.key and item.nested_key:
-            item.key = "/".join(item.nested_key)
-    return items
+    return records
 
 
 class _MLflow(Tracker):

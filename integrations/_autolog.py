@@ -597,7 +597,8 @@ class LLMAutolog(Integration):
                  **init_kwargs: Any) -> None:
         self.log_content = bool(log_content)
         self._pending: set[_Call] = set()
-        self._record_lock = threading.Lock()
+        # Re-entrant: a dropped stream's __del__ may run (cyclic GC) while this thread records.
+        self._record_lock = threading.RLock()
         self._calls = self._errors = 0
         self._tokens = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
         self._latencies: list[float] = []  # sorted; a uniform sample once there are many

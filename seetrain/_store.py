@@ -3,6 +3,13 @@
 Layout: ``<logdir>/<project>/<run_id>/run.sqlite`` and ``.../media/``. One database per run
 means processes logging into one logdir never contend for a lock; readers (dashboard, Api,
 replicator) open the same file read-only, which WAL allows while the writer keeps writing.
+
+Level-of-detail blocks (schema 2): every ``BLOCK_SIZE`` points of a metric, the writer adds one
+``scalar_blocks`` row with the aggregates of those points (step and time range, min and max with
+where they happened, first/last value, the first non-finite point), in the same transaction as
+the points. A chart of a million points then reads ~1,000 block rows instead of every point.
+A key's points after its last block (at most ``BLOCK_SIZE - 1``) are its "tail": readers take
+them raw. Schema-1 databases (no blocks) stay readable: everything is tail there.
 """
 
 from __future__ import annotations
@@ -18,7 +25,8 @@ import orjson
 
 DB_NAME = "run.sqlite"
 MEDIA_DIR = "media"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+BLOCK_SIZE = 1024
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS run (
@@ -32,7 +40,15 @@ CREATE TABLE IF NOT EXISTS scalars (
     seq INTEGER PRIMARY KEY, key_id INTEGER NOT NULL, step INTEGER NOT NULL, ts REAL NOT NULL,
     value REAL, special TEXT
 );
-CREATE INDEX IF NOT EXISTS scalars_by_key ON scalars (key_id, step);
+CREATE INDEX IF NOT EXISTS scalars_by_key_seq ON scalars (key_id, seq);
+CREATE TABLE IF NOT EXISTS scalar_blocks (
+    key_id INTEGER NOT NULL, seq_first INTEGER NOT NULL, seq_last INTEGER NOT NULL, n INTEGER NOT NULL,
+    step_min INTEGER NOT NULL, step_max INTEGER NOT NULL, ts_first REAL NOT NULL, ts_last REAL NOT NULL,
+    v_min REAL, step_at_min INTEGER, ts_at_min REAL, v_max REAL, step_at_max INTEGER, ts_at_max REAL,
+    v_first REAL, v_last REAL, nonfinite INTEGER NOT NULL, nonfinite_step INTEGER, nonfinite_ts REAL,
+    nonfinite_kind TEXT,
+    PRIMARY KEY (key_id, seq_last)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS media (
     seq INTEGER PRIMARY KEY, key TEXT NOT NULL, step INTEGER NOT NULL, ts REAL NOT NULL,
     kind TEXT NOT NULL, path TEXT, caption TEXT, payload TEXT
@@ -66,6 +82,51 @@ def decode_scalar(value: float | None, special: str | None) -> float:
     return math.nan if value is None else value
 
 
+BLOCK_COLUMNS = (
+    "key_id", "seq_first", "seq_last", "n", "step_min", "step_max", "ts_first", "ts_last",
+    "v_min", "step_at_min", "ts_at_min", "v_max", "step_at_max", "ts_at_max", "v_first", "v_last",
+    "nonfinite", "nonfinite_step", "nonfinite_ts", "nonfinite_kind",
+)
+_INSERT_BLOCK = (f"INSERT OR REPLACE INTO scalar_blocks ({', '.join(BLOCK_COLUMNS)}) "
+                 f"VALUES ({', '.join('?' for _ in BLOCK_COLUMNS)})")
+_INSERT_SCALAR = "INSERT INTO scalars (seq, key_id, step, ts, value, special) VALUES (?, ?, ?, ?, ?, ?)"
+
+
+def block_row(rows: Sequence[tuple]) -> tuple:
+    """The ``scalar_blocks`` row (in ``BLOCK_COLUMNS`` order) summarising ``rows``.
+
+    ``rows`` are one key's ``(seq, key_id, step, ts, value, special)`` tuples in seq order,
+    as inserted into ``scalars`` (non-finite values are ``None`` plus ``special``). Min and
+    max are over the finite values; on ties the first point wins. Only builtins over columns,
+    so a block of 1024 points costs a few tens of microseconds in the writer thread.
+    """
+    seqs, kids, steps, tss, vals, specials = zip(*rows)
+    nonfinite = vals.count(None)
+    if nonfinite:
+        i = vals.index(None)
+        finite = [v for v in vals if v is not None]
+        bad = (nonfinite, steps[i], tss[i], specials[i])
+    else:
+        finite = vals
+        bad = (0, None, None, None)
+    if finite:
+        lo, hi = min(finite), max(finite)
+        i_lo, i_hi = vals.index(lo), vals.index(hi)
+        extremes = (lo, steps[i_lo], tss[i_lo], hi, steps[i_hi], tss[i_hi])
+    else:
+        extremes = (None, None, None, None, None, None)
+    return (kids[0], seqs[0], seqs[-1], len(rows), min(steps), max(steps), tss[0], tss[-1],
+            *extremes, vals[0], vals[-1], *bad)
+
+
+def cut_blocks(rows: list[tuple], size: int = BLOCK_SIZE) -> tuple[list[tuple], list[tuple]]:
+    """Split one key's open rows into full-block rows and the rest (the new open block)."""
+    full = len(rows) - len(rows) % size
+    if not full:
+        return [], rows
+    return [block_row(rows[i:i + size]) for i in range(0, full, size)], rows[full:]
+
+
 def dumps(obj: Any) -> str:
     return orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS,
                         default=repr).decode()
@@ -89,19 +150,73 @@ def connect(path: str, readonly: bool = False) -> sqlite3.Connection:
 
 
 class RunWriter:
-    """Owned by the writer thread: every write to a run's database goes through here."""
+    """Owned by the writer thread: every write to a run's database goes through here.
+
+    The writer thread is the only writer of ``scalars`` and ``scalar_blocks``, so it numbers
+    points itself (``next_seq``, the rowid) and keeps each key's open block in memory: the
+    rows logged since the key's last block, turned into a ``scalar_blocks`` row once
+    ``BLOCK_SIZE`` of them exist.
+    """
 
     def __init__(self, run_dir: str) -> None:
         self.run_dir = run_dir
         self.media_dir = os.path.join(run_dir, MEDIA_DIR)
         os.makedirs(self.media_dir, exist_ok=True)
         self.conn = connect(os.path.join(run_dir, DB_NAME))
-        self.conn.executescript(SCHEMA)
+        self._upgrade_schema()
         self._key_ids: dict[str, int] = {
             name: kid for kid, name in self.conn.execute("SELECT id, name FROM metric_keys")
         }
+        self.next_seq = 1
+        self._open: dict[int, list[tuple]] = {}
+        self._load_open_blocks()
+
+    def _upgrade_schema(self) -> None:
+        # One transaction: a schema-1 database (resumed run) gets the (key_id, seq) index and
+        # the blocks table, and loses the (key_id, step) index so inserts keep paying for a
+        # single secondary index. Readers see the old schema or the new one, never a mix.
+        try:
+            self.conn.executescript(
+                "BEGIN IMMEDIATE;" + SCHEMA + "DROP INDEX IF EXISTS scalars_by_key;"
+                f"UPDATE run SET schema_version = {SCHEMA_VERSION} WHERE schema_version IS NOT {SCHEMA_VERSION};"
+                "COMMIT;")
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+
+    def _load_open_blocks(self) -> None:
+        """Rebuild ``next_seq`` and every key's open block from disk (a resumed run).
+
+        The open block is every row after the key's last block. Where those fill whole blocks
+        (a schema-1 database, or rows inserted by something else) the blocks are written now,
+        so no row is ever left between two blocks of its key."""
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            last = dict(conn.execute("SELECT key_id, MAX(seq_last) FROM scalar_blocks GROUP BY key_id"))
+            blocks: list[tuple] = []
+            opened: dict[int, list[tuple]] = {}
+            for kid in self._key_ids.values():
+                rows = conn.execute(
+                    "SELECT seq, key_id, step, ts, value, special FROM scalars "
+                    "WHERE key_id = ? AND seq > ? ORDER BY seq", (kid, last.get(kid, 0))).fetchall()
+                done, rest = cut_blocks(rows)
+                blocks += done
+                if rest:
+                    opened[kid] = rest
+            if blocks:
+                conn.executemany(_INSERT_BLOCK, blocks)
+            top = conn.execute("SELECT MAX(seq) FROM scalars").fetchone()[0]
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        self._open = opened
+        self.next_seq = (top or 0) + 1
 
     def create_run(self, row: dict[str, Any]) -> None:
+        row = {**row, "schema_version": SCHEMA_VERSION}
         cols = ", ".join(row)
         marks = ", ".join("?" for _ in row)
         self.conn.execute(f"INSERT OR REPLACE INTO run ({cols}) VALUES ({marks})", list(row.values()))
@@ -120,14 +235,38 @@ class RunWriter:
         return kid
 
     def write_batch(self, scalars: Sequence[tuple], media: Sequence[tuple],
-                    console: Sequence[tuple], run_fields: dict[str, Any] | None = None) -> None:
-        """One transaction per flush: a SIGKILL loses at most the batch being built."""
+                    console: Sequence[tuple], run_fields: dict[str, Any] | None = None,
+                    by_key: dict[int, list[tuple]] | None = None) -> None:
+        """One transaction per flush: a SIGKILL loses at most the batch being built.
+
+        ``scalars`` are ``(seq, key_id, step, ts, value, special)`` rows numbered from
+        ``next_seq`` up, in seq order; ``by_key`` is the same rows grouped by key id (the writer
+        thread has it for free; it is rebuilt here when not given). Blocks completed by these
+        rows go into the same transaction; the in-memory open blocks change only after COMMIT,
+        so a failed write leaves them matching the disk.
+        """
         conn = self.conn
+        blocks: list[tuple] = []
+        opened: dict[int, list[tuple]] = {}
+        if scalars:
+            if by_key is None:
+                by_key = {}
+                for row in scalars:
+                    by_key.setdefault(row[1], []).append(row)
+            old = self._open
+            for kid, rows in by_key.items():
+                acc = old.get(kid)
+                acc = acc + rows if acc else rows
+                if len(acc) >= BLOCK_SIZE:
+                    done, acc = cut_blocks(acc)
+                    blocks += done
+                opened[kid] = acc
         conn.execute("BEGIN")
         try:
             if scalars:
-                conn.executemany(
-                    "INSERT INTO scalars (key_id, step, ts, value, special) VALUES (?, ?, ?, ?, ?)", scalars)
+                conn.executemany(_INSERT_SCALAR, scalars)
+            if blocks:
+                conn.executemany(_INSERT_BLOCK, blocks)
             if media:
                 conn.executemany(
                     "INSERT INTO media (key, step, ts, kind, path, caption, payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -140,6 +279,14 @@ class RunWriter:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        if scalars:
+            self._open.update(opened)
+            self.next_seq = max(self.next_seq, scalars[-1][0] + 1)
+
+    @property
+    def open_counts(self) -> dict[int, int]:
+        """Per key id, how many points wait in its open block (not yet in ``scalar_blocks``)."""
+        return {kid: len(rows) for kid, rows in self._open.items()}
 
     def close(self) -> None:
         try:

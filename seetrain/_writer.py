@@ -9,6 +9,7 @@ memory without limit or dropping data.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 import threading
@@ -18,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from seetrain._media import Media
-from seetrain._store import RunWriter, dumps, encode_scalar
+from seetrain._store import RunWriter, decode_scalar, dumps, encode_scalar
 
 log = logging.getLogger("seetrain")
 
@@ -55,6 +56,30 @@ class Summary:
             entry["min"] = value
         if entry["max"] is None or value > entry["max"]:
             entry["max"] = value
+
+    def add_rows(self, key: str, rows: list[tuple]) -> None:
+        """Same as :meth:`add` for each of one key's ``(seq, key_id, step, ts, value, special)``
+        rows (in order), at the cost of a few builtin calls instead of one method call a point."""
+        entry = self.data.get(key)
+        if entry is None:
+            entry = self.data[key] = {"last": None, "min": None, "max": None, "count": 0,
+                                      "step": None, "nonfinite": 0}
+        last = rows[-1]
+        entry["last"] = decode_scalar(last[4], last[5])
+        entry["step"] = last[2]
+        entry["count"] += len(rows)
+        vals = [r[4] for r in rows]
+        bad = vals.count(None)  # NaN and inf are stored as None: flagged, kept out of min/max
+        if bad:
+            entry["nonfinite"] += bad
+            vals = [v for v in vals if v is not None]
+            if not vals:
+                return
+        lo, hi = min(vals), max(vals)
+        if entry["min"] is None or lo < entry["min"]:
+            entry["min"] = lo
+        if entry["max"] is None or hi > entry["max"]:
+            entry["max"] = hi
 
     def to_json(self) -> str:
         def clean(v: Any) -> Any:
@@ -151,8 +176,12 @@ class Writer:
         media: list[tuple] = []
         console: list[tuple] = []
         syncs: list[threading.Event] = []
-        key_id = self.store.key_id
-        add = self.summary.add
+        store = self.store
+        key_id = store.key_id
+        # Points are numbered here (seq is the rowid; this thread is the store's only writer)
+        # and grouped by key on the way, for the summary and the level-of-detail blocks.
+        seq = store.next_seq
+        groups: dict[str, tuple[int, list[tuple]]] = {}
         n = len(q)
         for _ in range(n):
             item = q.popleft()
@@ -160,16 +189,31 @@ class Writer:
             if tag == "s":
                 _, step, ts, pairs = item
                 for key, value in pairs:
-                    value = float(value)
-                    v, special = encode_scalar(value)
-                    scalars.append((key_id(key), step, ts, v, special))
-                    add(key, step, value)
+                    slot = groups.get(key)
+                    if slot is None:
+                        slot = groups[key] = (key_id(key), [])
+                    try:
+                        value = float(value)
+                    except OverflowError:  # an int beyond float range
+                        value = math.inf if value > 0 else -math.inf
+                    if value - value == 0.0:  # finite: the common case, no encoding needed
+                        row = (seq, slot[0], step, ts, value, None)
+                    else:
+                        row = (seq, slot[0], step, ts, *encode_scalar(value))
+                    scalars.append(row)
+                    slot[1].append(row)
+                    seq += 1
             elif tag == "m":
                 self._encode_media(item, media)
             elif tag == "c":
                 console.append(item[1:])
             elif tag == "sync":
                 syncs.append(item[1])
+        by_key: dict[int, list[tuple]] = {}
+        add_rows = self.summary.add_rows
+        for key, (kid, rows) in groups.items():
+            add_rows(key, rows)
+            by_key[kid] = rows
         if scalars or media:
             self._summary_dirty = True
             self.stats["points_written"] += len(scalars)
@@ -184,7 +228,7 @@ class Writer:
                 self._summary_dirty = False
             fields["stats"] = dumps(self._stats_snapshot())
         if scalars or media or console or fields:
-            self.store.write_batch(scalars, media, console, fields)
+            store.write_batch(scalars, media, console, fields, by_key=by_key)
         for ev in syncs:
             ev.set()
 
