@@ -80,6 +80,9 @@ def end_to_end(calls: int, block: int, logdir: str) -> dict[str, Any]:
 
     samples: dict[str, dict[str, list[int]]] = {}
     with FakeLLMServer() as server:
+        # Closing the client at the end resets its idle keep-alive connections; the server's
+        # threads would print each reset as a traceback.
+        server._httpd.handle_error = lambda request, address: None
         client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="x", max_retries=0)
         scenarios = _scenarios(client)
         autolog = enable_openai_autolog(project="bench", experiment_name="end-to-end", logdir=logdir, **QUIET)

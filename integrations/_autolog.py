@@ -198,6 +198,8 @@ class _Call:
         return result
 
     def failed(self, exc: BaseException) -> None:
+        if self._once.locked():
+            return  # already recorded, e.g. a stream used again after it was closed
         try:
             partial = self.acc.record() if self.acc is not None else self.request
             self._finish(self.patch.resolver.resolve_error(partial, exc), ERROR if self.acc is not None else None)

@@ -131,9 +131,13 @@ class RunView:
     def scalars(self, key: str) -> list[tuple[int, float, float]]:
         """Every point of one metric as (step, timestamp, value), in logging order."""
         with self._conn() as conn:
-            rows = conn.execute(
-                "SELECT s.step, s.ts, s.value, s.special FROM scalars s JOIN metric_keys k ON k.id = s.key_id "
-                "WHERE k.name = ? ORDER BY s.seq", (key,)).fetchall()
+            kid = conn.execute("SELECT id FROM metric_keys WHERE name = ?", (key,)).fetchone()
+            if kid is None:
+                return []
+            # The (key_id, seq) index gives these rows already in order; a schema-1 database
+            # has a (key_id, step) index instead and SQLite sorts, with the same answer.
+            rows = conn.execute("SELECT step, ts, value, special FROM scalars WHERE key_id = ? ORDER BY seq",
+                                kid).fetchall()
         return [(step, ts, decode_scalar(v, sp)) for step, ts, v, sp in rows]
 
     def history(self, keys: Iterable[str] | None = None) -> list[dict[str, Any]]:

@@ -1,9 +1,14 @@
 """A :class:`~seetrain.server.datasource.DataSource` over a local logdir (one SQLite file per run).
 
 Every read uses a read-only connection, so the dashboard is safe while runs keep writing.
-Two caches make it fast: run rows are reused until the run's database files change, and
-each metric's points are kept as numpy arrays together with the last ``seq`` read, so the
-next request reads only rows appended since (a running run) and then just buckets arrays.
+Run rows are reused until the run's database files change. A metric is served from its
+level-of-detail blocks (``scalar_blocks``, one row per 1024 points, see :mod:`seetrain._store`):
+the whole range of a million points is about a thousand block rows, each giving its min, max
+and first non-finite point, plus the key's raw "tail" after its last block. A range holding
+few enough points is answered from the raw rows of the blocks it touches, read by seq range
+through the (key_id, seq) index, so zooming refines down to every point. Blocks and the tail
+are cached per metric and grown incrementally; raw block reads share one bounded cache.
+Schema-1 databases have no blocks: all their rows are tail, read once and then incrementally.
 """
 
 from __future__ import annotations
@@ -12,19 +17,37 @@ import json
 import math
 import os
 import pathlib
+import sqlite3
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from seetrain._store import DB_NAME, connect, iter_run_dirs, loads
+from seetrain._store import BLOCK_SIZE, DB_NAME, connect, iter_run_dirs, loads
 from seetrain.api import RunView, _json_safe, read_run
 from seetrain.server.datasource import DEFAULT_CONSOLE_LIMIT, DEFAULT_MAX_POINTS, MAX_MAX_POINTS, X_AXES
 from seetrain.server.downsample import select
 
 MEDIA_KINDS = ("image", "audio", "text", "histogram")
 _SERIES_CACHE_SIZE = 128
+# Raw points of whole blocks kept for zooming and panning (shared by all metrics): ~8 MB.
+_RAW_CACHE_POINTS = 256 * BLOCK_SIZE
+# At most this many blocks whose points straddle a range edge are read raw when the range
+# itself is answered from block extremes (keeps the line exact where the chart is cut).
+_EDGE_BLOCKS = 2
+_SPECIAL = {"nan": np.nan, "inf": np.inf, "-inf": -np.inf}
+_BLOCK_SELECT = (
+    "SELECT seq_first, seq_last, n, step_min, step_max, ts_first, ts_last, v_min, step_at_min, ts_at_min, "
+    "v_max, step_at_max, ts_at_max, nonfinite, nonfinite_step, nonfinite_ts, nonfinite_kind "
+    "FROM scalar_blocks WHERE key_id = ? AND seq_last > ? ORDER BY seq_last")
+_ROWS = "SELECT seq, step, ts, value, special FROM scalars"
+
+
+def raw_limit(max_points: int) -> int:
+    """Most points a request reads raw from SQLite (about 1 us each) instead of block extremes."""
+    return max(8 * max_points, 16 * BLOCK_SIZE)
 
 
 def check_name(value: str, what: str) -> str:
@@ -54,61 +77,273 @@ def _file_sig(path: str) -> tuple[int, int]:
     return (st.st_mtime_ns, st.st_size)
 
 
-class _Series:
-    """The points of one metric of one run, grown in place as the run writes more."""
+@dataclass
+class Points:
+    """Columns of some points of one metric (seq order unless said otherwise)."""
 
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.key_id: int | None = None
-        self.last_seq = 0
-        self.step = np.empty(0, dtype=np.int64)
-        self.ts = np.empty(0, dtype=np.float64)
-        self.value = np.empty(0, dtype=np.float64)
-        self._order: dict[str, tuple[int, np.ndarray | None]] = {}
+    seq: np.ndarray
+    step: np.ndarray
+    ts: np.ndarray
+    value: np.ndarray
 
-    def refresh(self, db_path: str, key: str) -> bool:
-        """Read rows appended since the last call; False if the key does not exist."""
-        conn = connect(db_path, readonly=True)
-        try:
-            if self.key_id is None:
-                row = conn.execute("SELECT id FROM metric_keys WHERE name = ?", (key,)).fetchone()
-                if row is None:
-                    return False
-                self.key_id = row[0]
-            # "+key_id" keeps SQLite on the rowid range: only the new rows are visited.
-            rows = conn.execute(
-                "SELECT seq, step, ts, value, special FROM scalars WHERE seq > ? AND +key_id = ? ORDER BY seq",
-                (self.last_seq, self.key_id)).fetchall()
-        finally:
-            conn.close()
-        if rows:
-            seq, step, ts, value, special = zip(*rows)
-            vals = np.array([np.nan if v is None else v for v in value], dtype=np.float64)
+    @classmethod
+    def empty(cls) -> Points:
+        return cls(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64), np.empty(0, np.float64))
+
+    @classmethod
+    def from_rows(cls, rows: list[tuple]) -> Points:
+        """From ``(seq, step, ts, value, special)`` rows (non-finite stored as NULL + special)."""
+        if not rows:
+            return cls.empty()
+        seq, step, ts, value, special = zip(*rows)
+        vals = np.array(value, dtype=np.float64)  # NULL -> nan
+        if special.count(None) != len(special):
             for i, sp in enumerate(special):
                 if sp is not None:
-                    vals[i] = {"nan": np.nan, "inf": np.inf, "-inf": -np.inf}[sp]
-            self.step = np.concatenate([self.step, np.array(step, dtype=np.int64)])
-            self.ts = np.concatenate([self.ts, np.array(ts, dtype=np.float64)])
-            self.value = np.concatenate([self.value, vals])
-            self.last_seq = seq[-1]
-        return True
+                    vals[i] = _SPECIAL[sp]
+        return cls(np.array(seq, np.int64), np.array(step, np.int64), np.array(ts, np.float64), vals)
+
+    @classmethod
+    def concat(cls, parts: list[Points]) -> Points:
+        parts = [p for p in parts if len(p.seq)]
+        if not parts:
+            return cls.empty()
+        if len(parts) == 1:
+            return parts[0]
+        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("seq", "step", "ts", "value")))
+
+    def take(self, idx: np.ndarray) -> Points:
+        return Points(self.seq[idx], self.step[idx], self.ts[idx], self.value[idx])
 
     def x(self, axis: str, start: float) -> np.ndarray:
         if axis == "step":
             return self.step.astype(np.float64)
-        if axis == "time":
-            return self.ts
-        return self.ts - start
+        return self.ts if axis == "time" else self.ts - start
 
-    def order(self, axis: str, x: np.ndarray) -> np.ndarray | None:
-        """Permutation sorting ``x`` (None when already sorted), cached per length."""
-        n, perm = self._order.get(axis, (-1, None))
-        if n != len(x):
-            perm = None if len(x) < 2 or bool(np.all(x[1:] >= x[:-1])) else np.argsort(x, kind="stable")
-            self._order[axis] = (len(x), perm)
-        return perm
+    def __len__(self) -> int:
+        return len(self.seq)
 
 
+class _RawBlocks:
+    """LRU of the raw points of whole blocks, keyed (db path, key id, seq_last), bounded in points.
+    Blocks never change once written, so an entry is valid for as long as the file lives."""
+
+    def __init__(self, max_points: int = _RAW_CACHE_POINTS) -> None:
+        self.max_points = max_points
+        self._lock = threading.Lock()
+        self._data: OrderedDict[tuple[str, int, int], Points] = OrderedDict()
+        self._points = 0
+
+    def get(self, key: tuple[str, int, int]) -> Points | None:
+        with self._lock:
+            hit = self._data.get(key)
+            if hit is not None:
+                self._data.move_to_end(key)
+            return hit
+
+    def put(self, key: tuple[str, int, int], pts: Points) -> None:
+        with self._lock:
+            if key in self._data:
+                return
+            self._data[key] = pts
+            self._points += len(pts)
+            while self._points > self.max_points and len(self._data) > 1:
+                _, old = self._data.popitem(last=False)
+                self._points -= len(old)
+
+
+class _Series:
+    """One metric of one run: its blocks and its tail, grown in place as the run writes more."""
+
+    def __init__(self, db_path: str) -> None:
+        self.lock = threading.Lock()
+        self.db_path = db_path
+        self.key_id: int | None = None
+        self.has_blocks = False
+        self.has_seq_index = False
+        self.blocks_upto = 0  # seq_last of the newest block read
+        z_i, z_f = np.empty(0, np.int64), np.empty(0, np.float64)
+        # Per block, in seq order.
+        self.b_seq_first, self.b_seq_last, self.b_n = z_i, z_i, z_i
+        self.b_step_min, self.b_step_max, self.b_ts_lo, self.b_ts_hi = z_i, z_i, z_f, z_f
+        # Each block's min, max and first non-finite point; ext_block says whose.
+        self.ext = Points.empty()
+        self.ext_block = z_i
+        self.first: Points = Points.empty()  # the series' first point (first block's first row)
+        self.last_block_end: Points = Points.empty()  # the newest block's last row
+        self.tail = Points.empty()
+
+    # -- reading from SQLite --------------------------------------------------------------
+    def refresh(self, conn: sqlite3.Connection, key: str) -> bool:
+        """Read blocks and tail rows written since the last call; False if the key does not exist."""
+        if self.key_id is None:
+            row = conn.execute("SELECT id FROM metric_keys WHERE name = ?", (key,)).fetchone()
+            if row is None:
+                return False
+            self.key_id = row[0]
+        kid = self.key_id
+        if not self.has_blocks:
+            self.has_blocks = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'scalar_blocks'").fetchone() is not None
+        if not self.has_seq_index:
+            self.has_seq_index = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'scalars_by_key_seq'").fetchone() is not None
+        if self.has_blocks:
+            rows = conn.execute(_BLOCK_SELECT, (kid, self.blocks_upto)).fetchall()
+            if rows:
+                self._add_blocks(conn, rows)
+        after = max(self.blocks_upto, int(self.tail.seq[-1]) if len(self.tail) else 0)
+        if self.has_seq_index:
+            new = conn.execute(f"{_ROWS} WHERE key_id = ? AND seq > ? ORDER BY seq", (kid, after)).fetchall()
+        else:
+            # Schema 1 indexes (key_id, step): "+key_id" keeps SQLite on the rowid range so only
+            # rows appended since the last read are visited.
+            new = conn.execute(f"{_ROWS} WHERE seq > ? AND +key_id = ? ORDER BY seq", (after, kid)).fetchall()
+        if new:
+            self.tail = Points.concat([self.tail, Points.from_rows(new)])
+        return True
+
+    def _add_blocks(self, conn: sqlite3.Connection, rows: list[tuple]) -> None:
+        cols = list(zip(*rows))
+        (seq_first, seq_last, n, step_min, step_max, ts_first, ts_last, v_min, step_at_min, ts_at_min,
+         v_max, step_at_max, ts_at_max, nonfinite, nf_step, nf_ts, nf_kind) = cols
+        f = lambda c: np.array(c, dtype=np.float64)  # noqa: E731 - NULL -> nan
+        i = lambda c: np.array(c, dtype=np.int64)  # noqa: E731
+        base = len(self.b_n)
+        t_first, t_last = f(ts_first), f(ts_last)
+        # A block's time range also covers its extreme points, in case the clock stepped back.
+        ts_lo = np.fmin(np.fmin(np.minimum(t_first, t_last), f(ts_at_min)), np.fmin(f(ts_at_max), f(nf_ts)))
+        ts_hi = np.fmax(np.fmax(np.maximum(t_first, t_last), f(ts_at_min)), np.fmax(f(ts_at_max), f(nf_ts)))
+        self.b_seq_first = np.concatenate([self.b_seq_first, i(seq_first)])
+        self.b_seq_last = np.concatenate([self.b_seq_last, i(seq_last)])
+        self.b_n = np.concatenate([self.b_n, i(n)])
+        self.b_step_min = np.concatenate([self.b_step_min, i(step_min)])
+        self.b_step_max = np.concatenate([self.b_step_max, i(step_max)])
+        self.b_ts_lo = np.concatenate([self.b_ts_lo, ts_lo])
+        self.b_ts_hi = np.concatenate([self.b_ts_hi, ts_hi])
+        # Extreme points: the seq of a block's first row stands in for theirs (only used to
+        # keep a stable order among points with equal x).
+        idx = np.arange(base, base + len(rows))
+        has_min = np.array([v is not None for v in v_min])
+        has_bad = np.array(nonfinite) > 0
+        bad_vals = np.array([_SPECIAL[k] if k else np.nan for k in nf_kind], dtype=np.float64)
+        parts = [
+            Points(i(seq_first)[has_min], i([s or 0 for s in step_at_min])[has_min], f(ts_at_min)[has_min],
+                   f(v_min)[has_min]),
+            Points(i(seq_first)[has_min], i([s or 0 for s in step_at_max])[has_min], f(ts_at_max)[has_min],
+                   f(v_max)[has_min]),
+            Points(i(seq_first)[has_bad], i([s or 0 for s in nf_step])[has_bad], f(nf_ts)[has_bad],
+                   bad_vals[has_bad]),
+        ]
+        self.ext = Points.concat([self.ext, *parts])
+        self.ext_block = np.concatenate([self.ext_block, idx[has_min], idx[has_min], idx[has_bad]])
+        if base == 0:
+            self.first = self._rows_by_seq(conn, seq_first[0], seq_first[0])
+        self.blocks_upto = seq_last[-1]
+        self.last_block_end = self._rows_by_seq(conn, seq_last[-1], seq_last[-1])
+        if len(self.tail):
+            self.tail = self.tail.take(np.flatnonzero(self.tail.seq > self.blocks_upto))
+
+    def _rows_by_seq(self, conn: sqlite3.Connection, first: int, last: int) -> Points:
+        return Points.from_rows(conn.execute(
+            f"{_ROWS} WHERE key_id = ? AND seq BETWEEN ? AND ? ORDER BY seq", (self.key_id, first, last)).fetchall())
+
+    def raw_blocks(self, conn: sqlite3.Connection, which: np.ndarray, cache: _RawBlocks) -> list[Points]:
+        """The raw points of the blocks ``which`` (sorted block indices), cached ones first from
+        memory; contiguous runs of missing blocks come back in one indexed seq-range query."""
+        out: list[Points] = []
+        missing: list[int] = []
+        for b in which.tolist():
+            hit = cache.get((self.db_path, self.key_id, int(self.b_seq_last[b])))
+            (out.append(hit) if hit is not None else missing.append(b))
+        start = 0
+        while start < len(missing):
+            end = start
+            while end + 1 < len(missing) and missing[end + 1] == missing[end] + 1:
+                end += 1
+            lo, hi = missing[start], missing[end]
+            pts = self._rows_by_seq(conn, int(self.b_seq_first[lo]), int(self.b_seq_last[hi]))
+            cuts = np.searchsorted(pts.seq, self.b_seq_last[lo:hi + 1], side="right")
+            prev = 0
+            for b, cut in zip(range(lo, hi + 1), cuts.tolist()):
+                part = pts.take(np.arange(prev, cut))
+                cache.put((self.db_path, self.key_id, int(self.b_seq_last[b])), part)
+                out.append(part)
+                prev = cut
+            start = end + 1
+        return out
+
+    # -- answering a request --------------------------------------------------------------
+    @property
+    def total(self) -> int:
+        return int(self.b_n.sum()) + len(self.tail)
+
+    @property
+    def last_step(self) -> int | None:
+        steps = [int(self.b_step_max.max())] if len(self.b_n) else []
+        if len(self.tail):
+            steps.append(int(self.tail.step.max()))
+        return max(steps) if steps else None
+
+    def gather(self, conn: sqlite3.Connection, cache: _RawBlocks, axis: str, start: float,
+               x_min: float | None, x_max: float | None, after_step: int | None,
+               max_points: int) -> tuple[Points, Points | None, int]:
+        """The candidate points for a request; for a block answer also the raw points among
+        them and how many real points the blocks not read raw hold in range (None and 0 when
+        every candidate is a raw point, so counting the candidates in range is exact).
+
+        A block is "touched" when its x range meets [x_min, x_max] (and it has a step after
+        ``after_step``). If the touched blocks hold at most :func:`raw_limit` points, their raw
+        rows are read, plus the nearest block beyond each edge (so the neighbour point the chart
+        draws past the edge is the real one); otherwise every block contributes its min, max
+        and first non-finite point, and blocks cut by the range edges are read raw. The tail
+        and, for block answers, the series' first and last points are always included.
+        """
+        nb = len(self.b_n)
+        tail = self.tail
+        if nb == 0:
+            return tail, None, 0
+        if axis == "step":
+            lo_x, hi_x = self.b_step_min.astype(np.float64), self.b_step_max.astype(np.float64)
+        else:
+            shift = 0.0 if axis == "time" else start
+            lo_x, hi_x = self.b_ts_lo - shift, self.b_ts_hi - shift
+        touch = np.ones(nb, dtype=bool)
+        inside = np.ones(nb, dtype=bool)
+        if x_min is not None:
+            touch &= hi_x >= x_min
+            inside &= lo_x >= x_min
+        if x_max is not None:
+            touch &= lo_x <= x_max
+            inside &= hi_x <= x_max
+        if after_step is not None:
+            touch &= self.b_step_max > after_step
+            inside &= self.b_step_min > after_step
+        inside &= touch
+        n_touch = int(self.b_n[touch].sum())
+        if n_touch <= raw_limit(max_points):
+            raw = touch.copy()
+            if after_step is None:  # the nearest block beyond each edge
+                if x_min is not None and (below := np.flatnonzero(hi_x < x_min)).size:
+                    raw[below[np.argmax(hi_x[below])]] = True
+                if x_max is not None and (above := np.flatnonzero(lo_x > x_max)).size:
+                    raw[above[np.argmin(lo_x[above])]] = True
+            parts = self.raw_blocks(conn, np.flatnonzero(raw), cache)
+            return Points.concat([*parts, tail]), None, 0
+        partial = np.flatnonzero(touch & ~inside)
+        raw_idx = partial if len(partial) <= _EDGE_BLOCKS else partial[:0]
+        parts = self.raw_blocks(conn, raw_idx, cache) if len(raw_idx) else []
+        use_ext = ~np.isin(self.ext_block, raw_idx)
+        if after_step is not None:
+            use_ext &= touch[self.ext_block]
+        # Real points counted without reading them: whole blocks inside the range, and cut
+        # blocks answered by extremes (an upper bound for those few).
+        counted = np.ones(nb, dtype=bool)
+        counted[raw_idx] = False
+        known = int(self.b_n[touch & counted].sum())
+        raw_pts = Points.concat([*parts, tail])
+        pts = Points.concat([self.first, self.ext.take(np.flatnonzero(use_ext)), self.last_block_end, raw_pts])
+        return pts, raw_pts, known
 class LocalSource:
     """Serve the runs under ``logdir`` (``<logdir>/<project>/<run_id>/run.sqlite``)."""
 
@@ -117,6 +352,7 @@ class LocalSource:
         self._lock = threading.Lock()
         self._rows: dict[str, tuple[tuple, RunView | None]] = {}
         self._series: OrderedDict[tuple[str, str], _Series] = OrderedDict()
+        self._raw = _RawBlocks()
 
     # -- runs -----------------------------------------------------------------------------
     def _run_dir(self, project: str, run_id: str) -> str:
@@ -191,11 +427,11 @@ class LocalSource:
                 "media_keys": media_keys, "event_kinds": event_kinds}
 
     # -- metrics --------------------------------------------------------------------------
-    def _series_for(self, run_dir: str, key: str) -> _Series:
+    def _series_for(self, run_dir: str, db_path: str, key: str) -> _Series:
         with self._lock:
             series = self._series.get((run_dir, key))
             if series is None:
-                series = self._series[(run_dir, key)] = _Series()
+                series = self._series[(run_dir, key)] = _Series(db_path)
                 while len(self._series) > _SERIES_CACHE_SIZE:
                     self._series.popitem(last=False)
             else:
@@ -212,29 +448,54 @@ class LocalSource:
         for bound in (x_min, x_max):
             if bound is not None and not math.isfinite(bound):
                 raise ValueError("x_min and x_max must be finite numbers")
+        if x_min is not None and x_max is not None and x_min > x_max:
+            raise ValueError("x_min must not be greater than x_max")
         view = self._get(project, run_id)
         if view is None:
             return None
-        series = self._series_for(view.dir, key)
+        start = view.created_at
+        series = self._series_for(view.dir, view.path, key)
         with series.lock:
-            if not series.refresh(view.path, key):
-                return None
-            step, ts, value = series.step, series.ts, series.value
-            if after_step is not None:
-                keep = np.flatnonzero(step > after_step)
-                step, ts, value = step[keep], ts[keep], value[keep]
-                x = step.astype(np.float64) if x_axis == "step" else (ts if x_axis == "time" else ts - view.created_at)
-                perm = None if len(x) < 2 or bool(np.all(x[1:] >= x[:-1])) else np.argsort(x, kind="stable")
-            else:
-                x = series.x(x_axis, view.created_at)
-                perm = series.order(x_axis, x)
-            if perm is not None:
-                step, ts, value, x = step[perm], ts[perm], value[perm], x[perm]
-            sel = select(x, value, max_points, x_min, x_max)
-            total = len(series.step)
-            last_step = int(series.step.max()) if total else None
+            conn = connect(view.path, readonly=True)
+            try:
+                if not series.refresh(conn, key):
+                    return None
+                pts, raw_pts, known = series.gather(conn, self._raw, x_axis, start, x_min, x_max,
+                                                    after_step, max_points)
+            finally:
+                conn.close()
+            total = series.total
+            last_step = series.last_step
+        if after_step is not None:
+            pts = pts.take(np.flatnonzero(pts.step > after_step))
+            if raw_pts is not None:
+                raw_pts = raw_pts.take(np.flatnonzero(raw_pts.step > after_step))
+        x = pts.x(x_axis, start)
+        # x order; equal x keep logging order (the seq of block extremes is their block's).
+        order = np.lexsort((pts.seq, x))
+        pts, x = pts.take(order), x[order]
+        if raw_pts is not None and len(pts) > 1:
+            # A block answer can hold one point twice (a block's min is also the series' first
+            # point, a constant block's min is its max): keep one.
+            v = pts.value
+            same = ((pts.step[1:] == pts.step[:-1]) & (pts.ts[1:] == pts.ts[:-1])
+                    & ((v[1:] == v[:-1]) | (np.isnan(v[1:]) & np.isnan(v[:-1]))))
+            if same.any():
+                keep = np.concatenate([[True], ~same])
+                pts, x = pts.take(keep), x[keep]
+        sel = select(x, pts.value, max_points, x_min, x_max)
+        if raw_pts is None:
+            in_range, downsampled = sel.in_range, sel.downsampled
+        else:
+            rx = raw_pts.x(x_axis, start)
+            ok = np.ones(len(rx), dtype=bool)
+            if x_min is not None:
+                ok &= rx >= x_min
+            if x_max is not None:
+                ok &= rx <= x_max
+            in_range, downsampled = known + int(ok.sum()), True
         idx = sel.indices
-        vals = value[idx]
+        vals = pts.value[idx]
         finite = np.isfinite(vals)
         out_values: list[float | None] = np.where(finite, vals, 0.0).tolist()
         flags: list[str | None] = [None] * len(idx)
@@ -242,9 +503,9 @@ class LocalSource:
             v = vals[i]
             out_values[i] = None
             flags[i] = "nan" if v != v else ("inf" if v > 0 else "-inf")
-        return {"key": key, "x_axis": x_axis, "step": step[idx].tolist(), "time": ts[idx].tolist(),
-                "value": out_values, "flag": flags, "total": total, "in_range": sel.in_range,
-                "downsampled": sel.downsampled, "last_step": last_step, "start_time": view.created_at}
+        return {"key": key, "x_axis": x_axis, "step": pts.step[idx].tolist(), "time": pts.ts[idx].tolist(),
+                "value": out_values, "flag": flags, "total": total, "in_range": in_range,
+                "downsampled": downsampled, "last_step": last_step, "start_time": start}
 
     # -- media, console, events -----------------------------------------------------------
     def _media_rows(self, view: RunView, where: str, args: list[Any]) -> list[tuple]:
