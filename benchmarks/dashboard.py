@@ -1,5 +1,6 @@
-"""Dashboard benchmarks: a 1M-point metric served downsampled (first and cached request),
-the runs table of a project with 1,000 runs, and first paint of the project page in chromium.
+"""Dashboard benchmarks: a 1M-point metric served downsampled (first and cached request, zooms,
+live poll, and the same run as a schema-1 database without level-of-detail blocks), the runs
+table of a project with 1,000 runs, and first paint of the project page in chromium.
 
     .venv/bin/python benchmarks/dashboard.py [--points 1000000] [--runs 1000]
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -34,21 +36,33 @@ def timed(fn, repeat: int = 1) -> tuple[float, object]:
     return best * 1000, out
 
 
-def big_metric_run(logdir: str, points: int) -> str:
-    run = seetrain.init(project="bench", experiment_name="big", logdir=logdir, reinit="create_new")
-    run.log({"loss": 1.0}, step=0)
-    run.finish()
-    # Bulk-insert straight into the run's table: measuring the reader, not the writer.
-    conn = sqlite3.connect(os.path.join(run.dir, "run.sqlite"))
-    kid = conn.execute("SELECT id FROM metric_keys WHERE name = 'loss'").fetchone()[0]
+def big_metric_run(logdir: str, points: int) -> tuple[str, float]:
+    """A run with one ``points``-long metric logged through the SDK (so its blocks are written
+    by the real writer), with a spike and a NaN in it. Returns the run id and seconds taken."""
     rng = np.random.default_rng(0)
-    vals = np.exp(-np.arange(points) / points * 5) + rng.normal(0, 0.01, points)
-    t0 = time.time()
-    rows = ((kid, i, t0 + i * 0.01, float(v), None) for i, v in enumerate(vals) if i > 0)
-    conn.executemany("INSERT INTO scalars (key_id, step, ts, value, special) VALUES (?, ?, ?, ?, ?)", rows)
-    conn.commit()
+    vals = (np.exp(-np.arange(points) / points * 5) + rng.normal(0, 0.01, points)).tolist()
+    vals[points // 3] = 50.0
+    vals[2 * points // 3] = float("nan")
+    t0 = time.perf_counter()
+    run = seetrain.init(project="bench", experiment_name="big", logdir=logdir, reinit="create_new")
+    log = run.log
+    for i, v in enumerate(vals):
+        log({"loss": v}, step=i)
+    run.finish()
+    return run.id, time.perf_counter() - t0
+
+
+def schema1_copy(logdir: str, run_id: str) -> None:
+    """The same run as project "legacy", turned back into a schema-1 database (no blocks, the
+    old (key_id, step) index): what the dashboard read before level-of-detail blocks."""
+    src = os.path.join(logdir, "bench", run_id)
+    dst = os.path.join(logdir, "legacy", run_id)
+    shutil.copytree(src, dst)
+    conn = sqlite3.connect(os.path.join(dst, "run.sqlite"))
+    conn.executescript("DROP TABLE scalar_blocks; DROP INDEX scalars_by_key_seq; "
+                       "CREATE INDEX scalars_by_key ON scalars (key_id, step); "
+                       "UPDATE run SET project = 'legacy', schema_version = 1;")
     conn.close()
-    return run.id
 
 
 def many_runs(logdir: str, n: int) -> None:
@@ -83,45 +97,67 @@ def first_paint(url: str) -> tuple[float, float]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--points", type=int, default=1_000_000)
-    ap.add_argument("--runs", type=int, default=1000)
+    ap.add_argument("--runs", type=int, default=1000, help="0 skips the runs-table and browser part")
     args = ap.parse_args()
     os.environ.setdefault("SEETRAIN_SYSTEM_MONITOR", "0")
     os.environ.setdefault("SEETRAIN_CAPTURE_CONSOLE", "0")
     rows: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory() as logdir:
-        rid = big_metric_run(logdir, args.points)
-        client = TestClient(create_app(LocalSource(logdir)))
-        url = f"/api/v1/runs/bench/{rid}/metric"
-        first, res = timed(lambda: client.get(url, params={"key": "loss", "max_points": 1000}).json())
-        cached, _ = timed(lambda: client.get(url, params={"key": "loss", "max_points": 1000}).json(), repeat=5)
-        zoom, zres = timed(lambda: client.get(url, params={"key": "loss", "max_points": 1000, "x_min": 400_000,
-                                                           "x_max": 410_000}).json(), repeat=5)
-        live, _ = timed(lambda: client.get(url, params={"key": "loss", "after_step": args.points - 100}).json(), repeat=5)
-        rows += [(f"{args.points:,}-point metric, first request (reads SQLite)", f"{first:.0f} ms ({len(res['step'])} pts)"),
-                 (f"{args.points:,}-point metric, cached, whole range", f"{cached:.1f} ms"),
-                 ("zoomed range (10k points in range)", f"{zoom:.1f} ms ({len(zres['step'])} pts)"),
-                 ("live poll (after_step, 99 new points)", f"{live:.1f} ms")]
-        t0 = time.perf_counter()
-        many_runs(logdir, args.runs)
-        make_s = time.perf_counter() - t0
-        source = LocalSource(logdir)
-        client = TestClient(create_app(source))
-        cold, out = timed(lambda: client.get("/api/v1/projects/many/runs").json())
-        warm, _ = timed(lambda: client.get("/api/v1/projects/many/runs").json(), repeat=5)
-        rows += [(f"runs table, {len(out):,} runs, first request", f"{cold:.0f} ms"),
-                 (f"runs table, {len(out):,} runs, cached rows", f"{warm:.0f} ms")]
-        if os.path.exists("/usr/bin/chromium"):
-            from tests.e2e.conftest import LiveServer
+        rid, log_s = big_metric_run(logdir, args.points)
+        print(f"(logged {args.points:,} points through seetrain.log + finish in {log_s:.1f} s)")
+        schema1_copy(logdir, rid)
+        n = args.points
+        full = {"key": "loss", "max_points": 1000}
+        zoom10k = {**full, "x_min": 4 * n // 10, "x_max": 4 * n // 10 + n // 100}
+        zoom100k = {**full, "x_min": n // 4, "x_max": n // 4 + n // 10}
+        for project, label in (("bench", ""), ("legacy", " [schema 1, no blocks]")):
+            client = TestClient(create_app(LocalSource(logdir)))
+            url = f"/api/v1/runs/{project}/{rid}/metric"
 
-            server = LiveServer(create_app(source)).start()
-            try:
-                fcp, table = first_paint(f"{server.url}/#/project/many")
-            finally:
-                server.stop()
-            rows += [(f"project page ({args.runs:,} runs), first contentful paint", f"{fcp:.0f} ms"),
-                     (f"project page ({args.runs:,} runs), table rendered", f"{table:.0f} ms")]
+            def get(params: dict, url: str = url, client: TestClient = client) -> dict:
+                return client.get(url, params=params).json()
+
+            first, res = timed(lambda: get(full))
+            cached, _ = timed(lambda: get(full), repeat=5)
+            spike = 50.0 in res["value"] and "nan" in res["flag"]
+            rows += [(f"{n:,}-point metric, first request{label}",
+                      f"{first:.1f} ms ({len(res['step'])} pts, spike+NaN shown: {spike})"),
+                     (f"{n:,}-point metric, next request (cached){label}", f"{cached:.1f} ms")]
+            if project == "legacy":
+                continue
+            z1, zres = timed(lambda: get(zoom10k))
+            z1c, _ = timed(lambda: get(zoom10k), repeat=5)
+            z2, zres2 = timed(lambda: get(zoom100k))
+            live, _ = timed(lambda: get({"key": "loss", "after_step": n - 100}), repeat=5)
+            rows += [(f"zoom, {zres['in_range']:,} points in range (raw rows), first / cached",
+                      f"{z1:.1f} / {z1c:.1f} ms ({len(zres['step'])} pts)"),
+                     (f"zoom, {zres2['in_range']:,} points in range (block extremes), first",
+                      f"{z2:.1f} ms ({len(zres2['step'])} pts)"),
+                     ("live poll (after_step, 99 new points)", f"{live:.1f} ms")]
+        make_s = 0.0
+        if args.runs:
+            t0 = time.perf_counter()
+            many_runs(logdir, args.runs)
+            make_s = time.perf_counter() - t0
+            source = LocalSource(logdir)
+            client = TestClient(create_app(source))
+            cold, out = timed(lambda: client.get("/api/v1/projects/many/runs").json())
+            warm, _ = timed(lambda: client.get("/api/v1/projects/many/runs").json(), repeat=5)
+            rows += [(f"runs table, {len(out):,} runs, first request", f"{cold:.0f} ms"),
+                     (f"runs table, {len(out):,} runs, cached rows", f"{warm:.0f} ms")]
+            if os.path.exists("/usr/bin/chromium"):
+                from tests.e2e.conftest import LiveServer
+
+                server = LiveServer(create_app(source)).start()
+                try:
+                    fcp, table = first_paint(f"{server.url}/#/project/many")
+                finally:
+                    server.stop()
+                rows += [(f"project page ({args.runs:,} runs), first contentful paint", f"{fcp:.0f} ms"),
+                         (f"project page ({args.runs:,} runs), table rendered", f"{table:.0f} ms")]
     width = max(len(r[0]) for r in rows)
-    print(f"(created {args.runs} runs in {make_s:.1f} s)")
+    if args.runs:
+        print(f"(created {args.runs} runs in {make_s:.1f} s)")
     print(f"{'measure'.ljust(width)}  result")
     for name, value in rows:
         print(f"{name.ljust(width)}  {value}")

@@ -39,8 +39,7 @@ def batch(size: int = 16, length: int = 12, vocab: int = 32) -> tuple[torch.Tens
     return tokens, tokens
 
 
-@seetrain.monitor(project="insight")  # a run around the function; failure + traceback on error
-def train(lr: float = 3e-3, steps: int = 200, sleep: float = 0.0, logdir: str | None = None) -> str:
+def train(lr: float = 3e-3, steps: int = 200, sleep: float = 0.0) -> str:
     model = TinyTransformer()
     seetrain.watch(model, log="all", log_freq=50)             # grad/param norms + histograms, summary
     seetrain.watch_attention(model, every=50, layers=[0, -1])  # heatmaps + entropy/max/sparsity
@@ -71,13 +70,14 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO)
 
-    # The monitor decorator passes extra keyword arguments to seetrain.init through its own
-    # arguments; here the logdir comes from the environment-like default of each call.
-    baseline = train.__wrapped__  # the undecorated function, to decorate with a logdir below
-    run_a = seetrain.monitor(project="insight", logdir=args.logdir, experiment_name="slow-input",
-                             monitor_interval=0.5)(baseline)(steps=args.steps, sleep=0.002)
-    run_b = seetrain.monitor(project="insight", logdir=args.logdir, experiment_name="fast-input",
-                             monitor_interval=0.5)(baseline)(steps=args.steps)
+    # @seetrain.monitor(...) is usually written above the def; here the same function is wrapped
+    # twice to name two runs. A run around each call; failed status + traceback on an exception.
+    slow = seetrain.monitor(project="insight", logdir=args.logdir, experiment_name="slow-input",
+                            monitor_interval=0.5)(train)
+    fast = seetrain.monitor(project="insight", logdir=args.logdir, experiment_name="fast-input",
+                            monitor_interval=0.5)(train)
+    run_a = slow(steps=args.steps, sleep=0.002)
+    run_b = fast(steps=args.steps)
 
     # autolog_torch: a script with no seetrain.log at all still gets loss and lr per step.
     handle = seetrain.autolog_torch(project="insight", logdir=args.logdir, experiment_name="autolog")

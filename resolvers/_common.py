@@ -443,3 +443,34 @@ def with_error(provider: str, operation: str, request_record: Any, exc: Any) -> 
     record = with_defaults(provider, operation, request_record)
     record["error"] = error_info(exc)
     return record
+
+
+class ChatFormat:
+    """The resolver functions of the OpenAI chat-completions wire format for one provider.
+    OpenAI and ZhipuAI share the format, so each of their modules binds one of these."""
+
+    def __init__(self, provider: str) -> None:
+        self.provider = provider
+        self.StreamAccumulator = type("StreamAccumulator", (ChatStreamAccumulator,), {
+            "__init__": lambda acc, request_record: ChatStreamAccumulator.__init__(acc, provider, request_record),
+            "__doc__": "Incremental form of ``resolve_stream``: ``add(chunk)`` per chunk, then ``record()``.",
+        })
+
+    def resolve_request(self, kwargs: Mapping[str, Any], operation: str = CHAT_OPERATION) -> dict[str, Any]:
+        """A record holding model, params, input messages and the stream flag of a call's kwargs."""
+        return chat_request(self.provider, kwargs, operation)
+
+    def resolve_response(self, request_record: Mapping[str, Any], response: Any) -> dict[str, Any]:
+        """The request record completed from a ``ChatCompletion`` (model or dict)."""
+        return chat_response(self.provider, request_record, response)
+
+    def resolve_stream(self, request_record: Mapping[str, Any], chunks: Iterable[Any]) -> dict[str, Any]:
+        """The request record completed from ``ChatCompletionChunk``s (models or dicts)."""
+        accumulator = self.StreamAccumulator(request_record)
+        for chunk in iterate(chunks):
+            accumulator.add(chunk)
+        return accumulator.record()
+
+    def resolve_error(self, request_record: Mapping[str, Any], exc: BaseException) -> dict[str, Any]:
+        """The record with ``error`` set from the exception the call raised."""
+        return with_error(self.provider, CHAT_OPERATION, request_record, exc)
