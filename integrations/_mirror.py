@@ -165,3 +165,48 @@ class RunPool:
             for run in self._runs.values():
                 if run is not self._integration.run:
                     self._integration.guard(run.finish, status=status)
+
+
+class MirrorStack:
+    """The mirrors of one framework that are switched on, latest last. The patches go in with
+    the first and come out with the last, so nested sync/unsync pairs restore the originals
+    exactly, and the latest mirror is the one that records."""
+
+    def __init__(self, name: str, patches: PatchSet) -> None:
+        self.name = name
+        self.patches = patches
+        self.lock = threading.RLock()
+        self._items: list[Integration] = []
+
+    def __bool__(self) -> bool:
+        return bool(self._items)
+
+    def current(self) -> Any:
+        items = self._items
+        return items[-1] if items else None
+
+    def push(self, integration: Integration, install: Callable[[], None]) -> None:
+        with self.lock:
+            self._items.append(integration)
+            install()
+
+    def remove(self, integration: Integration) -> None:
+        with self.lock:
+            if integration in self._items:
+                self._items.remove(integration)
+            if not self._items:
+                self.patches.restore()
+
+    def sync(self, factory: Callable[..., Any], **seetrain_kwargs: Any) -> Any:
+        """Switch a mirror on through the hub, or return the one already on."""
+        active = self.current()
+        if active is not None:
+            log.info("seetrain[%s]: already synced; returning the active mirror", self.name)
+            return active
+        return factory(**seetrain_kwargs)
+
+    def unsync_all(self, status: str = "finished") -> None:
+        with self.lock:
+            active = list(self._items)
+        for integration in reversed(active):
+            integration.finish(status=status)

@@ -17,14 +17,13 @@ the original function and is not mirrored.
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 import mlflow
 from mlflow.tracking import fluent
 
 from integrations._base import Integration
-from integrations._mirror import PatchSet, RunPool, Target
+from integrations._mirror import MirrorStack, PatchSet, RunPool, Target
 from seetrain import DisabledRun, Image, Run, Text
 
 __all__ = ["MLflowIntegration", "MLflowMirror", "sync_mlflow", "unsync", "unsync_mlflow"]
@@ -35,14 +34,12 @@ log = logging.getLogger("seetrain")
 STATUS = {"FINISHED": "finished", "FAILED": "failed", "KILLED": "aborted"}
 
 _patches = PatchSet("mlflow")
-_stack: list[MLflowIntegration] = []
-_stack_lock = threading.RLock()
+_mirrors = MirrorStack("mlflow", _patches)
 
 
 def current_integration() -> MLflowIntegration | None:
     """The MLflow mirror that records now (the latest one switched on)."""
-    stack = _stack
-    return stack[-1] if stack else None
+    return _mirrors.current()
 
 
 def _argument(args: tuple, kwargs: dict, index: int, name: str, default: Any = None) -> Any:
@@ -226,40 +223,27 @@ class MLflowIntegration(Integration):
                          config=config, tags=tags, log_all_ranks=log_all_ranks, run=run, **init_kwargs)
         pool = RunPool(self, {"description": description, "config": config, "tags": tags, **init_kwargs})
         self.mirror = MLflowMirror(self, pool, rename=experiment_name is None)
-        with _stack_lock:
-            _stack.append(self)
-            _patches.apply(_targets())
+        _mirrors.push(self, lambda: _patches.apply(_targets()))
 
     def get_backend(self) -> MLflowMirror:
         return self.mirror
 
     def _teardown(self) -> None:
-        with _stack_lock:
-            if self in _stack:
-                _stack.remove(self)
-            if not _stack:
-                _patches.restore()
+        _mirrors.remove(self)
         self.mirror.finish_runs()
 
 
 def sync_mlflow(**seetrain_kwargs: Any) -> MLflowIntegration:
     """Mirror MLflow's fluent logging into SeeTrain until ``unsync_mlflow()``. Calling it again
     while a mirror is on returns that mirror."""
-    active = current_integration()
-    if active is not None:
-        log.info("seetrain[mlflow]: already synced; returning the active mirror")
-        return active
     from integrations import main
 
-    return main.init_mlflow(**seetrain_kwargs)  # type: ignore[return-value]
+    return _mirrors.sync(main.init_mlflow, **seetrain_kwargs)
 
 
 def unsync_mlflow(status: str = "finished") -> None:
     """Switch every MLflow mirror off: original functions restored, open runs finished."""
-    with _stack_lock:
-        active = list(_stack)
-    for integration in reversed(active):
-        integration.finish(status=status)
+    _mirrors.unsync_all(status)
 
 
 unsync = unsync_mlflow

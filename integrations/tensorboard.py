@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from integrations._base import Integration
-from integrations._mirror import BusyFlag, PatchSet, RunPool, Target
+from integrations._mirror import BusyFlag, MirrorStack, PatchSet, RunPool, Target
 from seetrain import Audio, DisabledRun, Histogram, Image, Run, Text
 
 __all__ = ["TensorBoardIntegration", "TensorBoardMirror", "sync_tensorboard", "unsync", "unsync_tensorboard"]
@@ -38,8 +38,7 @@ WRITER_CLASSES = (("torch.utils.tensorboard.writer", "SummaryWriter"), ("tensorb
 
 _patches = PatchSet("tensorboard")
 _busy = BusyFlag()
-_stack: list[TensorBoardIntegration] = []
-_stack_lock = threading.RLock()
+_mirrors = MirrorStack("tensorboard", _patches)
 _signatures: dict[Any, inspect.Signature] = {}
 
 
@@ -173,8 +172,8 @@ def _targets(module: Any) -> list[Target]:
 
 
 def _patch_module(module: Any) -> None:
-    with _stack_lock:
-        if _stack:  # the mirror may have been switched off before this module was imported
+    with _mirrors.lock:
+        if _mirrors:  # the mirror may have been switched off before this module was imported
             _patches.apply(_targets(module))
 
 
@@ -194,8 +193,7 @@ def _install() -> None:
 
 def current_integration() -> TensorBoardIntegration | None:
     """The TensorBoard mirror that records writer calls now (the latest one switched on)."""
-    stack = _stack
-    return stack[-1] if stack else None
+    return _mirrors.current()
 
 
 def _writer_logdir(writer: Any) -> str:
@@ -297,19 +295,13 @@ class TensorBoardIntegration(Integration):
         pool = RunPool(self, {"description": description, "config": config, "tags": tags, **init_kwargs})
         self.mirror = TensorBoardMirror(self, run_per_logdir, os.fspath(root_logdir) if root_logdir else None,
                                         pool, group=experiment_name or project)
-        with _stack_lock:
-            _stack.append(self)
-            _install()
+        _mirrors.push(self, _install)
 
     def get_backend(self) -> TensorBoardMirror:
         return self.mirror
 
     def _teardown(self) -> None:
-        with _stack_lock:
-            if self in _stack:
-                _stack.remove(self)
-            if not _stack:
-                _patches.restore()
+        _mirrors.remove(self)
         self.mirror.finish_runs()
 
     def get_stats(self) -> dict[str, Any]:
@@ -319,21 +311,14 @@ class TensorBoardIntegration(Integration):
 def sync_tensorboard(**seetrain_kwargs: Any) -> TensorBoardIntegration:
     """Mirror every ``SummaryWriter`` (torch and tensorboardX) into SeeTrain until
     ``unsync_tensorboard()``. Calling it again while a mirror is on returns that mirror."""
-    active = current_integration()
-    if active is not None:
-        log.info("seetrain[tensorboard]: already synced; returning the active mirror")
-        return active
     from integrations import main
 
-    return main.init_tensorboard(**seetrain_kwargs)  # type: ignore[return-value]
+    return _mirrors.sync(main.init_tensorboard, **seetrain_kwargs)
 
 
 def unsync_tensorboard(status: str = "finished") -> None:
     """Switch every TensorBoard mirror off: original methods restored, runs finished."""
-    with _stack_lock:
-        active = list(_stack)
-    for integration in reversed(active):
-        integration.finish(status=status)
+    _mirrors.unsync_all(status)
 
 
 unsync = unsync_tensorboard
