@@ -1,4 +1,4 @@
-"""What the mirror adapters (TensorBoard, MLflow) share: exact, removable wrapt patches made from a
+"""What the mirror adapters (TensorBoard, MLflow, W&B) share: exact, removable wrapt patches made from a
 table of targets, and extra SeeTrain runs opened on demand next to the integration's own run."""
 
 from __future__ import annotations

@@ -22,10 +22,9 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import wrapt
-
 import seetrain
 from integrations._base import Integration
+from integrations._mirror import PatchSet, Target
 from seetrain import DisabledRun
 from seetrain._config import normalize_config
 
@@ -35,7 +34,7 @@ __all__ = ["WandbIntegration", "WandbMirror", "sync_wandb", "unsync", "unsync_wa
 
 _lock = threading.RLock()
 _active: WandbMirror | None = None
-_applied: list[tuple[Any, str, Any, bool]] = []   # (owner, attribute, original object, owner had it)
+_patches = PatchSet("wandb")
 
 
 # ---- the wrappers (they look up the active mirror at call time) ----------------------------------
@@ -115,33 +114,26 @@ def _resolve(owner_path: str) -> Any:
     return getattr(owner, class_name) if class_name else owner
 
 
-def _apply_patches() -> None:
-    """Wrap every target once; a target this W&B version lacks is skipped."""
-    if _applied:
-        return
+def _targets() -> list[Target]:
+    targets = []
     for owner_path, attr, wrapper, why in _TARGETS:
         try:
             owner = _resolve(owner_path)
         except (ImportError, AttributeError) as exc:
             log.debug("seetrain[wandb]: %s not found (%s); not mirroring %s", owner_path, exc, why)
             continue
-        own = vars(owner)
-        if attr not in own and not hasattr(owner, attr):
-            log.debug("seetrain[wandb]: %s.%s not found; not mirroring %s", owner_path, attr, why)
-            continue
-        original = own[attr] if attr in own else getattr(owner, attr)
-        setattr(owner, attr, wrapt.FunctionWrapper(original, wrapper))
-        _applied.append((owner, attr, original, attr in own))
+        targets.append(Target(owner, attr, wrapper, why))
+    return targets
+
+
+def _apply_patches() -> None:
+    """Wrap every target once; a target this W&B version lacks is skipped."""
+    _patches.apply(_targets())
 
 
 def _remove_patches() -> None:
     """Put back the original objects, so ``wandb.init is <the original function>`` holds again."""
-    while _applied:
-        owner, attr, original, had_own = _applied.pop()
-        if had_own:
-            setattr(owner, attr, original)
-        else:
-            delattr(owner, attr)
+    _patches.restore()
 
 
 # ---- value conversion ----------------------------------------------------------------------------
