@@ -73,7 +73,10 @@ def main() -> None:
     parser.add_argument("--layers", type=int, default=4)
     parser.add_argument("--seq", type=int, default=64)
     parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads (1 keeps timings stable on a small shared CPU)")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     configs = ["baseline", "attention-full", "attention-light", "watch-gradients", "watch-all"]
     times: dict[str, list[float]] = {c: [] for c in configs}
     with tempfile.TemporaryDirectory() as logdir:

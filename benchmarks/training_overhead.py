@@ -129,8 +129,12 @@ def lightning_fit(steps: int, log: bool, logdir: str) -> dict[str, float]:
 
 
 def interleaved(fn: Any, steps: int, repeats: int) -> dict[str, Any]:
-    fn(max(steps // 10, 50), True, tempfile.mkdtemp(prefix="bench-train-warm-"))  # warm caches
-    fn(max(steps // 10, 50), False, tempfile.mkdtemp(prefix="bench-train-warm-"))
+    for log in (True, False):  # warm caches and lazy imports
+        warm = tempfile.mkdtemp(prefix="bench-train-warm-")
+        try:
+            fn(max(steps // 10, 50), log, warm)
+        finally:
+            shutil.rmtree(warm, ignore_errors=True)
     base, logged, finish, pct, cpu_pct = [], [], [], [], []
     for i in range(repeats):
         order = (False, True) if i % 2 == 0 else (True, False)

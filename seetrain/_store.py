@@ -15,6 +15,7 @@ them raw. Schema-1 databases (no blocks) stay readable: everything is tail there
 from __future__ import annotations
 
 import math
+import operator
 import os
 import sqlite3
 import time
@@ -89,6 +90,8 @@ BLOCK_COLUMNS = (
 )
 _INSERT_BLOCK = (f"INSERT OR REPLACE INTO scalar_blocks ({', '.join(BLOCK_COLUMNS)}) "
                  f"VALUES ({', '.join('?' for _ in BLOCK_COLUMNS)})")
+_STEP = operator.itemgetter(2)
+_VALUE = operator.itemgetter(4)
 _INSERT_SCALAR = "INSERT INTO scalars (seq, key_id, step, ts, value, special) VALUES (?, ?, ?, ?, ?, ?)"
 
 
@@ -97,26 +100,27 @@ def block_row(rows: Sequence[tuple]) -> tuple:
 
     ``rows`` are one key's ``(seq, key_id, step, ts, value, special)`` tuples in seq order,
     as inserted into ``scalars`` (non-finite values are ``None`` plus ``special``). Min and
-    max are over the finite values; on ties the first point wins. Only builtins over columns,
-    so a block of 1024 points costs a few tens of microseconds in the writer thread.
+    max are over the finite values; on ties the first point wins. Only builtins over two
+    columns, so a block of 1024 points costs well under 0.1 us a point in the writer thread.
     """
-    seqs, kids, steps, tss, vals, specials = zip(*rows)
-    nonfinite = vals.count(None)
-    if nonfinite:
+    steps = list(map(_STEP, rows))
+    vals = list(map(_VALUE, rows))
+    first, last = rows[0], rows[-1]
+    try:
+        lo, hi = min(vals), max(vals)
+        bad: tuple = (0, None, None, None)
+    except TypeError:  # None among the floats: the block holds NaN or inf
         i = vals.index(None)
+        bad = (vals.count(None), steps[i], rows[i][3], rows[i][5])
         finite = [v for v in vals if v is not None]
-        bad = (nonfinite, steps[i], tss[i], specials[i])
+        lo, hi = (min(finite), max(finite)) if finite else (None, None)
+    if lo is None:
+        extremes: tuple = (None, None, None, None, None, None)
     else:
-        finite = vals
-        bad = (0, None, None, None)
-    if finite:
-        lo, hi = min(finite), max(finite)
         i_lo, i_hi = vals.index(lo), vals.index(hi)
-        extremes = (lo, steps[i_lo], tss[i_lo], hi, steps[i_hi], tss[i_hi])
-    else:
-        extremes = (None, None, None, None, None, None)
-    return (kids[0], seqs[0], seqs[-1], len(rows), min(steps), max(steps), tss[0], tss[-1],
-            *extremes, vals[0], vals[-1], *bad)
+        extremes = (lo, steps[i_lo], rows[i_lo][3], hi, steps[i_hi], rows[i_hi][3])
+    return (first[1], first[0], last[0], len(rows), min(steps), max(steps), first[3], last[3],
+            *extremes, first[4], last[4], *bad)
 
 
 def cut_blocks(rows: list[tuple], size: int = BLOCK_SIZE) -> tuple[list[tuple], list[tuple]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import operator
 import os
 import re
 import threading
@@ -24,6 +25,7 @@ from seetrain._store import RunWriter, decode_scalar, dumps, encode_scalar
 log = logging.getLogger("seetrain")
 
 HEARTBEAT_INTERVAL = 1.0
+_VALUE = operator.itemgetter(4)
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -68,14 +70,15 @@ class Summary:
         entry["last"] = decode_scalar(last[4], last[5])
         entry["step"] = last[2]
         entry["count"] += len(rows)
-        vals = [r[4] for r in rows]
-        bad = vals.count(None)  # NaN and inf are stored as None: flagged, kept out of min/max
-        if bad:
-            entry["nonfinite"] += bad
+        vals = list(map(_VALUE, rows))
+        try:
+            lo, hi = min(vals), max(vals)
+        except TypeError:  # NaN and inf are stored as None: counted, kept out of min/max
+            entry["nonfinite"] += vals.count(None)
             vals = [v for v in vals if v is not None]
             if not vals:
                 return
-        lo, hi = min(vals), max(vals)
+            lo, hi = min(vals), max(vals)
         if entry["min"] is None or lo < entry["min"]:
             entry["min"] = lo
         if entry["max"] is None or hi > entry["max"]:

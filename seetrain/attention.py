@@ -93,6 +93,8 @@ class AttentionWatcher:
 
     # ---- sampling ----------------------------------------------------------------------------
     def _begin(self, module: Any, inputs: Any) -> None:
+        if self._asked:  # left by a pass that raised: must not alter this pass's output
+            self._asked.clear()
         self.sampling = self.calls % self.every == 0 and not getattr(self.run, "finished", False)
         self.calls += 1
         if self.sampling:

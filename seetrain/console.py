@@ -1,7 +1,7 @@
 """Console capture: what the script prints, stored with the run line by line.
 
-``sys.stdout`` and ``sys.stderr`` are replaced by tees (``wrapt.ObjectProxy``, so ``isatty``,
-``fileno``, ``encoding`` and even ``isinstance`` behave as before) that write to the original
+``sys.stdout`` and ``sys.stderr`` are replaced by tees (proxies, so ``isatty``, ``fileno``,
+``encoding`` and even ``isinstance`` behave as before) that write to the original
 stream first and then hand complete lines to every run capturing the console. Python logging
 records are captured too: a record that a handler prints to stdout/stderr arrives through the
 tee; one that no handler prints to the terminal (say, only a file handler) is stored as stream
@@ -22,8 +22,6 @@ import sys
 import threading
 import time
 from typing import Any
-
-import wrapt
 
 log = logging.getLogger("seetrain.console")
 
@@ -51,11 +49,19 @@ class _Sink:
         self.bytes = 0
         self.dropped_lines = 0
         self.dropped_bytes = 0
+        self.queue_full = 0
 
     def emit(self, stream: str, line: str, ts: float) -> None:
         size = len(line.encode("utf-8", "replace"))
+        writer = self.run._writer
+        if len(writer.queue) >= writer.max_queue:
+            # Never wait for room here: the writer thread itself may be the one printing.
+            self.dropped_lines += 1
+            self.dropped_bytes += size
+            self.queue_full += 1
+            return
         if self.lines >= self.max_lines or self.bytes + size > self.max_bytes:
-            if not self.dropped_lines:
+            if self.dropped_lines == self.queue_full:  # the first line over the size limit
                 self.run.log_console("stderr", f"[seetrain] console capture limit reached "
                                                f"({self.max_lines} lines / {self.max_bytes} bytes); "
                                                f"later lines are counted, not stored", ts)
@@ -72,27 +78,47 @@ class _Sink:
         if self.dropped_lines:
             stats["console_dropped_lines"] += self.dropped_lines
             self.run.log_console("stderr", f"[seetrain] {self.dropped_lines} console lines "
-                                           f"({self.dropped_bytes} bytes) were not stored: capture limit")
+                                           f"({self.dropped_bytes} bytes) were not stored: capture limit"
+                                           + (f" ({self.queue_full} while the write queue was full)"
+                                              if self.queue_full else ""))
 
 
-class _Tee(wrapt.ObjectProxy):
-    """Stands in for sys.stdout / sys.stderr while at least one run captures the console."""
+class _Tee:
+    """Stands in for sys.stdout / sys.stderr while at least one run captures the console.
+
+    Everything but ``write``/``writelines`` is forwarded to the real stream, and ``__class__``
+    reports the real stream's class so ``isinstance`` checks keep passing. (A hand-written proxy
+    rather than ``wrapt.ObjectProxy``: importing wrapt 2 pulls in asyncio, ~20-40 ms on every
+    first ``init``, for the two methods needed here.)"""
 
     def __init__(self, wrapped: Any, name: str, hub: _Hub) -> None:
-        super().__init__(wrapped)
-        self._self_name = name
-        self._self_hub = hub
-        self._self_active = True
+        self.__dict__.update(_wrapped=wrapped, _name=name, _hub=hub, _active=True)
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:
+        return type(self._wrapped)
 
     def write(self, text: Any) -> Any:
-        result = self.__wrapped__.write(text)
-        if self._self_active and type(text) is str:
-            self._self_hub.feed(self._self_name, text)
+        result = self._wrapped.write(text)
+        if self._active and type(text) is str:
+            self._hub.feed(self._name, text)
         return result
 
     def writelines(self, lines: Any) -> None:
         for line in lines:
             self.write(line)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._wrapped, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "_active":
+            self.__dict__[name] = value
+        else:
+            setattr(self._wrapped, name, value)
+
+    def __repr__(self) -> str:
+        return f"<seetrain console tee of {self._wrapped!r}>"
 
 
 class _Hub:
@@ -164,11 +190,11 @@ class _Hub:
 
     def _uninstall(self) -> None:
         for name, tee in self.tees.items():
-            tee._self_active = False
+            tee._active = False
             # Someone else (pytest's capture, contextlib.redirect_stdout) may have replaced the
             # stream since; only put back what we replaced, and leave theirs alone.
             if getattr(sys, name) is tee:
-                setattr(sys, name, tee.__wrapped__)
+                setattr(sys, name, tee._wrapped)
         self.tees = {}
         if logging.getLogRecordFactory() == self._record_factory:
             logging.setLogRecordFactory(self.old_factory)
@@ -203,7 +229,7 @@ class _Hub:
 def _printed_to_terminal(record: logging.LogRecord, tees: dict[str, _Tee]) -> bool:
     """Whether logging will print this record to stdout/stderr (mirrors Logger.callHandlers)."""
     terminal = {id(s) for s in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__) if s is not None}
-    terminal.update(id(t.__wrapped__) for t in tees.values())
+    terminal.update(id(t._wrapped) for t in tees.values())
     terminal.update(id(t) for t in tees.values())
     name = record.name
     logger: Any = logging.root if name == "root" else logging.Logger.manager.loggerDict.get(name)

@@ -120,8 +120,13 @@ class Watcher:
     def _grad_hook(self, name: str) -> Any:
         def hook(param: Any) -> None:
             grad = param.grad
-            if grad is not None:
+            if grad is None:
+                return
+            try:
                 self._grad_results[name] = _stats(grad.detach())
+            except Exception:  # noqa: BLE001 - an error here would abort the user's backward()
+                self.run.stats["watch_errors"] += 1
+                log.warning("seetrain: gradient statistics for %s failed", name, exc_info=True)
         return hook
 
     def _flush_gradients(self) -> None:

@@ -28,7 +28,7 @@ import numpy as np
 from seetrain._store import BLOCK_SIZE, DB_NAME, connect, iter_run_dirs, loads
 from seetrain.api import RunView, _json_safe, read_run
 from seetrain.server.datasource import DEFAULT_CONSOLE_LIMIT, DEFAULT_MAX_POINTS, MAX_MAX_POINTS, X_AXES
-from seetrain.server.downsample import select
+from seetrain.server.downsample import plan_blocks, select
 
 MEDIA_KINDS = ("image", "audio", "text", "histogram")
 _SERIES_CACHE_SIZE = 128
@@ -292,55 +292,28 @@ class _Series:
         them and how many real points the blocks not read raw hold in range (None and 0 when
         every candidate is a raw point, so counting the candidates in range is exact).
 
-        A block is "touched" when its x range meets [x_min, x_max] (and it has a step after
-        ``after_step``). If the touched blocks hold at most :func:`raw_limit` points, their raw
-        rows are read, plus the nearest block beyond each edge (so the neighbour point the chart
-        draws past the edge is the real one); otherwise every block contributes its min, max
-        and first non-finite point, and blocks cut by the range edges are read raw. The tail
-        and, for block answers, the series' first and last points are always included.
+        :func:`~seetrain.server.downsample.plan_blocks` picks the blocks read raw; in a block
+        answer every other block gives its min, max and first non-finite point, and the series'
+        first and last points are added so the line spans the whole range. The tail is always
+        raw.
         """
-        nb = len(self.b_n)
         tail = self.tail
-        if nb == 0:
+        if not len(self.b_n):
             return tail, None, 0
         if axis == "step":
             lo_x, hi_x = self.b_step_min.astype(np.float64), self.b_step_max.astype(np.float64)
         else:
             shift = 0.0 if axis == "time" else start
             lo_x, hi_x = self.b_ts_lo - shift, self.b_ts_hi - shift
-        touch = np.ones(nb, dtype=bool)
-        inside = np.ones(nb, dtype=bool)
-        if x_min is not None:
-            touch &= hi_x >= x_min
-            inside &= lo_x >= x_min
-        if x_max is not None:
-            touch &= lo_x <= x_max
-            inside &= hi_x <= x_max
-        if after_step is not None:
-            touch &= self.b_step_max > after_step
-            inside &= self.b_step_min > after_step
-        inside &= touch
-        n_touch = int(self.b_n[touch].sum())
-        if n_touch <= raw_limit(max_points):
-            raw = touch.copy()
-            if after_step is None:  # the nearest block beyond each edge
-                if x_min is not None and (below := np.flatnonzero(hi_x < x_min)).size:
-                    raw[below[np.argmax(hi_x[below])]] = True
-                if x_max is not None and (above := np.flatnonzero(lo_x > x_max)).size:
-                    raw[above[np.argmin(lo_x[above])]] = True
-            parts = self.raw_blocks(conn, np.flatnonzero(raw), cache)
+        plan = plan_blocks(lo_x, hi_x, self.b_n, x_min, x_max, raw_limit(max_points), self.b_step_min,
+                           self.b_step_max, after_step, _EDGE_BLOCKS)
+        parts = self.raw_blocks(conn, plan.raw, cache) if len(plan.raw) else []
+        if not plan.extremes:
             return Points.concat([*parts, tail]), None, 0
-        partial = np.flatnonzero(touch & ~inside)
-        raw_idx = partial if len(partial) <= _EDGE_BLOCKS else partial[:0]
-        parts = self.raw_blocks(conn, raw_idx, cache) if len(raw_idx) else []
-        use_ext = ~np.isin(self.ext_block, raw_idx)
+        use_ext = ~np.isin(self.ext_block, plan.raw)
         if after_step is not None:
-            use_ext &= touch[self.ext_block]
-        # Real points counted without reading them: whole blocks inside the range, and cut
-        # blocks answered by extremes (an upper bound for those few).
-        counted = np.ones(nb, dtype=bool)
-        counted[raw_idx] = False
-        known = int(self.b_n[touch & counted].sum())
+            use_ext &= plan.touched[self.ext_block]
+        known = plan.unread_in_range
         raw_pts = Points.concat([*parts, tail])
         pts = Points.concat([self.first, self.ext.take(np.flatnonzero(use_ext)), self.last_block_end, raw_pts])
         return pts, raw_pts, known

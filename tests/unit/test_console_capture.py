@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import subprocess
 import sys
@@ -120,3 +122,19 @@ def test_switched_off(logdir):
     print("not stored")
     run.finish()
     assert _lines(logdir, run.id) == []
+
+
+def test_stream_replaced_by_someone_else_is_left_alone(logdir, capsys):
+    before = sys.stdout
+    run = seetrain.init(project="p", logdir=str(logdir), capture_console=True, system_monitor=False)
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        print("into the buffer")
+        run.finish()  # finishing while redirected: the redirect stays in place
+        assert sys.stdout is buffer
+    # redirect_stdout puts back the (now inactive) tee: it passes writes through, stores nothing.
+    print("after")
+    assert "after" in capsys.readouterr().out
+    assert buffer.getvalue() == "into the buffer\n"
+    assert _lines(logdir, run.id) == []
+    sys.stdout = before

@@ -192,3 +192,26 @@ def test_running_run_is_read_incrementally(tmp_path: Path) -> None:
     finally:
         run.finish()
     assert seetrain.Api(tmp_path).run(f"live/{run.id}").scalars("x")[-1][2] == 4.0
+
+
+def test_metric_over_several_blocks_matches_the_stored_points(tmp_path: Path) -> None:
+    from seetrain._store import BLOCK_SIZE
+
+    n = 3 * BLOCK_SIZE + 10
+    run = seetrain.init(project="blk", logdir=str(tmp_path), reinit="create_new")
+    for i in range(n):
+        run.log({"loss": 25.0 if i == 2000 else math.cos(i / 100)}, step=i)
+    run.finish()
+    stored = seetrain.Api(tmp_path).run(f"blk/{run.id}").scalars("loss")
+    c = TestClient(create_app(LocalSource(tmp_path)))
+    url = f"/api/v1/runs/blk/{run.id}/metric"
+    every = c.get(url, params={"key": "loss", "max_points": 20_000}).json()
+    assert not every["downsampled"] and every["total"] == every["in_range"] == n
+    assert list(zip(every["step"], every["time"], every["value"])) == stored
+    small = c.get(url, params={"key": "loss", "max_points": 10}).json()
+    assert small["downsampled"] and len(small["step"]) <= 14 and 25.0 in small["value"]
+    live = c.get(url, params={"key": "loss", "after_step": 2 * BLOCK_SIZE - 3, "max_points": 4000}).json()
+    assert live["step"] == list(range(2 * BLOCK_SIZE - 2, n))  # across a block edge
+    multi = c.get("/api/v1/projects/blk/metric", params={"key": "loss", "runs": run.id, "x_min": 1990,
+                                                         "x_max": 2010}).json()
+    assert multi["runs"][run.id]["step"] == list(range(1989, 2012)) and 25.0 in multi["runs"][run.id]["value"]
