@@ -35,6 +35,7 @@ def tracking(request, tmp_path, monkeypatch, sqlite_uri):
                 "MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))  # mlflow writes ~/.config/mlflow
+    monkeypatch.chdir(tmp_path)  # a SQLite store keeps artifacts in ./mlruns of the cwd
     originals = {(owner, name): getattr(owner, name) for owner in (mlflow, fluent) for name in mirror.FUNCTIONS}
     if request.param == "sqlite":
         uri = sqlite_uri
