@@ -152,6 +152,9 @@ class AttentionWatcher:
             item = self._queue.get()
             if item is None:
                 return
+            if isinstance(item, threading.Event):
+                item.set()
+                continue
             try:
                 self._log(*item)
             except Exception:  # noqa: BLE001
@@ -178,6 +181,14 @@ class AttentionWatcher:
                 data[f"{prefix}/head{h}"] = Image(_heatmap(heads[h]),
                                                   caption=f"{self.layers[pos]} head {h}, step {step}")
         self.run.log_side(data, step)
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until everything captured so far has been logged."""
+        if self._closed or not self._worker.is_alive():
+            return True
+        done = threading.Event()
+        self._queue.put(done)
+        return done.wait(timeout)
 
     # ---- teardown ------------------------------------------------------------------------------
     def remove(self, timeout: float = 30.0) -> None:

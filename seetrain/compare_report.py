@@ -24,6 +24,9 @@ from seetrain.api import RunView
 SYS_PREFIX = "sys/"
 BATCH_TIME = re.compile(r"(^|/)(batch|step|iter|iteration)[_ ]?(time|duration)(_s|_sec|_seconds)?$", re.I)
 MAX_PLOT_POINTS = 5000
+# Per-parameter and per-head insight keys are in the JSON but get no plot of their own unless
+# asked for with --metric: a model has hundreds of them.
+DETAIL_KEY = re.compile(r"^(gradients|parameters)/(norm/(?!total$)|hist/)|^attention/.*/head\d+/")
 RESOURCE_KEYS = ("sys/cpu_percent", "sys/memory_percent", "sys/proc/memory_rss_mb", "sys/proc/cpu_percent")
 
 
@@ -209,6 +212,8 @@ def _plots(data: list[_RunData], out_dir: str, metrics: Sequence[str] | None,
     keys = sorted({k for d in data for k in d.series if not k.startswith(SYS_PREFIX)})
     if metrics:
         keys = [k for k in keys if k in set(metrics)]
+    else:
+        keys = [k for k in keys if not DETAIL_KEY.search(k)]
     for key in keys[:max_metrics]:
         fig = _figure()
         ax = fig.add_subplot(1, 1, 1)

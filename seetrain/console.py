@@ -3,9 +3,10 @@
 ``sys.stdout`` and ``sys.stderr`` are replaced by tees (proxies, so ``isatty``, ``fileno``,
 ``encoding`` and even ``isinstance`` behave as before) that write to the original
 stream first and then hand complete lines to every run capturing the console. Python logging
-records are captured too: a record that a handler prints to stdout/stderr arrives through the
-tee; one that no handler prints to the terminal (say, only a file handler) is stored as stream
-``logging``.
+records are captured too: a record that a handler prints to stdout/stderr is stored as the
+printed line (through the tee, or formatted by that handler when it was set up before the capture
+and holds the real stream); one that no handler prints to the terminal (say, only a file
+handler) is stored as stream ``logging``.
 
 Limits, said plainly: only Python-level writes are seen. Output written straight to file
 descriptor 1 or 2 by C extensions, by ``os.write`` or by child processes does not pass through
@@ -216,39 +217,59 @@ class _Hub:
         return record
 
     def _capture_record(self, record: logging.LogRecord) -> None:
-        if _printed_to_terminal(record, self.tees):
-            return  # the tee stores it as it is printed
-        line = f"{record.levelname} {record.name}: {record.getMessage()}"
+        route = _route(record, self.tees)
+        if route is None:
+            return  # dropped by logging, or printed through a tee, which stores it
+        stream, handler = route
+        text = handler.format(record) if handler is not None else \
+            f"{record.levelname} {record.name}: {record.getMessage()}"
         with self.lock:
             sinks = list(self.sinks)
-        ts = record.created
-        for part in line.split("\n"):
-            self._emit(sinks, "logging", part, ts)
+        for part in text.split("\n"):
+            self._emit(sinks, stream, part, record.created)
 
 
-def _printed_to_terminal(record: logging.LogRecord, tees: dict[str, _Tee]) -> bool:
-    """Whether logging will print this record to stdout/stderr (mirrors Logger.callHandlers)."""
-    terminal = {id(s) for s in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__) if s is not None}
-    terminal.update(id(t._wrapped) for t in tees.values())
-    terminal.update(id(t) for t in tees.values())
+def _route(record: logging.LogRecord, tees: dict[str, _Tee]) -> tuple[str, Any] | None:
+    """Where logging will send this record (mirrors ``Logger.callHandlers``).
+
+    None: nothing to store here (the logger drops it, or a handler writes it to a tee, which stores
+    the printed line). ``(stream, handler)``: a handler made before the capture started holds the
+    real stdout/stderr and bypasses the tee, so the line is stored from the record, formatted by
+    that handler. ``("logging", None)``: no handler prints it to the terminal (file handlers only).
+    """
     name = record.name
     logger: Any = logging.root if name == "root" else logging.Logger.manager.loggerDict.get(name)
     if not isinstance(logger, logging.Logger):
         logger = logging.root
-    if logger.getEffectiveLevel() > record.levelno or logger.disabled:
-        return True  # dropped by logging itself: nothing to store
+    if logger.disabled or logger.getEffectiveLevel() > record.levelno:
+        return None
+    through_tee = {id(t) for t in tees.values()}
+    raw = {id(t._wrapped): n for n, t in tees.items()}
+    for stream_name in ("stdout", "stderr"):
+        original = getattr(sys, f"__{stream_name}__")
+        if original is not None:
+            raw.setdefault(id(original), stream_name)
     found = 0
+    direct: tuple[str, Any] | None = None
     while logger is not None:
         for handler in logger.handlers:
             found += 1
-            if record.levelno >= handler.level and isinstance(handler, logging.StreamHandler) \
-                    and id(getattr(handler, "stream", None)) in terminal:
-                return True
+            if record.levelno < handler.level or not isinstance(handler, logging.StreamHandler):
+                continue
+            stream_id = id(getattr(handler, "stream", None))
+            if stream_id in through_tee:
+                return None
+            if direct is None and stream_id in raw:
+                direct = (raw[stream_id], handler)
         if not logger.propagate:
             break
         logger = logger.parent
+    if direct is not None:
+        return direct
     last = logging.lastResort
-    return found == 0 and last is not None and record.levelno >= last.level
+    if found == 0 and last is not None and record.levelno >= last.level:
+        return None  # the last-resort handler writes to sys.stderr at emit time: the tee
+    return "logging", None
 
 
 _hub = _Hub()

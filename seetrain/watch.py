@@ -169,10 +169,11 @@ class Watcher:
     # ---- model summary -------------------------------------------------------------------
     def _start_summary(self) -> None:
         for name, mod in self.model.named_modules():
-            if next(mod.children(), None) is not None:
-                continue  # only leaf modules
+            own = int(sum(p.numel() for p in mod.parameters(recurse=False)))
+            if next(mod.children(), None) is not None and not own:
+                continue  # leaf modules, and containers with weights of their own (MultiheadAttention)
             row = {"name": name or type(mod).__name__, "type": type(mod).__name__,
-                   "params": int(sum(p.numel() for p in mod.parameters(recurse=False))),
+                   "params": own,
                    "input_shape": None, "output_shape": None}
             self._summary_rows[name] = row
             self._summary_handles.append(mod.register_forward_hook(self._summary_hook(row)))

@@ -45,6 +45,14 @@ _BLOCK_SELECT = (
 _ROWS = "SELECT seq, step, ts, value, special FROM scalars"
 
 
+def _floats(col: tuple) -> np.ndarray:
+    return np.array(col, dtype=np.float64)  # NULL -> nan
+
+
+def _ints(col: tuple) -> np.ndarray:
+    return np.array(col, dtype=np.int64)
+
+
 def raw_limit(max_points: int) -> int:
     """Most points a request reads raw from SQLite (about 1 us each) instead of block extremes."""
     return max(8 * max_points, 16 * BLOCK_SIZE)
@@ -207,8 +215,7 @@ class _Series:
         cols = list(zip(*rows))
         (seq_first, seq_last, n, step_min, step_max, ts_first, ts_last, v_min, step_at_min, ts_at_min,
          v_max, step_at_max, ts_at_max, nonfinite, nf_step, nf_ts, nf_kind) = cols
-        f = lambda c: np.array(c, dtype=np.float64)  # noqa: E731 - NULL -> nan
-        i = lambda c: np.array(c, dtype=np.int64)  # noqa: E731
+        f, i = _floats, _ints
         base = len(self.b_n)
         t_first, t_last = f(ts_first), f(ts_last)
         # A block's time range also covers its extreme points, in case the clock stepped back.

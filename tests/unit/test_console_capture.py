@@ -138,3 +138,20 @@ def test_stream_replaced_by_someone_else_is_left_alone(logdir, capsys):
     assert buffer.getvalue() == "into the buffer\n"
     assert _lines(logdir, run.id) == []
     sys.stdout = before
+
+
+def test_handler_made_before_init_is_stored_as_printed(logdir, capsys):
+    logger = logging.getLogger("seetrain_test_early")
+    handler = logging.StreamHandler(sys.stderr)  # holds the real stream, not the tee
+    handler.setFormatter(logging.Formatter("[%(levelname)s] %(message)s"))
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        run = seetrain.init(project="p", logdir=str(logdir), capture_console=True, system_monitor=False)
+        logger.error("disk %s full", "/tmp")
+        run.finish()
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = True
+    assert "[ERROR] disk /tmp full" in capsys.readouterr().err
+    assert _lines(logdir, run.id) == [("stderr", "[ERROR] disk /tmp full")]

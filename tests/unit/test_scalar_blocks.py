@@ -97,7 +97,11 @@ def test_blocks_hold_the_aggregates_of_their_rows(logdir: Path) -> None:
         schema = conn.execute("SELECT schema_version FROM run").fetchone()[0]
         indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' "
                                               "AND tbl_name = 'scalars'")}
+        plan = conn.execute("EXPLAIN QUERY PLAN SELECT step FROM scalars WHERE key_id = 1 AND seq BETWEEN 5 AND 9 "
+                            "ORDER BY seq").fetchall()
     assert schema == 2 and indexes == {"scalars_by_key_seq"}
+    # A block's rows are one index range: (key_id, seq), seq being the rowid; no sort step.
+    assert [r[-1] for r in plan] == ["SEARCH scalars USING INDEX scalars_by_key_seq (key_id=? AND rowid>? AND rowid<?)"]
     view = seetrain.Api(logdir).run(run.id)
     got = np.array([v for _, _, v in view.scalars("a")])
     np.testing.assert_array_equal(got, a)  # every point, in logging order (NaN == NaN here)
@@ -137,11 +141,12 @@ def test_a_failed_write_leaves_blocks_consistent(tmp_path: Path) -> None:
 
     store.write_batch(rows(store.next_seq, 1000, 0), [], [])
     bad = rows(store.next_seq, 100, 1000)
-    bad[50] = bad[50][:2] + (None,) + bad[50][3:]  # step NULL: the whole transaction fails
+    bad[50] = bad[50][:3] + (None,) + bad[50][4:]  # ts NULL: the whole transaction fails
     with pytest.raises(sqlite3.IntegrityError):
         store.write_batch(bad, [], [])
     assert store.next_seq == 1001 and store.open_counts == {kid: 1000}
     store.write_batch(rows(store.next_seq, 100, 1000), [], [])
+    assert store.open_counts == {kid: 1100 - BLOCK_SIZE}
     store.close()
     with _db(tmp_path) as conn:
         assert_blocks_cover(conn, "x")
