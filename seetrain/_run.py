@@ -86,7 +86,6 @@ class Run:
             "created_at": self.created_at, "heartbeat_at": self.created_at, "pid": os.getpid(),
             "hostname": self._metadata["hostname"], "config": dumps(cfg),
             "metadata": dumps(self._metadata), "summary": summary.to_json() if summary else None,
-            "schema_version": 1,
         })
         self._git_thread = threading.Thread(target=self._collect_git, name="seetrain-git", daemon=True)
         self._git_thread.start()
@@ -102,7 +101,7 @@ class Run:
             cur = conn.execute("SELECT * FROM run")
             found = cur.fetchone()
             row = dict(zip([c[0] for c in cur.description], found)) if found else None
-            max_step = conn.execute("SELECT MAX(step) FROM scalars").fetchone()[0]
+            max_step = _max_step(conn)
         finally:
             conn.close()
         if max_step is not None:
@@ -364,6 +363,23 @@ class Run:
 
     def __repr__(self) -> str:
         return f"<seetrain.Run {self.project}/{self.id} name={self.name!r} status={self.status}>"
+
+
+def _max_step(conn: Any) -> int | None:
+    """The largest step logged so far, from the level-of-detail blocks plus each key's tail
+    (rows after its last block), so resuming a run with millions of points stays instant."""
+    has_blocks = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'scalar_blocks'").fetchone()
+    if not has_blocks:  # a schema-1 store: no blocks yet
+        return conn.execute("SELECT MAX(step) FROM scalars").fetchone()[0]
+    steps = [conn.execute("SELECT MAX(step_max) FROM scalar_blocks").fetchone()[0]]
+    for (key_id,) in conn.execute("SELECT id FROM metric_keys").fetchall():
+        last_seq = conn.execute("SELECT COALESCE(MAX(seq_last), 0) FROM scalar_blocks WHERE key_id = ?",
+                                (key_id,)).fetchone()[0]
+        steps.append(conn.execute("SELECT MAX(step) FROM scalars WHERE key_id = ? AND seq > ?",
+                                  (key_id, last_seq)).fetchone()[0])
+    found = [s for s in steps if s is not None]
+    return max(found) if found else None
 
 
 def _safe_name(name: str) -> str:

@@ -123,3 +123,15 @@ def test_resume_continues_steps_and_summary(logdir):
     assert [s for s, _, _ in view.scalars("loss")] == [0, 1, 2, 3, 4, 5]
     assert view.config == {"a": 1, "b": 2}
     assert view.summary["loss"]["count"] == 6 and view.summary["loss"]["max"] == 10
+
+
+def test_resume_after_many_points_continues_after_the_largest_step(logdir):
+    run = seetrain.init(project="p", logdir=str(logdir))
+    for i in range(3000):  # a few level-of-detail blocks plus a tail
+        run.log({"a": float(i), "b": float(-i)})
+    run.log({"c": 1.0}, step=5000)
+    run.log({"a": 0.0}, step=10)  # backwards: the largest step is still 5000
+    run.finish()
+    again = seetrain.init(project="p", resume=run.id, logdir=str(logdir))
+    assert again.step == 5001
+    again.finish()
