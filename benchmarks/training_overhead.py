@@ -170,7 +170,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (fixed)")
     parser.add_argument("--no-lightning", action="store_true")
+    parser.add_argument("--hidden", type=int, default=HIDDEN,
+                        help="MLP width: 256 is a ~0.5 ms toy step, 2048 a ~10 ms step closer to real models")
     args = parser.parse_args(argv)
+    global HIDDEN
+    HIDDEN = args.hidden
     os.environ.setdefault("SEETRAIN_SYSTEM_MONITOR", "0")
     os.environ.setdefault("SEETRAIN_CAPTURE_CONSOLE", "0")
     try:
