@@ -165,6 +165,7 @@ def report(name: str, r: dict[str, Any], steps: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global HIDDEN
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--repeats", type=int, default=5)
@@ -173,7 +174,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hidden", type=int, default=HIDDEN,
                         help="MLP width: 256 is a ~0.5 ms toy step, 2048 a ~10 ms step closer to real models")
     args = parser.parse_args(argv)
-    global HIDDEN
     HIDDEN = args.hidden
     os.environ.setdefault("SEETRAIN_SYSTEM_MONITOR", "0")
     os.environ.setdefault("SEETRAIN_CAPTURE_CONSOLE", "0")

@@ -34,6 +34,13 @@ from typing import Any, ClassVar
 import wrapt
 
 from integrations._base import Integration
+from integrations._llm_streams import (
+    ERROR,
+    UNFINISHED,
+    AsyncStreamProxy,
+    ClosableStreamProxy,
+    StreamProxy,
+)
 
 log = logging.getLogger("seetrain")
 
@@ -143,7 +150,6 @@ def autolog_suppressed() -> bool:
 # ---------------------------------------------------------------- one recorded call
 
 # How a stream ended, as stored in the record's "stream_end".
-COMPLETED, CLOSED, ABANDONED, ERROR, UNFINISHED = "completed", "closed", "abandoned", "error", "unfinished"
 
 
 class _Call:
@@ -182,9 +188,9 @@ class _Call:
             patch = self.patch
             proxy_cls: type | None = None
             if patch.sync_streams and isinstance(result, patch.sync_streams):
-                proxy_cls = _ClosableStreamProxy if hasattr(result, "close") else _StreamProxy
+                proxy_cls = ClosableStreamProxy if hasattr(result, "close") else StreamProxy
             elif patch.async_streams and isinstance(result, patch.async_streams):
-                proxy_cls = _AsyncStreamProxy
+                proxy_cls = AsyncStreamProxy
             if proxy_cls is not None:
                 self.acc = patch.resolver.StreamAccumulator(self.request)
                 proxy = proxy_cls(result, self)
@@ -238,105 +244,6 @@ class _Call:
 def _degraded(sinks: tuple[LLMAutolog, ...], exc: BaseException) -> None:
     for sink in sinks:
         sink._degraded(exc)
-
-
-# ---------------------------------------------------------------- stream proxies
-
-
-class _StreamProxy(wrapt.ObjectProxy):
-    """A sync stream that records its call once: at the end of iteration, on an error, or
-    when it is dropped unread (garbage-collected). Chunks pass through unchanged."""
-
-    def __init__(self, wrapped: Any, call: _Call) -> None:
-        super().__init__(wrapped)
-        self._self_call = call
-        # The client streams are their own iterators; a plain iterable gets one made here.
-        self._self_next = wrapped.__next__ if hasattr(wrapped, "__next__") else iter(wrapped).__next__
-
-    def __iter__(self) -> Any:
-        return self
-
-    def __next__(self) -> Any:
-        try:
-            item = self._self_next()
-        except StopIteration:
-            self._self_call.ended(COMPLETED)
-            raise
-        except BaseException as exc:
-            self._self_call.failed(exc)
-            raise
-        self._self_call.chunk(item)
-        return item
-
-    def __del__(self) -> None:
-        call = getattr(self, "_self_call", None)
-        if call is not None:
-            call.ended(ABANDONED)
-
-
-class _ClosableStreamProxy(_StreamProxy):
-    """A sync stream with ``close()`` and ``with`` support (OpenAI, Anthropic)."""
-
-    def close(self) -> Any:
-        try:
-            return self.__wrapped__.close()
-        finally:
-            self._self_call.ended(CLOSED)
-
-    def __enter__(self) -> Any:
-        self.__wrapped__.__enter__()
-        return self  # iteration inside the block must go through the proxy
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:
-        try:
-            return self.__wrapped__.__exit__(exc_type, exc, tb)
-        finally:
-            self._self_call.ended(CLOSED)
-
-
-class _AsyncStreamProxy(wrapt.ObjectProxy):
-    """The asyncio form of :class:`_ClosableStreamProxy`."""
-
-    def __init__(self, wrapped: Any, call: _Call) -> None:
-        super().__init__(wrapped)
-        self._self_call = call
-        self._self_anext = wrapped.__anext__ if hasattr(wrapped, "__anext__") else wrapped.__aiter__().__anext__
-
-    def __aiter__(self) -> Any:
-        return self
-
-    async def __anext__(self) -> Any:
-        try:
-            item = await self._self_anext()
-        except StopAsyncIteration:
-            self._self_call.ended(COMPLETED)
-            raise
-        except BaseException as exc:
-            self._self_call.failed(exc)
-            raise
-        self._self_call.chunk(item)
-        return item
-
-    async def close(self) -> Any:
-        try:
-            return await self.__wrapped__.close()
-        finally:
-            self._self_call.ended(CLOSED)
-
-    async def __aenter__(self) -> Any:
-        await self.__wrapped__.__aenter__()
-        return self
-
-    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:
-        try:
-            return await self.__wrapped__.__aexit__(exc_type, exc, tb)
-        finally:
-            self._self_call.ended(CLOSED)
-
-    def __del__(self) -> None:
-        call = getattr(self, "_self_call", None)
-        if call is not None:
-            call.ended(ABANDONED)
 
 
 # ---------------------------------------------------------------- calling through a record
