@@ -76,6 +76,19 @@ def api_router(source: DataSource, read_token: str | None = None) -> APIRouter:
             raise HTTPException(404, "none of these runs exist")
         return result
 
+    @router.get("/projects/{project}/compare/report", tags=["projects"],
+                summary="The `seetrain compare` report: per-metric statistics, timing, resources")
+    def compare_report(project: str, runs: str = Query(..., description="comma separated run ids, "
+                                                                        "the first is the baseline")
+                       ) -> dict[str, Any]:
+        build = getattr(source, "report", None)
+        if build is None:
+            raise HTTPException(501, "this data source does not build comparison reports")
+        result = build(project, _split_ids(runs))
+        if result is None:
+            raise HTTPException(404, "none of these runs exist")
+        return result
+
     @router.get("/projects/{project}/metric", tags=["metrics"],
                 summary="One metric of several runs, downsampled (one request for an overlaid chart)")
     def project_metric(project: str, key: str = Query(..., min_length=1),

@@ -115,3 +115,16 @@ class DataSource(Protocol):
         "values": {metric: [{"last","min","max"} | None per run]}}, "missing": [ids]}``.
         """
         ...
+
+    def report(self, project: str, run_ids: list[str]) -> dict[str, Any] | None:
+        """The comparison report of ``seetrain compare`` for the runs that exist, first = baseline.
+
+        The dict :func:`seetrain.compare_report.build_report` returns (``baseline``, ``runs``
+        with ``total_time_s``/``steps``/``hardware``, ``metrics`` per key and run with
+        ``initial``/``final``/``min``/``max``/``mean``/``count``/``nonfinite``, ``batch_time``,
+        ``resources`` from the ``sys/`` metrics, ``vs_baseline``), plus ``"missing": [ids]``;
+        ``None`` when none of the runs exist. It reads every point of every metric, so the
+        dashboard asks for it separately from :meth:`compare`. A source that cannot build it
+        may leave the method out: the API then answers 501 and the compare view hides the part.
+        """
+        ...

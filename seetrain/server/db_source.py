@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from seetrain._store import loads
 from seetrain.api import _json_safe, live_status
+from seetrain.compare_report import build_report
 from seetrain.server.datasource import DEFAULT_CONSOLE_LIMIT, DEFAULT_MAX_POINTS, MAX_MAX_POINTS, X_AXES
 from seetrain.server.db import Database, console, media, runs, scalars
 from seetrain.server.downsample import select as downsample
@@ -62,6 +63,30 @@ class _Series:
             self.value = np.concatenate([self.value, vals])
             self.last_seq = int(seq[-1])
         return len(self.seq) > 0
+
+
+class _ReportRun:
+    """The part of :class:`seetrain.api.RunView` that :func:`~seetrain.compare_report.build_report`
+    reads, over one run's rows in the server database."""
+
+    def __init__(self, db: Database, row: dict[str, Any], brief: dict[str, Any]) -> None:
+        self._db, self._pk = db, row["pk"]
+        self.id, self.project, self.name = brief["id"], brief["project"], brief["name"]
+        self.status, self.created_at = brief["status"], brief["created_at"]
+        self.finished_at, self.duration = brief["finished_at"], brief["duration"]
+        self.metadata: dict[str, Any] = loads(row["metadata"]) or {}
+
+    def keys(self) -> list[str]:
+        with self._db.engine.connect() as conn:
+            return list(conn.execute(select(scalars.c.key).where(scalars.c.run_pk == self._pk).distinct()
+                                     .order_by(scalars.c.key)).scalars())
+
+    def scalars(self, key: str) -> list[tuple[int, float, float]]:
+        stmt = (select(scalars.c.step, scalars.c.ts, scalars.c.value, scalars.c.special)
+                .where(scalars.c.run_pk == self._pk, scalars.c.key == key).order_by(scalars.c.seq))
+        with self._db.engine.connect() as conn:
+            return [(st, ts, _SPECIAL[sp] if sp is not None else (math.nan if v is None else v))
+                    for st, ts, v, sp in conn.execute(stmt)]
 
 
 class DbSource:
@@ -281,3 +306,13 @@ class DbSource:
                          for b in briefs],
                 "config": {"keys": keys, "values": values, "differing": differing},
                 "summary": {"keys": mkeys, "values": svalues}, "missing": missing}
+
+    def report(self, project: str, run_ids: list[str]) -> dict[str, Any] | None:
+        found, missing = [], []
+        for rid in run_ids:
+            row = self._get(project, rid)
+            (found.append(row) if row is not None else missing.append(rid))
+        if not found:
+            return None
+        views = [_ReportRun(self.db, r, self._brief(r)) for r in found]
+        return {**build_report(views), "missing": missing}  # type: ignore[arg-type]

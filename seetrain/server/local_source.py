@@ -27,11 +27,13 @@ import numpy as np
 
 from seetrain._store import BLOCK_SIZE, DB_NAME, connect, iter_run_dirs, loads
 from seetrain.api import RunView, _json_safe, read_run
+from seetrain.compare_report import build_report
 from seetrain.server.datasource import DEFAULT_CONSOLE_LIMIT, DEFAULT_MAX_POINTS, MAX_MAX_POINTS, X_AXES
 from seetrain.server.downsample import plan_blocks, select
 
 MEDIA_KINDS = ("image", "audio", "text", "histogram")
 _SERIES_CACHE_SIZE = 128
+_REPORT_CACHE_SIZE = 16
 # Raw points of whole blocks kept for zooming and panning (shared by all metrics): ~8 MB.
 _RAW_CACHE_POINTS = 256 * BLOCK_SIZE
 # At most this many blocks whose points straddle a range edge are read raw when the range
@@ -333,6 +335,8 @@ class LocalSource:
         self._rows: dict[str, tuple[tuple, RunView | None]] = {}
         self._series: OrderedDict[tuple[str, str], _Series] = OrderedDict()
         self._raw = _RawBlocks()
+        # Comparison reports read every point: kept until one of their runs' files changes.
+        self._reports: OrderedDict[tuple, dict[str, Any]] = OrderedDict()
 
     # -- runs -----------------------------------------------------------------------------
     def _run_dir(self, project: str, run_id: str) -> str:
@@ -562,3 +566,21 @@ class LocalSource:
                                                          "created_at", "duration")} for v in views],
                 "config": {"keys": keys, "values": values, "differing": differing},
                 "summary": {"keys": mkeys, "values": svalues}, "missing": missing}
+
+    def report(self, project: str, run_ids: list[str]) -> dict[str, Any] | None:
+        views, missing = [], []
+        for rid in run_ids:
+            view = self._get(project, rid)
+            (views.append(view) if view is not None else missing.append(rid))
+        if not views:
+            return None
+        sig = tuple((v.dir, _file_sig(v.path), _file_sig(v.path + "-wal")) for v in views)
+        with self._lock:
+            hit = self._reports.get(sig)
+        if hit is None:
+            hit = build_report(views)
+            with self._lock:
+                self._reports[sig] = hit
+                while len(self._reports) > _REPORT_CACHE_SIZE:
+                    self._reports.popitem(last=False)
+        return {**hit, "missing": missing}

@@ -89,6 +89,74 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     yield {"logdir": logdir, **ids}
 
 
+def train_insight(logdir: Path, name: str, input_sleep: float, steps: int = 60) -> str:
+    """A small transformer trained for real on the CPU with everything issue 8 adds switched on:
+    the system monitor at a short interval, console capture (prints, stderr, logging),
+    ``seetrain.watch`` (norms, histograms, model summary) and ``seetrain.watch_attention``."""
+    import logging
+    import sys
+
+    import torch
+
+    import seetrain
+
+    torch.manual_seed(0)
+    vocab, d_model = 16, 32
+
+    class TinyTransformer(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embed = torch.nn.Embedding(vocab, d_model)
+            layer = torch.nn.TransformerEncoderLayer(d_model, nhead=4, dim_feedforward=64, batch_first=True,
+                                                     dropout=0.0)
+            self.encoder = torch.nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+            self.head = torch.nn.Linear(d_model, vocab)
+
+        def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+            return self.head(self.encoder(self.embed(tokens)))
+
+    run = seetrain.init(project="insight", experiment_name=name, logdir=str(logdir), tags=["torch"],
+                        config={"lr": 3e-3, "steps": steps, "input_sleep_s": input_sleep, "d_model": d_model},
+                        system_monitor=True, monitor_interval=0.1, capture_console=True)
+    model = TinyTransformer()
+    seetrain.watch(model, log="all", log_freq=15)
+    seetrain.watch_attention(model, every=20, layers=[0, -1])
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    print(f"training {name}: {sum(p.numel() for p in model.parameters())} parameters")
+    for step in range(steps):
+        start = time.perf_counter()
+        tokens = torch.randint(0, vocab, (16, 12))
+        logits = model(tokens)
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, vocab), tokens.reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        time.sleep(input_sleep)  # a slow input pipeline, for the comparison report
+        acc = (logits.argmax(-1) == tokens).float().mean().item()
+        run.log({"train/loss": loss.item(), "train/acc": acc, "batch_time": time.perf_counter() - start})
+        if step % 5 == 0:
+            print(f"step {step:3d}  loss {loss.item():.4f}  acc {acc:.2f}  lr {opt.param_groups[0]['lr']:.1e}")
+        if step == 30:
+            print("warning: <b>learning rate</b> schedule not set, using a constant lr", file=sys.stderr)
+    logging.getLogger("tests.insight").warning("finished %s with loss %.3f", name, loss.item())
+    run.finish()
+    return run.id
+
+
+@pytest.fixture(scope="module")
+def insight(store: dict[str, Any]) -> dict[str, Any]:
+    """Two real torch runs in project "insight" of the same logdir: a slow-input baseline and a
+    faster one (for the compare report)."""
+    pytest.importorskip("torch")
+    with pytest.MonkeyPatch.context() as mp:
+        for var in ("SEETRAIN_SYSTEM_MONITOR", "SEETRAIN_CAPTURE_CONSOLE", "SEETRAIN_MONITOR_INTERVAL",
+                    "SEETRAIN_MODE", "SEETRAIN_LOGDIR", "SEETRAIN_PROJECT", "SEETRAIN_HOST"):
+            mp.delenv(var, raising=False)
+        slow = train_insight(store["logdir"], "slow-input", input_sleep=0.02)
+        fast = train_insight(store["logdir"], "fast-input", input_sleep=0.004)
+    return {"logdir": store["logdir"], "slow": slow, "fast": fast}
+
+
 @pytest.fixture(scope="module")
 def server(store: dict[str, Any]) -> Iterator[LiveServer]:
     from seetrain.server.app import create_app

@@ -215,3 +215,128 @@ def test_metric_over_several_blocks_matches_the_stored_points(tmp_path: Path) ->
     multi = c.get("/api/v1/projects/blk/metric", params={"key": "loss", "runs": run.id, "x_min": 1990,
                                                          "x_max": 2010}).json()
     assert multi["runs"][run.id]["step"] == list(range(1989, 2012)) and 25.0 in multi["runs"][run.id]["value"]
+
+
+def test_console_pages_with_after_and_limit(tmp_path: Path) -> None:
+    run = seetrain.init(project="con", logdir=str(tmp_path), reinit="create_new", capture_console=False,
+                        system_monitor=False)
+    for i in range(25):
+        run.log_console("stderr" if i % 5 == 0 else "stdout", f"line {i}", None)
+    run.finish()
+    c = TestClient(create_app(LocalSource(tmp_path)))
+    url = f"/api/v1/runs/con/{run.id}/console"
+    pages, after = [], 0
+    while page := c.get(url, params={"after": after, "limit": 10}).json():
+        pages.append(page)
+        after = page[-1]["seq"]
+    assert [len(p) for p in pages] == [10, 10, 5]
+    lines = [ln for p in pages for ln in p]
+    assert lines == seetrain.Api(tmp_path).run(f"con/{run.id}").console()
+    assert [ln["line"] for ln in lines] == [f"line {i}" for i in range(25)]
+    assert [ln["stream"] for ln in lines[:2]] == ["stderr", "stdout"]
+    assert all(isinstance(ln["timestamp"], float) for ln in lines)
+    assert c.get(url, params={"limit": 0}).status_code == 400
+    assert c.get(url, params={"limit": 10**6}).status_code == 400
+    assert c.get("/api/v1/runs/con/ghost/console").status_code == 404
+
+
+def _report_runs(logdir: Path) -> list[str]:
+    ids = []
+    for name, sleep_steps in (("base", 3), ("fast", 1)):
+        run = seetrain.init(project="rep", experiment_name=name, logdir=str(logdir), reinit="create_new",
+                            system_monitor=False, capture_console=False, config={"name": name})
+        for step in range(20):
+            run.log({"loss": 1.0 / (step + 1) + sleep_steps, "batch_time": 0.01 * sleep_steps}, step=step)
+        for sample in range(4):  # what the system monitor writes: its own sample index as the step
+            run.log_side({"sys/cpu_percent": 10.0 * (sample + 1) * sleep_steps, "sys/proc/memory_rss_mb": 300.0},
+                         step=sample)
+        run.finish()
+        ids.append(run.id)
+    return ids
+
+
+def test_compare_report_matches_seetrain_compare(tmp_path: Path) -> None:
+    from seetrain.compare_report import build_report
+
+    base, fast = _report_runs(tmp_path)
+    c = TestClient(create_app(LocalSource(tmp_path)))
+    res = c.get("/api/v1/projects/rep/compare/report", params={"runs": f"{base},{fast},ghost"})
+    assert res.status_code == 200, res.text
+    report = res.json()
+    api = seetrain.Api(tmp_path)
+    expected = build_report([api.run(f"rep/{base}"), api.run(f"rep/{fast}")])
+    assert report == {**expected, "missing": ["ghost"]}
+    assert report["baseline"] == base and [r["id"] for r in report["runs"]] == [base, fast]
+    loss = report["metrics"]["loss"][fast]
+    assert loss["initial"] == pytest.approx(2.0) and loss["final"] == pytest.approx(1.05)
+    assert loss["min"] == pytest.approx(1.05) and loss["max"] == pytest.approx(2.0) and loss["count"] == 20
+    assert "sys/cpu_percent" not in report["metrics"]
+    cpu = report["resources"][fast]["sys/cpu_percent"]
+    assert (cpu["min"], cpu["max"], cpu["mean"], cpu["samples"]) == (10.0, 40.0, 25.0, 4)
+    assert report["batch_time"][base]["source"] == "batch_time"
+    assert report["batch_time"][base]["median"] == pytest.approx(0.03)
+    assert report["vs_baseline"][fast]["batch_time_median_ratio"] == pytest.approx(1 / 3)
+    assert report["vs_baseline"][fast]["final"]["loss"]["delta"] == pytest.approx(-2.0)
+    # Served again from the cache: same answer.
+    assert c.get("/api/v1/projects/rep/compare/report", params={"runs": f"{base},{fast}"}).json()["runs"] == \
+        report["runs"]
+    assert c.get("/api/v1/projects/rep/compare/report", params={"runs": "ghost"}).status_code == 404
+    assert c.get("/api/v1/projects/rep/compare/report", params={"runs": ""}).status_code == 400
+    assert c.get("/api/v1/projects/rep/compare/report").status_code == 400
+    assert c.get("/api/v1/projects/../compare/report", params={"runs": base}).status_code in (400, 404)
+
+
+def test_compare_report_is_501_for_a_source_without_it(tmp_path: Path) -> None:
+    base, fast = _report_runs(tmp_path)
+
+    class Plain:  # a DataSource written before reports existed
+        def __init__(self) -> None:
+            self.inner = LocalSource(tmp_path)
+
+        def __getattr__(self, name: str):
+            if name == "report":
+                raise AttributeError(name)
+            return getattr(self.inner, name)
+
+    c = TestClient(create_app(Plain()))
+    assert c.get("/api/v1/projects/rep/compare", params={"runs": f"{base},{fast}"}).status_code == 200
+    res = c.get("/api/v1/projects/rep/compare/report", params={"runs": f"{base},{fast}"})
+    assert res.status_code == 501 and "error" in res.json()
+
+
+def test_tracking_server_builds_the_same_report(tmp_path: Path) -> None:
+    """DbSource computes the report from the rows uploaded to the server database."""
+    from seetrain.commands.server import ServerConfig, build_app
+    from seetrain.compare_report import build_report
+
+    logdir = tmp_path / "logs"
+    base, fast = _report_runs(logdir)
+    api = seetrain.Api(logdir)
+    config = ServerConfig(db=f"sqlite:///{tmp_path / 'srv.sqlite'}", media_dir=str(tmp_path / "media"),
+                          token="tok")
+    app = build_app(config)
+    try:
+        with TestClient(app) as c:
+            for rid in (base, fast):
+                view = api.run(f"rep/{rid}")
+                rows = []
+                seq = 0
+                for key in view.keys():
+                    for step, ts, value in view.scalars(key):
+                        seq += 1
+                        rows.append({"seq": seq, "key": key, "step": step, "ts": ts, "value": value})
+                snap = {"snapshot_at": view.finished_at, "name": view.name, "status": "finished",
+                        "created_at": view.created_at, "finished_at": view.finished_at, "config": view.config}
+                res = c.post("/api/v1/ingest/batch", headers={"authorization": "Bearer tok"},
+                             json={"batch_id": f"rep/{rid}/scalars/1-{seq}", "project": "rep", "run_id": rid,
+                                   "run": snap, "scalars": rows})
+                assert res.status_code == 200, res.text
+            report = c.get("/api/v1/projects/rep/compare/report", params={"runs": f"{base},{fast}"},
+                           headers={"authorization": "Bearer tok"}).json()
+    finally:
+        app.state.db.dispose()
+    local = build_report([api.run(f"rep/{base}"), api.run(f"rep/{fast}")])
+    assert report["missing"] == []
+    assert report["metrics"] == local["metrics"] and report["resources"] == local["resources"]
+    assert report["batch_time"] == local["batch_time"]
+    assert [r["total_time_s"] for r in report["runs"]] == pytest.approx([r["total_time_s"] for r in local["runs"]])

@@ -26,11 +26,12 @@ export const api = {
   runs: (project) => get(`/projects/${enc(project)}/runs`),
   run: (project, id) => get(`/runs/${enc(project)}/${enc(id)}`),
   compare: (project, ids) => get(`/projects/${enc(project)}/compare`, { runs: ids.join(",") }),
+  report: (project, ids) => get(`/projects/${enc(project)}/compare/report`, { runs: ids.join(",") }),
   projectMetric: (project, key, ids, opts = {}) =>
     get(`/projects/${enc(project)}/metric`, { key, runs: ids.join(","), ...opts }),
   metric: (project, id, key, opts = {}) => get(`/runs/${enc(project)}/${enc(id)}/metric`, { key, ...opts }),
   media: (project, id, opts = {}) => get(`/runs/${enc(project)}/${enc(id)}/media`, opts),
-  console: (project, id, after = 0) => get(`/runs/${enc(project)}/${enc(id)}/console`, { after }),
+  console: (project, id, after = 0, limit = 2000) => get(`/runs/${enc(project)}/${enc(id)}/console`, { after, limit }),
   events: (project, id, kind) => get(`/runs/${enc(project)}/${enc(id)}/events`, { kind }),
   fileUrl: (project, id, rel) =>
     `/api/v1/runs/${enc(project)}/${enc(id)}/file/${rel.split("/").map(enc).join("/")}` +

@@ -1,10 +1,12 @@
 // Metric charts on uPlot: one panel per key, every selected run overlaid, TensorBoard-style
-// smoothing, server-side zoom refinement, synced crosshair, NaN/inf markers, PNG/CSV export.
+// smoothing, server-side zoom refinement, crosshair and zoom synced across panels sharing an x
+// axis, NaN/inf markers, PNG/CSV export. System metrics (sys/...) have their own x axis: their
+// step is the monitor's sample index, so they are drawn against time by default.
 import uPlot from "../vendor/uplot/uPlot.esm.js";
 import { api } from "./api.js";
 import { el, clear, withAlpha, fmtNum, fmtDuration, groupKeys, download, debounce } from "./util.js";
+import { isSysKey, isDetailKey, unitOf, displayScale, fmtScaled, metricLabel, groupLabel, sysOrder } from "./metrics.js";
 
-const SYNC_KEY = "seetrain";
 const PANEL_HEIGHT = 230;
 
 /** Debiased exponential moving average, as TensorBoard's smoothing slider computes it. */
@@ -28,14 +30,23 @@ export class ChartSettings {
     const saved = JSON.parse(localStorage.getItem("seetrain_chart_settings") || "{}");
     this.smoothing = saved.smoothing ?? 0.6;
     this.xAxis = saved.xAxis ?? "step";
+    this.sysXAxis = saved.sysXAxis ?? "relative";
     this.logY = saved.logY ?? false;
+    this.zooms = {};  // x axis -> [min, max]: a zoom applies to every panel drawn on that axis
     this.listeners = new Set();
   }
   set(changes) {
+    // A new x axis starts unzoomed, and so does the one left (its zoom would be stale).
+    for (const f of ["xAxis", "sysXAxis"]) if (f in changes) { delete this.zooms[this[f]]; delete this.zooms[changes[f]]; }
     Object.assign(this, changes);
-    localStorage.setItem("seetrain_chart_settings",
-      JSON.stringify({ smoothing: this.smoothing, xAxis: this.xAxis, logY: this.logY }));
+    localStorage.setItem("seetrain_chart_settings", JSON.stringify(
+      { smoothing: this.smoothing, xAxis: this.xAxis, sysXAxis: this.sysXAxis, logY: this.logY }));
     for (const fn of this.listeners) fn(changes);
+  }
+  /** Zoom every panel on x axis `axis` to [min, max] (null: reset). */
+  setZoom(axis, range) {
+    if (range) this.zooms[axis] = range; else delete this.zooms[axis];
+    for (const fn of this.listeners) fn({ zoomAxis: axis });
   }
 }
 
@@ -53,14 +64,19 @@ function nearest(xs, x) {
   return lo;
 }
 
-function axisLabel(axis) { return axis === "step" ? "step" : axis === "time" ? "wall time" : "relative time"; }
+function axisLabel(axis, sys = false) {
+  return axis === "step" ? (sys ? "sample #" : "step") : axis === "time" ? "wall time" : "relative time";
+}
 
 export class ChartPanel {
   /** runs: [{id, name, color, status}] */
   constructor({ project, key, runs, settings }) {
     Object.assign(this, { project, key, runs, settings });
+    this.sys = isSysKey(key);
+    this.axisField = this.sys ? "sysXAxis" : "xAxis";
+    this.unit = unitOf(key);
     this.series = new Map();   // run id -> {step, time, value, flag, start_time, last_step}
-    this.zoom = null;          // [min, max] of the x range shown, null = everything
+    this.zoom = settings.zooms[this.axis] || null;  // [min, max] of the x range shown, null = everything
     this.plot = null;
     this.loaded = false;
     this.info = el("span", { class: "panel-info" });
@@ -69,16 +85,19 @@ export class ChartPanel {
     this.body = el("div", { class: "panel-body" }, el("div", { class: "panel-loading" }, "loading…"));
     this.el = el("div", { class: "panel", dataset: { key } },
       el("div", { class: "panel-head" },
-        el("span", { class: "panel-title", title: key }, key), this.nanBadge, this.info,
+        el("span", { class: `panel-title${metricLabel(key) !== key ? " label" : ""}`, title: key }, metricLabel(key)),
+        this.unitEl = this.unit ? el("span", { class: "panel-unit" }, this.unit) : null, this.nanBadge, this.info,
         el("span", { class: "spacer" }),
         el("button", { class: "icon-btn", title: "Reset zoom", onclick: () => this.resetZoom() }, "⤢"),
         el("button", { class: "icon-btn", title: "Download PNG", onclick: () => this.exportPng() }, "PNG"),
         el("button", { class: "icon-btn", title: "Download CSV", onclick: () => this.exportCsv() }, "CSV")),
       this.body, this.tooltip);
+    if (this.zoom) this.el.classList.add("zoomed");
     this.onSettings = (changes) => {
-      if ("xAxis" in changes) { this.zoom = null; this.load(); }
+      if ("zoomAxis" in changes) { if (changes.zoomAxis === this.axis) this.applyZoom(); }
+      else if (this.axisField in changes) { this.zoom = null; this.el.classList.remove("zoomed"); if (this.loaded) this.load(); }
       else if ("logY" in changes) this.build();
-      else this.redraw();
+      else if ("smoothing" in changes) this.redraw();
     };
     settings.listeners.add(this.onSettings);
     this.resizer = new ResizeObserver(() => {
@@ -87,10 +106,12 @@ export class ChartPanel {
     this.resizer.observe(this.body);
   }
 
+  get axis() { return this.settings[this.axisField]; }
+
   width() { return Math.max(200, this.body.clientWidth); }
 
   async load() {
-    const opts = { x_axis: this.settings.xAxis, max_points: Math.min(4000, Math.max(400, this.width())) };
+    const opts = { x_axis: this.axis, max_points: Math.min(4000, Math.max(400, this.width())) };
     if (this.zoom) { opts.x_min = this.zoom[0]; opts.x_max = this.zoom[1]; }
     const ids = this.runs.map((r) => r.id);
     if (!ids.length) return;
@@ -120,7 +141,7 @@ export class ChartPanel {
       if (!this.runs.some((r) => r.id === id)) continue;
       try {
         const fresh = await api.metric(this.project, id, this.key,
-          { after_step: s ? s.last_step ?? -1 : -1, x_axis: this.settings.xAxis, max_points: 4000 });
+          { after_step: s ? s.last_step ?? -1 : -1, x_axis: this.axis, max_points: 4000 });
         if (!s) { this.series.set(id, fresh); changed = true; continue; }
         if (fresh.step.length) {
           for (const f of ["step", "time", "value", "flag"]) s[f] = s[f].concat(fresh[f]);
@@ -140,11 +161,15 @@ export class ChartPanel {
     const logY = this.settings.logY, w = this.settings.smoothing;
     const tables = [], order = [];
     this.smoothed = new Map();
+    let maxAbs = 0;
+    for (const s of this.series.values()) for (const v of s.value) if (v !== null && Math.abs(v) > maxAbs) maxAbs = Math.abs(v);
+    this.scale = displayScale(this.unit, maxAbs);
+    const f = this.scale.factor;
     for (const run of this.runs) {
       const s = this.series.get(run.id);
       if (!s || !s.step.length) continue;
-      const xs = xOf(s, this.settings.xAxis);
-      const raw = s.value.map((v) => (v === null || (logY && v <= 0) ? null : v));
+      const xs = xOf(s, this.axis);
+      const raw = s.value.map((v) => (v === null || (logY && v <= 0) ? null : v * f));
       const sm = smooth(raw, w);
       this.smoothed.set(run.id, sm);
       tables.push([xs, raw, sm]);
@@ -157,6 +182,8 @@ export class ChartPanel {
   build() {
     if (this.plot) { this.plot.destroy(); this.plot = null; }
     const data = this.data();
+    if (this.unitEl) this.unitEl.textContent = this.scale.unit;
+    this.hovered = false;
     clear(this.body);
     if (!this.order.length) { this.body.appendChild(el("div", { class: "panel-loading" }, "no data")); return; }
     const settings = this.settings;
@@ -167,23 +194,28 @@ export class ChartPanel {
       series.push({ label: `${run.name} (smoothed)`, stroke: run.color, width: 2, spanGaps: true,
         points: { show: false }, show: true });
     }
-    const axis = settings.xAxis;
+    const axis = this.axis, unit = this.scale.unit;
     const grid = { stroke: "rgba(15,23,42,0.06)", width: 1 };
     const ticks = { stroke: "rgba(15,23,42,0.15)", width: 1, size: 4 };
     const opts = {
       width: this.width(), height: PANEL_HEIGHT, legend: { show: false },
       cursor: {
-        sync: { key: SYNC_KEY, setSeries: false },
+        sync: { key: `seetrain-${axis}`, setSeries: false },
         drag: { x: true, y: false, setScale: false },
         points: { size: 6 },
+        y: false,  // a horizontal line means nothing in the other panels the cursor is synced to
         bind: { dblclick: () => (e) => { e.preventDefault(); this.resetZoom(); return null; } },
       },
-      scales: { x: { time: axis === "time" }, y: { distr: settings.logY ? 3 : 1 } },
+      scales: { x: { time: axis === "time" }, y: { distr: settings.logY ? 3 : 1,
+        // Percentages start at 0, as a system monitor's charts do.
+        range: unit === "%" && !settings.logY ? (u, mn, mx) => uPlot.rangeNum(0, Math.max(mx ?? 0, 1), 0.1, true) : undefined } },
       axes: [
         { stroke: "#64748b", grid, ticks, font: "11px Inter, system-ui, sans-serif",
           values: axis === "relative" ? (u, vals) => vals.map((v) => fmtDuration(v)) : undefined },
-        { stroke: "#64748b", grid, ticks, size: 56, font: "11px Inter, system-ui, sans-serif",
-          values: (u, vals) => vals.map((v) => (v === null ? "" : fmtNum(v, 3))) },
+        { stroke: "#64748b", grid, ticks, font: "11px Inter, system-ui, sans-serif",
+          // Wide enough for the longest tick label ("512 KB/s"), never narrower than before.
+          size: (u, vals) => Math.max(56, 16 + 6.4 * Math.max(0, ...(vals || []).map((v) => String(v).length))),
+          values: (u, vals) => vals.map((v) => (v === null ? "" : fmtScaled(v, unit, 3))) },
       ],
       series,
       hooks: {
@@ -193,7 +225,9 @@ export class ChartPanel {
       },
     };
     this.plot = new uPlot(opts, data, this.body);
-    this.plot.over.addEventListener("mouseleave", () => { this.tooltip.hidden = true; });
+    // The crosshair follows in every panel of this x axis; the tooltip only where the mouse is.
+    this.plot.over.addEventListener("mouseenter", () => { this.hovered = true; });
+    this.plot.over.addEventListener("mouseleave", () => { this.hovered = false; this.tooltip.hidden = true; });
     if (this.zoom) this.plot.setScale("x", { min: this.zoom[0], max: this.zoom[1] });
     const bad = [...this.series.values()].reduce((n, s) => n + s.flag.filter((f) => f).length, 0);
     this.nanBadge.hidden = !bad;
@@ -211,24 +245,30 @@ export class ChartPanel {
     if (width < 4) return;
     const min = u.posToVal(left, "x"), max = u.posToVal(left + width, "x");
     u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
-    this.zoom = [min, max];
-    u.setScale("x", { min, max });  // immediate feedback; the refined points follow
-    this.el.classList.add("zoomed");
-    this.load();
+    this.settings.setZoom(this.axis, [min, max]);
   }
 
   resetZoom() {
-    if (!this.zoom) return;
-    this.zoom = null;
-    this.el.classList.remove("zoomed");
+    if (this.zoom) this.settings.setZoom(this.axis, null);
+  }
+
+  /** Follow the workspace's zoom of this panel's x axis: rescale at once, then ask the server
+   * for the refined points of that range (panels not loaded yet pick it up when they load). */
+  applyZoom() {
+    const range = this.settings.zooms[this.axis] || null;
+    if (!range && !this.zoom) return;
+    this.zoom = range;
+    this.el.classList.toggle("zoomed", !!range);
+    if (!this.loaded) return;
+    if (this.plot && range) this.plot.setScale("x", { min: range[0], max: range[1] });
     this.load();
   }
 
   showTooltip(u) {
     const { left, top } = u.cursor;
-    if (left === undefined || left < 0 || !this.order) { this.tooltip.hidden = true; return; }
+    if (!this.hovered || left === undefined || left < 0 || !this.order) { this.tooltip.hidden = true; return; }
     const x = u.posToVal(left, "x");
-    const axis = this.settings.xAxis;
+    const axis = this.axis, unit = this.scale.unit, f = this.scale.factor;
     const rows = [];
     let xShown = null;
     for (const run of this.order) {
@@ -238,15 +278,15 @@ export class ChartPanel {
       if (i < 0) continue;
       if (Math.abs(u.valToPos(xs[i], "x") - left) > 40) continue;
       if (xShown === null) xShown = xs[i];
-      const raw = s.flag[i] ? s.flag[i] : s.value[i];
+      const raw = s.flag[i] ? s.flag[i] : s.value[i] === null ? null : s.value[i] * f;
       const sm = this.settings.smoothing > 0 && !s.flag[i] ? this.smoothed.get(run.id)[i] ?? null : null;
       rows.push(el("div", { class: "tt-row" }, el("i", { style: { background: run.color } }),
         el("span", { class: "tt-name" }, run.name),
-        el("b", {}, sm === null ? fmtNum(raw) : fmtNum(sm)),
-        sm === null ? null : el("span", { class: "tt-raw" }, fmtNum(raw))));
+        el("b", {}, fmtScaled(sm === null ? raw : sm, unit)),
+        sm === null ? null : el("span", { class: "tt-raw" }, fmtScaled(raw, unit))));
     }
     if (!rows.length) { this.tooltip.hidden = true; return; }
-    const head = axis === "step" ? `step ${fmtNum(xShown)}` : axis === "time"
+    const head = axis === "step" ? `${this.sys ? "sample" : "step"} ${fmtNum(xShown)}` : axis === "time"
       ? new Date(xShown * 1000).toLocaleTimeString() : fmtDuration(xShown);
     this.tooltip.replaceChildren(el("div", { class: "tt-head" }, head), ...rows);
     this.tooltip.hidden = false;
@@ -264,7 +304,7 @@ export class ChartPanel {
     ctx.save();
     for (const run of this.order || []) {
       const s = this.series.get(run.id);
-      const xs = xOf(s, this.settings.xAxis);
+      const xs = xOf(s, this.axis);
       s.flag.forEach((f, i) => {
         if (!f) return;
         const px = u.valToPos(xs[i], "x", true);
@@ -311,7 +351,7 @@ export class ChartPanel {
   }
 
   csv() {
-    const axis = this.settings.xAxis;
+    const axis = this.axis;
     const lines = [["run_id", "run_name", axis === "step" ? "step" : "x_" + axis, "step", "wall_time", "value"].join(",")];
     const q = (s) => `"${String(s).replace(/"/g, '""')}"`;
     for (const run of this.order || []) {
@@ -372,7 +412,7 @@ export class Workspace {
     return el("div", { class: "toolbar" }, search,
       el("label", { class: "ctl" }, "Smoothing", slider, value),
       el("label", { class: "ctl" }, "X axis", axis), log,
-      el("span", { class: "hint" }, "drag to zoom · double-click to reset"));
+      el("span", { class: "hint" }, "drag to zoom (all charts follow) · double-click to reset"));
   }
 
   renderGroups() {
@@ -381,13 +421,35 @@ export class Workspace {
     clear(this.groupsEl);
     if (!this.keys.length) { this.groupsEl.appendChild(el("div", { class: "empty" }, "No metrics logged yet.")); return; }
     for (const [group, keys] of groupKeys(this.keys)) {
+      const sys = group === "sys";
+      const ordered = sys ? sysOrder(keys) : keys;
+      const main = ordered.filter((k) => !isDetailKey(k)), detail = ordered.filter(isDetailKey);
       const grid = el("div", { class: "panel-grid" });
-      const section = el("details", { class: "group", open: true, dataset: { group } },
-        el("summary", {}, el("span", { class: "group-name" }, group), el("span", { class: "count" }, String(keys.length))), grid);
-      for (const key of keys) this.addPanel(key, grid);
+      for (const key of main) this.addPanel(key, grid);
+      let sub = null;
+      if (detail.length) {
+        // Per-layer / per-head charts: hundreds for a real model, so folded until asked for.
+        const subGrid = el("div", { class: "panel-grid" });
+        for (const key of detail) this.addPanel(key, subGrid);
+        sub = el("details", { class: "subgroup" }, el("summary", {},
+          group === "attention" ? "per head" : "per layer", el("span", { class: "count" }, String(detail.length))), subGrid);
+      }
+      const section = el("details", { class: `group${sys ? " sys-group" : ""}`, open: true, dataset: { group } },
+        el("summary", {}, el("span", { class: "group-name" }, groupLabel(group)), el("span", { class: "count" }, String(keys.length)),
+          sys ? el("span", { class: "group-note" }, "system monitor · drawn against time") : null),
+        sys ? this.sysBar() : null, grid, sub);
       this.groupsEl.appendChild(section);
     }
     this.applyFilter();
+  }
+
+  /** The system section's own x axis: the monitor's sample index is no training step. */
+  sysBar() {
+    const s = this.settings;
+    const select = el("select", { class: "sys-x-axis", "aria-label": "system metrics x axis",
+      onchange: (e) => s.set({ sysXAxis: e.target.value }) },
+      ...["relative", "time", "step"].map((a) => el("option", { value: a, selected: a === s.sysXAxis }, axisLabel(a, true))));
+    return el("div", { class: "group-bar" }, el("label", { class: "ctl" }, "X axis", select));
   }
 
   addPanel(key, grid) {
@@ -398,8 +460,11 @@ export class Workspace {
   }
 
   applyFilter() {
-    for (const [key, p] of this.panels) p.el.hidden = this.filter && !key.toLowerCase().includes(this.filter);
-    for (const g of this.groupsEl.querySelectorAll(".group")) {
+    const f = this.filter;
+    for (const [key, p] of this.panels) {
+      p.el.hidden = f && !key.toLowerCase().includes(f) && !metricLabel(key).toLowerCase().includes(f);
+    }
+    for (const g of this.groupsEl.querySelectorAll(".group, .subgroup")) {
       g.hidden = ![...g.querySelectorAll(".panel")].some((p) => !p.hidden);
     }
   }

@@ -1,9 +1,14 @@
-// Compare view: config diff (differing keys by default), summary metrics side by side, charts.
+// Compare view: config diff (differing keys by default), summary metrics side by side, the
+// `seetrain compare` report (timing, batch time, resources, per-metric statistics), charts.
 import { api } from "./api.js";
 import { Workspace } from "./charts.js";
-import { el, append, card, empty, colorsFor, fmtNum, fmtDuration, fmtValue, statusBadge } from "./util.js";
+import { isSysKey, isDetailKey, unitOf, fmtUnit, metricLabel, sysOrder } from "./metrics.js";
+import { el, append, card, empty, colorsFor, fmtNum, fmtDuration, fmtValue, groupKeys, statusBadge } from "./util.js";
 
 const lowerIsBetter = (key) => /loss|err|perplexity|ppl|mse|mae|rmse|wer|cer|latency|time/i.test(key);
+const higherIsBetter = (key) => /acc|score|reward|f1|map|auc|precision|recall|bleu|rouge|iou|dice/i.test(key);
+// Only metrics whose name says which way is better get a "best" mark or a coloured delta.
+const direction = (key) => (lowerIsBetter(key) ? "lower" : higherIsBetter(key) ? "higher" : null);
 
 export async function renderCompare(root, { project }, query) {
   const ids = (query.get("runs") || "").split(",").map((s) => s.trim()).filter(Boolean);
@@ -18,9 +23,11 @@ export async function renderCompare(root, { project }, query) {
   const runs = data.runs;
   const colors = colorsFor(runs.map((r) => r.id));
   const colorFor = (id) => colors.get(id);
-  const head = () => el("tr", {}, el("th", {}, ""), runs.map((r) => el("th", { class: "run-col" },
+  const runHead = (r, i, attrs = {}) => el("th", { class: "run-col", ...attrs },
     el("i", { class: "swatch", style: { background: colorFor(r.id) } }),
-    el("a", { href: `#/run/${encodeURIComponent(project)}/${encodeURIComponent(r.id)}` }, r.name))));
+    el("a", { href: `#/run/${encodeURIComponent(project)}/${encodeURIComponent(r.id)}` }, r.name),
+    i === 0 && runs.length > 1 ? el("span", { class: "baseline-chip", title: "ratios are against this run" }, "baseline") : null);
+  const head = () => el("tr", {}, el("th", {}, ""), runs.map((r, i) => runHead(r, i)));
 
   let onlyDiff = true;
   const cfgBody = el("tbody");
@@ -38,11 +45,13 @@ export async function renderCompare(root, { project }, query) {
   const toggle = el("label", { class: "toggle" }, el("input", { type: "checkbox", class: "only-diff", checked: true,
     onchange: (e) => { onlyDiff = e.target.checked; drawConfig(); } }), "only differing keys");
 
-  const sumRows = data.summary.keys.map((k) => {
+  const sumKeys = groupKeys(data.summary.keys).flatMap(([, ks]) => ks).filter((k) => !isSysKey(k) && !isDetailKey(k));
+  const sumRows = sumKeys.map((k) => {
     const vals = data.summary.values[k];
     const lasts = vals.map((v) => (v && typeof v.last === "number" ? v.last : null));
     const finite = lasts.filter((v) => v !== null);
-    const best = finite.length > 1 ? (lowerIsBetter(k) ? Math.min(...finite) : Math.max(...finite)) : null;
+    const dir = direction(k);
+    const best = finite.length > 1 && dir ? (dir === "lower" ? Math.min(...finite) : Math.max(...finite)) : null;
     return el("tr", {}, el("th", {}, k), vals.map((v, i) => el("td", { class: `num ${lasts[i] === best ? "best" : ""}` },
       v ? fmtNum(v.last) : "–", v ? el("small", {}, `${fmtNum(v.min, 3)} – ${fmtNum(v.max, 3)}`) : null)));
   });
@@ -51,14 +60,110 @@ export async function renderCompare(root, { project }, query) {
     el("tr", {}, el("th", {}, "duration"), runs.map((r) => el("td", { class: "num" }, fmtDuration(r.duration)))),
     el("tr", {}, el("th", {}, "framework"), runs.map((r) => el("td", {}, r.framework || "–"))));
 
+  const reportSlot = el("section", { class: "report-slot" });
   const keys = data.summary.keys;
   const workspace = new Workspace({ project, runs: runs.map((r) => ({ id: r.id, name: r.name, color: colorFor(r.id), status: r.status })), keys });
+  // Two independent columns, so a short config diff leaves no hole beside a long summary;
+  // the report's timing and resources cards join them when they arrive.
+  const left = el("div", { class: "col" },
+    card("Config", el("div", { class: "table-wrap" }, el("table", { class: "grid compare config-diff" }, el("thead", {}, head()), info, cfgBody)), toggle));
+  const right = el("div", { class: "col" },
+    card("Summary metrics (last · min – max)", el("div", { class: "table-wrap" },
+      el("table", { class: "grid compare summary-diff" }, el("thead", {}, head()), el("tbody", {}, sumRows)))));
   append(root, [
     data.missing.length ? el("div", { class: "alert" }, `Not found: ${data.missing.join(", ")}`) : null,
-    el("div", { class: "two-col" },
-      card("Config", el("div", { class: "table-wrap" }, el("table", { class: "grid compare config-diff" }, el("thead", {}, head()), info, cfgBody)), toggle),
-      card("Summary metrics (last · min – max)", el("div", { class: "table-wrap" },
-        el("table", { class: "grid compare summary-diff" }, el("thead", {}, head()), el("tbody", {}, sumRows))))),
+    el("div", { class: "two-col" }, left, right),
+    reportSlot,
     el("h2", { class: "section-title" }, "Charts"), workspace.el]);
+  loadReport(reportSlot, left, right, project, runs, runHead);
   return () => workspace.destroy();
+}
+
+/** Timing, batch time, resources and per-metric statistics, as `seetrain compare` writes them.
+ * Reading every point takes a moment on big runs, so it comes after the rest of the page. */
+async function loadReport(slot, left, right, project, runs, runHead) {
+  const pending = el("div", { class: "card report-pending" }, el("div", { class: "empty" }, "building the comparison report…"));
+  left.appendChild(pending);
+  let rep;
+  try { rep = await api.report(project, runs.map((r) => r.id)); } catch (err) {
+    // 501: the data source builds no reports; anything else is worth a line.
+    if (err.status === 501) pending.remove();
+    else pending.replaceChildren(el("div", { class: "empty error" }, `report: ${err.message}`));
+    return;
+  }
+  pending.remove();
+  const ids = rep.runs.map((r) => r.id);
+  const shown = runs.filter((r) => ids.includes(r.id));
+  const thead = (first = "") => el("thead", {}, el("tr", {}, el("th", {}, first), shown.map((r, i) => runHead(r, i))));
+  const row = (label, cells, { lower = null, title = null } = {}) => {
+    const nums = cells.map((c) => (typeof c?.v === "number" ? c.v : null));
+    const finite = nums.filter((v) => v !== null);
+    const best = lower === null || finite.length < 2 ? null : lower ? Math.min(...finite) : Math.max(...finite);
+    return el("tr", {}, el("th", { title }, label), cells.map((c, i) => el("td", { class: `num ${best !== null && nums[i] === best ? "best" : ""}` },
+      c ? c.text : "–", c && c.sub ? el("small", {}, c.sub) : null)));
+  };
+  const bt = (id) => rep.batch_time[id] || null;
+  const info = Object.fromEntries(rep.runs.map((r) => [r.id, r]));
+  const speed = (id) => {
+    const vs = rep.vs_baseline[id];
+    if (!vs || typeof vs.speedup !== "number") return null;
+    const x = vs.speedup;
+    return x >= 1 ? `${fmtNum(x, 3)}× faster` : `${fmtNum(1 / x, 3)}× slower`;
+  };
+  const sec = (v) => (typeof v === "number" ? (v < 1 ? `${fmtNum(v * 1000, 3)} ms` : fmtDuration(v)) : "–");
+  const timing = el("table", { class: "grid compare report-timing" }, thead(), el("tbody", {},
+    row("total time", ids.map((id) => ({ v: info[id].total_time_s, text: fmtDuration(info[id].total_time_s), sub: speed(id) })), { lower: true }),
+    row("steps logged", ids.map((id) => ({ v: info[id].steps, text: fmtNum(info[id].steps) }))),
+    row("batch time median", ids.map((id) => bt(id) && { v: bt(id).median, text: sec(bt(id).median),
+      sub: `mean ${sec(bt(id).mean)} ± ${sec(bt(id).std)}` }), { lower: true,
+      title: "seconds per step: a batch_time/step_time metric if logged, else the time between logged steps" }),
+    row("batch time p90 / p99", ids.map((id) => bt(id) && { v: bt(id).p99, text: `${sec(bt(id).p90)} / ${sec(bt(id).p99)}`,
+      sub: `min ${sec(bt(id).min)} · max ${sec(bt(id).max)}` }), { lower: true }),
+    row("steps / s", ids.map((id) => bt(id) && { v: bt(id).steps_per_s, text: fmtNum(bt(id).steps_per_s, 4),
+      sub: bt(id).source === "timestamps" ? "from timestamps" : `from ${bt(id).source}` }), { lower: false })));
+
+  const resKeys = sysOrder([...new Set(ids.flatMap((id) => Object.keys(rep.resources[id] || {})))]);
+  const resources = resKeys.length
+    ? el("table", { class: "grid compare report-resources" }, thead("mean · max"), el("tbody", {}, resKeys.map((k) => {
+      const unit = unitOf(k);
+      return row(metricLabel(k), ids.map((id) => {
+        const s = (rep.resources[id] || {})[k];
+        return s && s.mean !== null ? { v: s.mean, text: fmtUnit(s.mean, unit, 3), sub: `max ${fmtUnit(s.max, unit, 3)} · ${s.samples} samples` } : null;
+      }), { title: k });
+    })))
+    : empty("No system metrics in these runs (the system monitor was off).");
+
+  let allMetrics = false;
+  const statBody = el("tbody");
+  const metricKeys = groupKeys(Object.keys(rep.metrics)).flatMap(([, ks]) => ks);
+  const drawStats = () => {
+    const keys = metricKeys.filter((k) => allMetrics || !isDetailKey(k));
+    statBody.replaceChildren(...keys.map((k) => el("tr", {}, el("th", {}, k), ids.flatMap((id, i) => {
+      const s = rep.metrics[k][id];
+      if (!s) return [el("td", { colspan: 5, class: "num muted run-start" }, "–")];
+      const delta = i > 0 ? rep.vs_baseline[id]?.final?.[k]?.delta : null;
+      return [
+        el("td", { class: "num run-start" }, fmtNum(s.initial)),
+        el("td", { class: "num final" }, fmtNum(s.final), typeof delta === "number"
+          ? el("small", { class: delta === 0 || !direction(k) ? "" : (delta < 0) === (direction(k) === "lower") ? "good" : "bad",
+            title: "final value minus the baseline's" }, `${delta > 0 ? "+" : ""}${fmtNum(delta, 3)}`) : null),
+        el("td", { class: "num" }, fmtNum(s.min)), el("td", { class: "num" }, fmtNum(s.max)), el("td", { class: "num" }, fmtNum(s.mean)),
+      ];
+    }))));
+    if (!keys.length) statBody.appendChild(el("tr", {}, el("td", { colspan: 1 + 5 * ids.length, class: "empty" }, "No metrics.")));
+  };
+  drawStats();
+  const hiddenCount = metricKeys.filter(isDetailKey).length;
+  const statsTable = el("table", { class: "grid compare report-metrics" },
+    el("thead", {},
+      el("tr", {}, el("th", { rowspan: 2 }, "metric"), shown.map((r, i) => runHead(r, i, { colspan: 5, class: "run-col run-start" }))),
+      el("tr", { class: "sub-head" }, ids.flatMap(() => ["initial", "final", "min", "max", "mean"].map((h, j) =>
+        el("th", { class: `num${j === 0 ? " run-start" : ""}` }, h))))),
+    statBody);
+  const toggle = hiddenCount ? el("label", { class: "toggle" }, el("input", { type: "checkbox",
+    onchange: (e) => { allMetrics = e.target.checked; drawStats(); } }), `per-layer / per-head (${hiddenCount})`) : null;
+  left.appendChild(el("div", { class: "report-timing-card" }, card("Timing", el("div", { class: "table-wrap" }, timing),
+    el("span", { class: "muted" }, "as ", el("code", {}, "seetrain compare"), " reports it"))));
+  right.appendChild(el("div", { class: "report-resources-card" }, card("Resources (system monitor)", el("div", { class: "table-wrap" }, resources))));
+  slot.replaceChildren(card("Metric statistics (initial · final · min · max · mean)", el("div", { class: "table-wrap" }, statsTable), toggle));
 }

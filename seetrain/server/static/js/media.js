@@ -1,6 +1,11 @@
 // Media panels of a run: images with a step slider, audio players, text tables, histograms.
+// Keys are grouped by their first segment (attention/, gradients/, ...); image keys sharing a
+// parent (attention/layer0/head0, head1, ...) form one gallery with one step slider.
 import { api } from "./api.js";
+import { groupLabel } from "./metrics.js";
 import { el, card, empty, fmtNum } from "./util.js";
+
+const OPEN_LIMIT = 12;  // sections with more panels start folded (e.g. 200 gradient histograms)
 
 function byKey(records) {
   const m = new Map();
@@ -25,6 +30,38 @@ function imagePanel(project, runId, key, records) {
     el("div", { class: "slider-row" }, slider, stepLabel)));
 }
 
+/** Several image keys under one parent, side by side, moved together by one step slider. */
+function galleryPanel(project, runId, parent, keyed) {
+  const steps = [...new Set(keyed.flatMap(([, recs]) => recs.map((r) => r.step)))].sort((a, b) => a - b);
+  const cells = keyed.map(([key, recs]) => {
+    const img = el("img", { class: "media-img", alt: key });
+    const caption = el("div", { class: "caption" });
+    return { key, recs, img, caption,
+      node: el("figure", { class: "gallery-cell" }, el("div", { class: "img-frame" }, img),
+        el("figcaption", {}, el("b", {}, key.slice(parent.length + 1)), caption)) };
+  });
+  const stepLabel = el("span", { class: "step-label" });
+  const slider = el("input", { type: "range", class: "step-slider", min: "0", max: String(steps.length - 1),
+    value: String(steps.length - 1), "aria-label": `${parent} step`, oninput: () => show(Number(slider.value)) });
+  function show(i) {
+    const step = steps[i];
+    for (const c of cells) {
+      // The record at this step, else the newest one before it.
+      let rec = null;
+      for (const r of c.recs) if (r.step <= step) rec = r;
+      c.node.classList.toggle("stale", !rec || rec.step !== step);
+      if (!rec) { c.img.removeAttribute("src"); c.caption.textContent = "not logged yet"; continue; }
+      c.img.src = api.fileUrl(project, runId, rec.file);
+      c.caption.textContent = rec.caption || "";
+      c.caption.title = rec.caption || "";
+    }
+    stepLabel.textContent = `step ${fmtNum(step)} · ${i + 1}/${steps.length}`;
+  }
+  show(steps.length - 1);
+  return card(parent, el("div", { class: "image-gallery" }, el("div", { class: "gallery-grid" }, cells.map((c) => c.node)),
+    el("div", { class: "slider-row" }, slider, stepLabel)), el("span", { class: "muted" }, `${cells.length} images`));
+}
+
 function audioPanel(project, runId, key, records) {
   return card(key, el("div", { class: "audio-list" }, records.slice(-20).reverse().map((r) =>
     el("div", { class: "audio-row" }, el("span", { class: "muted" }, `step ${fmtNum(r.step)}`),
@@ -43,13 +80,15 @@ function textTable(records) {
 /** TensorBoard-like ridge plot: one outline per step, newer steps darker and lower. */
 function histogramPanel(key, records) {
   const canvas = el("canvas", { class: "hist-canvas" });
+  let drawnWidth = 0;
   const draw = () => {
     const dpr = devicePixelRatio || 1;
-    const w = canvas.clientWidth || 480, h = 260;
+    const w = canvas.clientWidth, h = 260;
+    if (!w || w === drawnWidth) return;  // folded away, or already drawn at this size
+    drawnWidth = w;
     canvas.width = w * dpr; canvas.height = h * dpr;
-    canvas.style.height = `${h}px`;
     const ctx = canvas.getContext("2d");
-    ctx.scale(dpr, dpr);
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     const recs = records.filter((r) => r.payload.counts && r.payload.edges);
     if (!recs.length) return;
     const lo = Math.min(...recs.map((r) => r.payload.edges[0]));
@@ -79,8 +118,14 @@ function histogramPanel(key, records) {
     const hiText = fmtNum(hi, 3);
     ctx.fillText(hiText, w - pad.r - ctx.measureText(hiText).width, h - 6);
   };
-  requestAnimationFrame(draw);
+  canvas.style.height = "260px";
+  new ResizeObserver(draw).observe(canvas);  // also draws when a folded section opens
   return card(key, el("div", { class: "hist-panel" }, canvas), el("span", { class: "muted" }, `${records.length} steps`));
+}
+
+function topGroup(key) {
+  const i = key.indexOf("/");
+  return i > 0 ? key.slice(0, i) : "";
 }
 
 export async function renderMedia(container, project, run) {
@@ -88,10 +133,37 @@ export async function renderMedia(container, project, run) {
   if (!records.length) { container.appendChild(empty("No media logged in this run.")); return; }
   const kinds = { image: [], audio: [], text: [], histogram: [] };
   for (const r of records) kinds[r.kind]?.push(r);
-  const grid = el("div", { class: "media-grid" });
-  for (const [key, recs] of byKey(kinds.image)) grid.appendChild(imagePanel(project, run.id, key, recs));
-  for (const [key, recs] of byKey(kinds.histogram)) grid.appendChild(histogramPanel(key, recs));
-  for (const [key, recs] of byKey(kinds.audio)) grid.appendChild(audioPanel(project, run.id, key, recs));
-  container.appendChild(grid);
+  const sections = new Map();  // group -> [panel]
+  const put = (key, panel) => {
+    const g = topGroup(key);
+    if (!sections.has(g)) sections.set(g, []);
+    sections.get(g).push(panel);
+  };
+  const images = byKey(kinds.image), parents = new Map();
+  for (const [key, recs] of images) {
+    const i = key.lastIndexOf("/");
+    const parent = i > 0 ? key.slice(0, i) : null;
+    if (parent && [...images.keys()].filter((k) => k.startsWith(parent + "/") && !k.slice(parent.length + 1).includes("/")).length > 1) {
+      if (!parents.has(parent)) parents.set(parent, []);
+      parents.get(parent).push([key, recs]);
+    } else {
+      put(key, imagePanel(project, run.id, key, recs));
+    }
+  }
+  for (const [parent, keyed] of parents) put(parent, galleryPanel(project, run.id, parent, keyed));
+  const hists = [...byKey(kinds.histogram)].sort((a, b) => a[0].localeCompare(b[0]));
+  for (const [key, recs] of hists) put(key, histogramPanel(key, recs));
+  for (const [key, recs] of byKey(kinds.audio)) put(key, audioPanel(project, run.id, key, recs));
+  // A prefix with several panels gets a section of its own; single panels share one grid.
+  const loose = [];
+  for (const [g, panels] of [...sections]) if (g === "" || panels.length < 2) { loose.push(...panels); sections.delete(g); }
+  if (loose.length) container.appendChild(el("div", { class: "media-grid loose" }, loose));
+  for (const g of [...sections.keys()].sort()) {
+    const panels = sections.get(g);
+    const grid = el("div", { class: "media-grid" }, panels);
+    container.appendChild(el("details", { class: "group media-group", open: panels.length <= OPEN_LIMIT, dataset: { group: g } },
+      el("summary", {}, el("span", { class: "group-name" }, groupLabel(g)), el("span", { class: "count" }, String(panels.length))),
+      grid));
+  }
   if (kinds.text.length) container.appendChild(textTable(kinds.text));
 }

@@ -1,8 +1,10 @@
-// One run: overview (summary, config, metadata), charts, media, console, LLM calls, model.
+// One run: overview (summary, config, hardware, metadata), charts, media, console, LLM calls, model.
 import { api } from "./api.js";
 import { Workspace } from "./charts.js";
+import { ConsoleView } from "./console.js";
 import { renderMedia } from "./media.js";
-import { el, card, empty, colorFor, fmtNum, fmtDuration, fmtTime, fmtValue, statusBadge, tagChip } from "./util.js";
+import { isSysKey, isDetailKey } from "./metrics.js";
+import { el, card, empty, colorFor, fmtNum, fmtDuration, fmtTime, fmtValue, groupKeys, statusBadge, tagChip } from "./util.js";
 
 const POLL_MS = 2500;
 
@@ -20,14 +22,25 @@ function flatten(obj, prefix = "", out = {}) {
 }
 
 function summaryTable(summary) {
-  const keys = Object.keys(summary).sort();
-  if (!keys.length) return empty("No scalars yet.");
-  return el("table", { class: "grid summary" },
-    el("thead", {}, el("tr", {}, ["metric", "last", "min", "max", "points"].map((h) => el("th", {}, h)))),
-    el("tbody", {}, keys.map((k) => { const s = summary[k]; return el("tr", {}, el("td", {}, k),
-      el("td", { class: "num" }, fmtNum(s.last)), el("td", { class: "num" }, fmtNum(s.min)),
-      el("td", { class: "num" }, fmtNum(s.max)),
-      el("td", { class: "num" }, fmtNum(s.count), s.nonfinite ? el("span", { class: "nan-badge" }, `${s.nonfinite} NaN/inf`) : null)); })));
+  // Training metrics first (in chart group order); per-layer, per-head and system metrics are
+  // folded behind one row: a watched model adds hundreds of them.
+  const ordered = groupKeys(Object.keys(summary)).flatMap(([, keys]) => keys);
+  if (!ordered.length) return empty("No scalars yet.");
+  const folded = (k) => isSysKey(k) || isDetailKey(k);
+  const row = (k) => { const s = summary[k]; return el("tr", { class: folded(k) ? "extra" : "" }, el("td", { class: "metric-key" }, k),
+    el("td", { class: "num" }, fmtNum(s.last)), el("td", { class: "num" }, fmtNum(s.min)),
+    el("td", { class: "num" }, fmtNum(s.max)),
+    el("td", { class: "num" }, fmtNum(s.count), s.nonfinite ? el("span", { class: "nan-badge" }, `${s.nonfinite} NaN/inf`) : null)); };
+  const main = ordered.filter((k) => !folded(k)), extra = ordered.filter(folded);
+  const body = el("tbody", {}, main.map(row));
+  if (extra.length) {
+    const more = el("tr", { class: "more-row" }, el("td", { colspan: 5 }, el("button", { class: "link-btn", onclick: () => {
+      more.replaceWith(...extra.map(row));
+    } }, `+ ${extra.length} more: per-layer, per-head and system metrics`)));
+    body.appendChild(more);
+  }
+  return el("div", { class: "table-wrap" }, el("table", { class: "grid summary" },
+    el("thead", {}, el("tr", {}, ["metric", "last", "min", "max", "points"].map((h) => el("th", {}, h)))), body));
 }
 
 function overview(run) {
@@ -46,30 +59,53 @@ function overview(run) {
   ]);
   const cfg = flatten(run.config);
   const cfgTable = Object.keys(cfg).length ? kvTable(Object.keys(cfg).sort().map((k) => [k, cfg[k]]), "config") : empty("No config.");
-  const extra = flatten(Object.fromEntries(Object.entries(md).filter(([k]) => !["git", "command", "frameworks", "cwd", "python", "hostname"].includes(k))));
+  const extra = flatten(Object.fromEntries(Object.entries(md).filter(([k]) => !["git", "command", "frameworks", "cwd", "python", "hostname", "hardware"].includes(k))));
+  if (run.event_kinds.includes("model_summary")) {
+    // One small request: the model's name and size belong in the run's identity card.
+    const row = el("tr", {}, el("th", {}, "model"), el("td", {}, "…"));
+    info.querySelector("tbody").appendChild(row);
+    api.events(run.project, run.id, "model_summary").then((ev) => {
+      const p = ev.length ? ev[ev.length - 1].payload : {};
+      row.lastChild.replaceChildren(el("a", { href: `#/run/${encodeURIComponent(run.project)}/${encodeURIComponent(run.id)}?tab=model`,
+        class: "model-link" }, p.model || "model"), el("span", { class: "muted" }, ` · ${fmtCount(p.total_params)} parameters`));
+    }).catch(() => row.remove());
+  }
   return el("div", { class: "overview" },
     run.error ? el("div", { class: "alert" }, el("b", {}, "Error: "), run.error) : null,
     run.description ? el("p", { class: "description" }, run.description) : null,
     el("div", { class: "two-col" },
-      el("div", {}, card("Run", info), card("Config", cfgTable)),
+      el("div", {}, card("Run", info), card("Config", cfgTable), md.hardware ? card("Hardware", hardwareTable(md.hardware)) : null),
       el("div", {}, card("Summary", summaryTable(run.summary)),
         card("Metadata", kvTable(Object.keys(extra).sort().map((k) => [k, extra[k]]))))));
 }
 
-function consolePanel(project, run) {
-  const pre = el("pre", { class: "console" });
-  let after = 0;
-  async function load() {
-    const lines = await api.console(project, run.id, after);
-    for (const l of lines) {
-      pre.appendChild(el("span", { class: `line ${l.stream}` }, l.line.endsWith("\n") ? l.line : l.line + "\n"));
-      after = l.seq;
-    }
-    if (!pre.childNodes.length) pre.textContent = "No console output captured.";
-    else if (pre.firstChild.nodeType === Node.TEXT_NODE) pre.firstChild.remove();
+/** 19168 -> "19.2K", 7_000_000_000 -> "7B": how parameter counts are usually quoted. */
+export function fmtCount(n) {
+  if (typeof n !== "number" || !Number.isFinite(n)) return "–";
+  const a = Math.abs(n);
+  for (const [div, suffix] of [[1e12, "T"], [1e9, "B"], [1e6, "M"], [1e3, "K"]]) {
+    if (a >= div) return `${Number((n / div).toPrecision(3))}${suffix}`;
   }
-  load();
-  return { el: pre, poll: load };
+  return String(n);
+}
+
+const gb = (mb) => (typeof mb === "number" ? `${Number((mb / 1024).toPrecision(3))} GB` : null);
+
+function hardwareTable(hw) {
+  const cores = [hw.cpu_cores_physical && `${hw.cpu_cores_physical} physical`, hw.cpu_cores_logical && `${hw.cpu_cores_logical} logical`]
+    .filter(Boolean).join(" / ");
+  const avail = hw.cpus_available && hw.cpus_available !== hw.cpu_cores_logical ? `, ${fmtNum(hw.cpus_available)} usable` : "";
+  const gpus = Array.isArray(hw.gpus) && hw.gpus.length
+    ? el("div", {}, hw.gpus.map((g) => el("div", {}, `${g.index ?? ""}: ${g.name || "GPU"}`,
+      g.memory_total_mb ? el("span", { class: "muted" }, ` · ${gb(g.memory_total_mb)}`) : null)))
+    : el("span", { class: "muted" }, hw.gpu_note ? `none (${hw.gpu_note})` : "none");
+  return kvTable([
+    hw.cpu_model ? ["CPU", hw.cpu_model] : null,
+    cores ? ["cores", cores + avail] : null,
+    hw.memory_total_mb ? ["memory", `${gb(hw.memory_total_mb)}${hw.memory_limit_mb ? ` (limit ${gb(hw.memory_limit_mb)})` : ""}`] : null,
+    ["GPUs", gpus],
+    hw.cgroup_version ? ["cgroup", `v${hw.cgroup_version}${hw.cgroup_cpu_quota ? ` · ${fmtNum(hw.cgroup_cpu_quota)} CPU quota` : ""}`] : null,
+  ]);
 }
 
 function llmTable(calls) {
@@ -103,13 +139,41 @@ function llmTable(calls) {
     el("tbody", {}, rows))), el("span", { class: "muted" }, `${fmtNum(total)} tokens`));
 }
 
+const fmtShape = (shape) => {
+  if (shape === null || shape === undefined) return "–";
+  if (Array.isArray(shape) && shape.length && Array.isArray(shape[0])) return shape.map(fmtShape).join(", ");
+  return Array.isArray(shape) ? shape.join(" × ") : String(shape);
+};
+
 function modelTable(event) {
   const p = event.payload;
-  return card(`Model summary · ${fmtNum(p.total_params)} parameters`, el("div", { class: "table-wrap" }, el("table", { class: "grid model" },
-    el("thead", {}, el("tr", {}, ["layer", "type", "params", "input shape", "output shape"].map((h) => el("th", {}, h)))),
-    el("tbody", {}, (p.rows || []).map((r) => el("tr", {}, el("td", { class: "mono" }, r.name), el("td", {}, r.type),
-      el("td", { class: "num" }, fmtNum(r.params)), el("td", { class: "mono" }, fmtValue(r.input_shape)),
-      el("td", { class: "mono" }, fmtValue(r.output_shape))))))));
+  const rows = p.rows || [];
+  const maxParams = Math.max(1, ...rows.map((r) => r.params || 0));
+  const total = p.total_params || rows.reduce((n, r) => n + (r.params || 0), 0);
+  const frozen = typeof p.trainable_params === "number" ? total - p.trainable_params : null;
+  const stats = el("div", { class: "stat-row" },
+    [["model", p.model || "–"], ["parameters", fmtCount(total)],
+      ["trainable", typeof p.trainable_params === "number" ? fmtCount(p.trainable_params) : "–"],
+      frozen ? ["frozen", fmtCount(frozen)] : null, ["layers", String(rows.length)]]
+      .filter(Boolean).map(([k, v]) => el("div", { class: "stat" }, el("div", { class: "stat-value" }, v), el("div", { class: "stat-label" }, k))));
+  const body = rows.map((r) => {
+    const dot = r.name.lastIndexOf(".");
+    const share = total ? (100 * (r.params || 0)) / total : 0;
+    return el("tr", {},
+      el("td", { class: "mono layer-name", title: r.name },
+        dot > 0 ? el("span", { class: "muted" }, r.name.slice(0, dot + 1)) : null, dot > 0 ? r.name.slice(dot + 1) : r.name),
+      el("td", {}, el("span", { class: "chip" }, r.type)),
+      el("td", { class: "num params" }, el("span", {}, fmtNum(r.params)),
+        el("span", { class: "bar", title: `${share.toFixed(1)}% of all parameters` },
+          el("i", { style: { width: `${(100 * (r.params || 0)) / maxParams}%` } }))),
+      el("td", { class: "num muted" }, r.params ? `${share.toFixed(1)}%` : ""),
+      el("td", { class: "mono shape", title: r.input_shape ? "" : "not called as a module in the first pass" }, fmtShape(r.input_shape)),
+      el("td", { class: "mono shape" }, fmtShape(r.output_shape)));
+  });
+  return el("div", { class: "model-view" }, stats,
+    card("Layers", el("div", { class: "table-wrap" }, el("table", { class: "grid model" },
+      el("thead", {}, el("tr", {}, ["layer", "type", "parameters", "share", "input shape", "output shape"].map((h) => el("th", {}, h)))),
+      el("tbody", {}, body))), el("span", { class: "muted" }, `from the first forward pass · step ${fmtNum(event.step)}`)));
 }
 
 export async function renderRun(root, { project, id }, query) {
@@ -128,12 +192,12 @@ export async function renderRun(root, { project, id }, query) {
 
   const chartRuns = () => [{ id: run.id, name: run.name, color, status: run.status }];
   const workspace = new Workspace({ project, runs: chartRuns(), keys: run.keys });
-  const consoleView = consolePanel(project, run);
+  const consoleView = new ConsoleView(project, run);
   const tabs = [
     ["overview", "Overview", () => overview(run)],
     ["charts", `Charts (${run.keys.length})`, () => workspace.el],
     ["media", "Media", () => { const c = el("div", {}); renderMedia(c, project, run); return c; }],
-    ["console", "Console", () => consoleView.el],
+    ["console", "Console", () => { consoleView.start(); return consoleView.el; }],
   ];
   if (run.event_kinds.includes("llm_call")) tabs.push(["llm", "LLM calls", () => {
     const c = el("div", {}); api.events(project, run.id, "llm_call").then((ev) => c.appendChild(llmTable(ev))); return c; }]);
@@ -169,5 +233,5 @@ export async function renderRun(root, { project, id }, query) {
     await workspace.poll([run.id]);
     if (bodies.has("console")) await consoleView.poll();
   }, POLL_MS);
-  return () => { clearInterval(timer); workspace.destroy(); };
+  return () => { clearInterval(timer); workspace.destroy(); consoleView.destroy(); };
 }

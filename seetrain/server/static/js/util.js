@@ -141,7 +141,9 @@ export function groupKeys(keys) {
   const order = ["train", "val", "valid", "eval", "test", "charts"];
   return [...groups.entries()].sort((a, b) => {
     const ia = order.indexOf(a[0]), ib = order.indexOf(b[0]);
-    const ra = a[0] === "sys" ? 99 : ia < 0 ? 50 : ia, rb = b[0] === "sys" ? 99 : ib < 0 ? 50 : ib;
+    // Then the user's own groups, the model insight groups, and the system section last.
+    const late = { gradients: 90, parameters: 91, attention: 92, sys: 99 };
+    const ra = late[a[0]] ?? (ia < 0 ? 50 : ia), rb = late[b[0]] ?? (ib < 0 ? 50 : ib);
     return ra - rb || a[0].localeCompare(b[0]);
   });
 }
