@@ -13,13 +13,42 @@ the list methods; a bad argument raises :class:`ValueError` (the app answers 400
 
 from __future__ import annotations
 
+import math
 import pathlib
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 DEFAULT_MAX_POINTS = 1000
 MAX_MAX_POINTS = 20_000
 DEFAULT_CONSOLE_LIMIT = 2000
 X_AXES = ("step", "time", "relative")
+
+
+def check_metric_params(x_axis: str, max_points: int, x_min: float | None, x_max: float | None) -> None:
+    """The argument checks every ``DataSource.metric`` applies (a ValueError becomes a 400)."""
+    if x_axis not in X_AXES:
+        raise ValueError(f"x_axis must be one of {', '.join(X_AXES)}")
+    if not 2 <= max_points <= MAX_MAX_POINTS:
+        raise ValueError(f"max_points must be between 2 and {MAX_MAX_POINTS}")
+    for bound in (x_min, x_max):
+        if bound is not None and not math.isfinite(bound):
+            raise ValueError("x_min and x_max must be finite numbers")
+    if x_min is not None and x_max is not None and x_min > x_max:
+        raise ValueError("x_min must not be greater than x_max")
+
+
+def lru_get(cache: OrderedDict[Any, Any], key: Any, make: Callable[[], Any], size: int) -> Any:
+    """``cache[key]``, made with ``make()`` when missing; the least recently used entries beyond
+    ``size`` are dropped. The caller holds the lock that guards ``cache``."""
+    value = cache.get(key)
+    if value is None:
+        value = cache[key] = make()
+        while len(cache) > size:
+            cache.popitem(last=False)
+    else:
+        cache.move_to_end(key)
+    return value
 
 
 @runtime_checkable

@@ -17,7 +17,12 @@ from sqlalchemy import func, select
 from seetrain._store import loads
 from seetrain.api import _json_safe, live_status
 from seetrain.compare_report import build_report
-from seetrain.server.datasource import DEFAULT_CONSOLE_LIMIT, DEFAULT_MAX_POINTS, MAX_MAX_POINTS, X_AXES
+from seetrain.server.datasource import (
+    DEFAULT_CONSOLE_LIMIT,
+    DEFAULT_MAX_POINTS,
+    check_metric_params,
+    lru_get,
+)
 from seetrain.server.db import Database, console, media, runs, scalars
 from seetrain.server.downsample import select as downsample
 from seetrain.server.local_source import MEDIA_KINDS, check_name, flatten
@@ -179,25 +184,12 @@ class DbSource:
     # -- metrics --------------------------------------------------------------------------
     def _series_for(self, pk: int, key: str) -> _Series:
         with self._lock:
-            series = self._series.get((pk, key))
-            if series is None:
-                series = self._series[(pk, key)] = _Series()
-                while len(self._series) > _SERIES_CACHE_SIZE:
-                    self._series.popitem(last=False)
-            else:
-                self._series.move_to_end((pk, key))
-        return series
+            return lru_get(self._series, (pk, key), _Series, _SERIES_CACHE_SIZE)
 
     def metric(self, project: str, run_id: str, key: str, x_min: float | None = None,
                x_max: float | None = None, max_points: int = DEFAULT_MAX_POINTS,
                after_step: int | None = None, x_axis: str = "step") -> dict[str, Any] | None:
-        if x_axis not in X_AXES:
-            raise ValueError(f"x_axis must be one of {', '.join(X_AXES)}")
-        if not 2 <= max_points <= MAX_MAX_POINTS:
-            raise ValueError(f"max_points must be between 2 and {MAX_MAX_POINTS}")
-        for bound in (x_min, x_max):
-            if bound is not None and not math.isfinite(bound):
-                raise ValueError("x_min and x_max must be finite numbers")
+        check_metric_params(x_axis, max_points, x_min, x_max)
         row = self._get(project, run_id)
         if row is None:
             return None

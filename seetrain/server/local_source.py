@@ -14,7 +14,6 @@ Schema-1 databases have no blocks: all their rows are tail, read once and then i
 from __future__ import annotations
 
 import json
-import math
 import os
 import pathlib
 import sqlite3
@@ -28,7 +27,12 @@ import numpy as np
 from seetrain._store import BLOCK_SIZE, DB_NAME, connect, iter_run_dirs, loads
 from seetrain.api import RunView, _json_safe, read_run
 from seetrain.compare_report import build_report
-from seetrain.server.datasource import DEFAULT_CONSOLE_LIMIT, DEFAULT_MAX_POINTS, MAX_MAX_POINTS, X_AXES
+from seetrain.server.datasource import (
+    DEFAULT_CONSOLE_LIMIT,
+    DEFAULT_MAX_POINTS,
+    check_metric_params,
+    lru_get,
+)
 from seetrain.server.downsample import plan_blocks, select
 
 MEDIA_KINDS = ("image", "audio", "text", "histogram")
@@ -413,27 +417,12 @@ class LocalSource:
     # -- metrics --------------------------------------------------------------------------
     def _series_for(self, run_dir: str, db_path: str, key: str) -> _Series:
         with self._lock:
-            series = self._series.get((run_dir, key))
-            if series is None:
-                series = self._series[(run_dir, key)] = _Series(db_path)
-                while len(self._series) > _SERIES_CACHE_SIZE:
-                    self._series.popitem(last=False)
-            else:
-                self._series.move_to_end((run_dir, key))
-        return series
+            return lru_get(self._series, (run_dir, key), lambda: _Series(db_path), _SERIES_CACHE_SIZE)
 
     def metric(self, project: str, run_id: str, key: str, x_min: float | None = None,
                x_max: float | None = None, max_points: int = DEFAULT_MAX_POINTS,
                after_step: int | None = None, x_axis: str = "step") -> dict[str, Any] | None:
-        if x_axis not in X_AXES:
-            raise ValueError(f"x_axis must be one of {', '.join(X_AXES)}")
-        if not 2 <= max_points <= MAX_MAX_POINTS:
-            raise ValueError(f"max_points must be between 2 and {MAX_MAX_POINTS}")
-        for bound in (x_min, x_max):
-            if bound is not None and not math.isfinite(bound):
-                raise ValueError("x_min and x_max must be finite numbers")
-        if x_min is not None and x_max is not None and x_min > x_max:
-            raise ValueError("x_min must not be greater than x_max")
+        check_metric_params(x_axis, max_points, x_min, x_max)
         view = self._get(project, run_id)
         if view is None:
             return None
