@@ -13,6 +13,7 @@ the list methods; a bad argument raises :class:`ValueError` (the app answers 400
 
 from __future__ import annotations
 
+import json
 import math
 import pathlib
 from collections import OrderedDict
@@ -36,6 +37,22 @@ def check_metric_params(x_axis: str, max_points: int, x_min: float | None, x_max
             raise ValueError("x_min and x_max must be finite numbers")
     if x_min is not None and x_max is not None and x_min > x_max:
         raise ValueError("x_min must not be greater than x_max")
+
+
+def compare_payload(briefs: list[dict[str, Any]], configs: list[dict[str, Any]],
+                    summaries: list[dict[str, Any]], missing: list[str]) -> dict[str, Any]:
+    """The ``DataSource.compare`` answer from each found run's brief row, flattened config and
+    JSON-safe summary (same order), so every source diffs configs the same way."""
+    keys = sorted({k for c in configs for k in c})
+    values = {k: [c.get(k) for c in configs] for k in keys}
+    differing = [k for k in keys if len({json.dumps(v, sort_keys=True, default=str) for v in values[k]}) > 1]
+    mkeys = sorted({k for s in summaries for k in s})
+    svalues = {k: [({f: s[k].get(f) for f in ("last", "min", "max")} if k in s else None) for s in summaries]
+               for k in mkeys}
+    return {"runs": [{f: b[f] for f in ("id", "name", "status", "framework", "tags", "created_at", "duration")}
+                     for b in briefs],
+            "config": {"keys": keys, "values": values, "differing": differing},
+            "summary": {"keys": mkeys, "values": svalues}, "missing": missing}
 
 
 def lru_get(cache: OrderedDict[Any, Any], key: Any, make: Callable[[], Any], size: int) -> Any:

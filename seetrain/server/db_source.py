@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import pathlib
@@ -21,6 +20,7 @@ from seetrain.server.datasource import (
     DEFAULT_CONSOLE_LIMIT,
     DEFAULT_MAX_POINTS,
     check_metric_params,
+    compare_payload,
     lru_get,
 )
 from seetrain.server.db import Database, console, media, runs, scalars
@@ -286,18 +286,8 @@ class DbSource:
             row = self._get(project, rid)
             (found.append(row) if row is not None else missing.append(rid))
         briefs = [self._brief(r) for r in found]
-        configs = [flatten(loads(r["config"]) or {}) for r in found]
-        keys = sorted({k for c in configs for k in c})
-        values = {k: [_json_safe(c.get(k)) for c in configs] for k in keys}
-        differing = [k for k in keys if len({json.dumps(v, sort_keys=True, default=str) for v in values[k]}) > 1]
-        summaries = [b["summary"] for b in briefs]
-        mkeys = sorted({k for s in summaries for k in s})
-        svalues = {k: [({f: s[k].get(f) for f in ("last", "min", "max")} if k in s else None) for s in summaries]
-                   for k in mkeys}
-        return {"runs": [{f: b[f] for f in ("id", "name", "status", "framework", "tags", "created_at", "duration")}
-                         for b in briefs],
-                "config": {"keys": keys, "values": values, "differing": differing},
-                "summary": {"keys": mkeys, "values": svalues}, "missing": missing}
+        configs = [_json_safe(flatten(loads(r["config"]) or {})) for r in found]
+        return compare_payload(briefs, configs, [b["summary"] for b in briefs], missing)
 
     def report(self, project: str, run_ids: list[str]) -> dict[str, Any] | None:
         found, missing = [], []

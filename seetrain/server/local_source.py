@@ -13,7 +13,6 @@ Schema-1 databases have no blocks: all their rows are tail, read once and then i
 
 from __future__ import annotations
 
-import json
 import os
 import pathlib
 import sqlite3
@@ -31,6 +30,7 @@ from seetrain.server.datasource import (
     DEFAULT_CONSOLE_LIMIT,
     DEFAULT_MAX_POINTS,
     check_metric_params,
+    compare_payload,
     lru_get,
 )
 from seetrain.server.downsample import plan_blocks, select
@@ -543,18 +543,8 @@ class LocalSource:
         for rid in run_ids:
             view = self._get(project, rid)
             (views.append(view) if view is not None else missing.append(rid))
-        configs = [flatten(v.config) for v in views]
-        keys = sorted({k for c in configs for k in c})
-        values = {k: [_json_safe(c.get(k)) for c in configs] for k in keys}
-        differing = [k for k in keys if len({json.dumps(v, sort_keys=True, default=str) for v in values[k]}) > 1]
-        summaries = [_json_safe(v.summary) for v in views]
-        mkeys = sorted({k for s in summaries for k in s})
-        svalues = {k: [({f: s[k].get(f) for f in ("last", "min", "max")} if k in s else None) for s in summaries]
-                   for k in mkeys}
-        return {"runs": [{f: self._brief(v)[f] for f in ("id", "name", "status", "framework", "tags",
-                                                         "created_at", "duration")} for v in views],
-                "config": {"keys": keys, "values": values, "differing": differing},
-                "summary": {"keys": mkeys, "values": svalues}, "missing": missing}
+        return compare_payload([self._brief(v) for v in views], [_json_safe(flatten(v.config)) for v in views],
+                               [_json_safe(v.summary) for v in views], missing)
 
     def report(self, project: str, run_ids: list[str]) -> dict[str, Any] | None:
         views, missing = [], []
