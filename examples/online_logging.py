@@ -28,11 +28,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--rank", type=int, default=int(os.environ.get("RANK", "0")))
     parser.add_argument("--group", default="example-job")
+    parser.add_argument("--logdir", default=None, help="local store, the outbox (default ./seetrain_logs)")
     args = parser.parse_args()
 
     run = seetrain.init(project="online-demo", experiment_name=f"rank-{args.rank}", mode="online",
                         host=args.host, group=args.group, config={"lr": 3e-4, "rank": args.rank},
-                        upload_timeout=10)
+                        upload_timeout=10, logdir=args.logdir)
     rng = np.random.default_rng(args.rank)
     for step in range(args.steps):
         loss = math.exp(-step / 500) + 0.05 * rng.standard_normal()
