@@ -43,6 +43,8 @@ def _install() -> None:
             return
         _installed = True
         atexit.register(_at_exit)
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=_detach_in_child)
         _previous_excepthook = sys.excepthook
         sys.excepthook = _excepthook
         if threading.current_thread() is threading.main_thread():
@@ -51,6 +53,14 @@ def _install() -> None:
                 signal.signal(signal.SIGTERM, _on_sigterm)
             except (ValueError, OSError):  # embedded interpreters may refuse
                 _previous_sigterm = None
+
+
+def _detach_in_child() -> None:
+    """A forked child (DataLoader worker, multiprocessing) inherits the runs but not their
+    threads, and must never touch the parent's SQLite connections: its copies go inert."""
+    for run in list(_active):
+        run._detach_after_fork()
+    _active.clear()
 
 
 def _at_exit() -> None:

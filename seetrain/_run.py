@@ -61,6 +61,7 @@ class Run:
         self._key_alias: dict[str, str | None] = {}
         self._next_step = 0
         self._finished = False
+        self._forked = False
         self._finish_lock = threading.Lock()
         self._replicator: Any = None
         self._finish_callbacks: list[Any] = []
@@ -121,7 +122,11 @@ class Run:
     def log(self, data: Mapping[str, Any], step: int | None = None) -> None:
         """Record metrics and media for one step. Never raises on bad data (unless ``strict``)."""
         if self._finished:
-            self._warn("finished", "", f"run {self.id} is finished; log() ignored", RunFinishedError)
+            if self._forked:
+                self._warn("fork", "", f"log() in a forked child process is not recorded; log from "
+                                       f"the process that called seetrain.init (pid {self._metadata['pid']})")
+            else:
+                self._warn("finished", "", f"run {self.id} is finished; log() ignored", RunFinishedError)
             return
         if type(data) is not dict and not isinstance(data, Mapping):
             self._warn("type", "", f"log() takes a dict, got {type(data).__name__}")
@@ -348,6 +353,14 @@ class Run:
             if self._replicator is not None:
                 self._replicator.finish(timeout)
             _exit.unregister(self)
+
+    def _detach_after_fork(self) -> None:
+        # Called in a forked child: the writer thread does not exist here and the store's
+        # connection belongs to the parent, so the child's copy of the run only says no.
+        self._finished = True
+        self._forked = True
+        self._finish_callbacks = []
+        self._replicator = None
 
     def __enter__(self) -> Run:
         return self

@@ -86,3 +86,25 @@ def test_crashed_status_from_stale_heartbeat(logdir):
     stale = time.time() + HEARTBEAT_TIMEOUT + 1
     assert live_status("running", view.heartbeat_at, None, "elsewhere", now=stale) == "crashed"
     assert live_status("finished", view.heartbeat_at, None, "elsewhere", now=stale) == "finished"
+
+
+def test_forked_child_never_touches_the_parents_run(logdir):
+    code = PRELUDE + """
+pid = os.fork()
+if pid == 0:
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        seetrain.log({"child": 1.0})
+        print("child warned:", any("forked child" in str(w.message) for w in caught), flush=True)
+    seetrain.finish()
+    sys.exit(0)  # a normal exit: atexit runs in the child too
+os.waitpid(pid, 0)
+for i in range(100):
+    seetrain.log({"after_fork": float(i)})
+"""
+    proc = run_python(code, env={"LOGDIR": str(logdir)}, check=True)
+    assert "child warned: True" in proc.stdout
+    run = _single_run(logdir)
+    assert run.status == "finished"
+    assert run.point_count() == 600 and "child" not in run.keys()
