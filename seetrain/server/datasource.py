@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import pathlib
 from collections import OrderedDict
 from collections.abc import Callable
@@ -53,6 +54,18 @@ def compare_payload(briefs: list[dict[str, Any]], configs: list[dict[str, Any]],
                      for b in briefs],
             "config": {"keys": keys, "values": values, "differing": differing},
             "summary": {"keys": mkeys, "values": svalues}, "missing": missing}
+
+
+def resolve_media_file(run_root: pathlib.Path, relpath: str) -> pathlib.Path | None:
+    """The file ``relpath`` names inside ``run_root/media``, or None. ``resolve()`` follows
+    ``..`` and symlinks, so nothing outside the run's media folder is ever served."""
+    if "\0" in relpath or os.path.isabs(relpath):
+        return None
+    run_root = run_root.resolve()
+    target = (run_root / relpath).resolve()
+    if not target.is_relative_to(run_root / "media") or not target.is_file():
+        return None
+    return target
 
 
 def lru_get(cache: OrderedDict[Any, Any], key: Any, make: Callable[[], Any], size: int) -> Any:

@@ -22,6 +22,7 @@ from seetrain.server.datasource import (
     check_metric_params,
     compare_payload,
     lru_get,
+    resolve_media_file,
 )
 from seetrain.server.db import Database, console, media, runs, scalars
 from seetrain.server.downsample import select as downsample
@@ -250,13 +251,7 @@ class DbSource:
             check_name(run_id, "run id")
         except ValueError:
             return None
-        if "\0" in relpath or os.path.isabs(relpath):
-            return None
-        run_root = (self.media_dir / project / run_id).resolve()
-        target = (run_root / relpath).resolve()
-        if not target.is_relative_to(run_root / "media") or not target.is_file():
-            return None
-        return target
+        return resolve_media_file(self.media_dir / project / run_id, relpath)
 
     def console(self, project: str, run_id: str, after: int = 0,
                 limit: int = DEFAULT_CONSOLE_LIMIT) -> list[dict[str, Any]]:

@@ -32,6 +32,7 @@ from seetrain.server.datasource import (
     check_metric_params,
     compare_payload,
     lru_get,
+    resolve_media_file,
 )
 from seetrain.server.downsample import plan_blocks, select
 
@@ -509,17 +510,10 @@ class LocalSource:
 
     def media_file(self, project: str, run_id: str, relpath: str) -> pathlib.Path | None:
         try:
-            run_dir = pathlib.Path(self._run_dir(project, run_id)).resolve()
+            run_dir = pathlib.Path(self._run_dir(project, run_id))
         except ValueError:
             return None
-        if "\0" in relpath or os.path.isabs(relpath):
-            return None
-        target = (run_dir / relpath).resolve()
-        media_root = run_dir / "media"
-        # resolve() follows symlinks too, so a link pointing outside is refused as well.
-        if not target.is_relative_to(media_root) or not target.is_file():
-            return None
-        return target
+        return resolve_media_file(run_dir, relpath)
 
     def console(self, project: str, run_id: str, after: int = 0,
                 limit: int = DEFAULT_CONSOLE_LIMIT) -> list[dict[str, Any]]:
