@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import pathlib
+import socket
 from collections.abc import Iterable
 from typing import Any
 
@@ -36,21 +37,48 @@ def _split_ids(runs: str) -> list[str]:
     return ids
 
 
-def _require_token(token: str | None) -> Any:
-    """A dependency checking ``Authorization: Bearer <token>`` or ``?token=`` (for <img src>)."""
+LOCAL_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]")
+
+
+def trusted_hosts(bind_host: str, extra: Iterable[str] = ()) -> list[str]:
+    """The ``Host`` header values a server bound to ``bind_host`` answers: the bind address,
+    the loopback names and ``extra`` (``--allowed-host``; ``*`` turns the check off). Bound to
+    every interface (``0.0.0.0``/``::``), this machine's hostname and its addresses count too.
+    Anything else is refused, which stops DNS-rebinding pages from reading a loopback server."""
+    hosts = {*LOCAL_NAMES, *(h.strip() for h in extra if h.strip())}
+    if bind_host in ("0.0.0.0", "::", ""):
+        name = socket.gethostname()
+        hosts.update({name, socket.getfqdn()})
+        try:
+            hosts.update(info[4][0] for info in socket.getaddrinfo(name, None))
+        except OSError:
+            pass
+    else:
+        hosts.add(bind_host)
+    return sorted(hosts)
+
+
+def _require_token(token: str | None, limiter: Any = None) -> Any:
+    """A dependency checking ``Authorization: Bearer <token>`` or ``?token=`` (for <img src>);
+    an address with too many failures gets 429 from ``limiter`` for a while."""
     def check(request: Request) -> None:
         if token is None:
             return
+        client = request.client.host if request.client else "unknown"
+        if limiter is not None:
+            limiter.check(client)
         header = request.headers.get("authorization", "")
         given = header[7:] if header.lower().startswith("bearer ") else request.query_params.get("token", "")
         if not hmac.compare_digest(given.encode(), token.encode()):
+            if limiter is not None:
+                limiter.failed(client)
             raise HTTPException(401, "a valid read token is required")
     return check
 
 
-def api_router(source: DataSource, read_token: str | None = None) -> APIRouter:
+def api_router(source: DataSource, read_token: str | None = None, limiter: Any = None) -> APIRouter:
     """The read API over ``source`` (mounted under ``/api/v1`` by :func:`create_app`)."""
-    router = APIRouter(dependencies=[Depends(_require_token(read_token))])
+    router = APIRouter(dependencies=[Depends(_require_token(read_token, limiter))])
 
     def need_run(project: str, run_id: str) -> dict[str, Any]:
         run = source.run(project, run_id)
@@ -158,11 +186,22 @@ def api_router(source: DataSource, read_token: str | None = None) -> APIRouter:
 
 
 def create_app(source: DataSource, *, extra_routers: Iterable[APIRouter] = (),
-               read_token: str | None = None, title: str = "SeeTrain") -> FastAPI:
-    """The dashboard app over ``source``; ``extra_routers`` are included as given (ingest API)."""
+               read_token: str | None = None, title: str = "SeeTrain",
+               allowed_hosts: Iterable[str] | None = None, limiter: Any = None) -> FastAPI:
+    """The dashboard app over ``source``; ``extra_routers`` are included as given (ingest API).
+
+    ``allowed_hosts`` (see :func:`trusted_hosts`) turns on the ``Host`` header check: a request
+    naming another host gets 400 before any route runs. ``limiter`` rate-limits failed tokens.
+    """
     app = FastAPI(title=f"{title} API", version="1", docs_url="/docs", openapi_url="/openapi.json",
                   description="Read-only access to projects, runs, metrics and media.")
     app.state.source = source
+    if allowed_hosts is not None:
+        from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+        hosts = list(allowed_hosts)
+        if "*" not in hosts:
+            app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts, www_redirect=False)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -177,7 +216,7 @@ def create_app(source: DataSource, *, extra_routers: Iterable[APIRouter] = (),
     async def bad_value(request: Request, exc: ValueError) -> JSONResponse:
         return JSONResponse({"error": str(exc)}, status_code=400)
 
-    app.include_router(api_router(source, read_token), prefix="/api/v1")
+    app.include_router(api_router(source, read_token, limiter), prefix="/api/v1")
     for router in extra_routers:
         app.include_router(router)
 

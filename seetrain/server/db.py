@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     Engine,
     Float,
@@ -38,16 +39,19 @@ from sqlalchemy.pool import NullPool
 
 __all__ = ["Database", "metadata", "normalize_url", "runs", "scalars", "media", "console", "batches"]
 
-MAX_KEY_LENGTH = 256
-MAX_NAME_LENGTH = 128
+from seetrain.limits import MAX_KEY_LENGTH, MAX_PROJECT_LENGTH, MAX_RUN_ID_LENGTH
 
 metadata = MetaData()
+# 64-bit keys on PostgreSQL; SQLite needs exactly INTEGER for an AUTOINCREMENT key (it is 64-bit).
+PK = BigInteger().with_variant(Integer, "sqlite")
 
 runs = Table(
     "runs", metadata,
-    Column("pk", Integer, primary_key=True, autoincrement=True),
-    Column("project", String(MAX_NAME_LENGTH), nullable=False),
-    Column("run_id", String(MAX_NAME_LENGTH), nullable=False),
+    # AUTOINCREMENT on SQLite: a primary key is never handed out twice, not even after the
+    # insert that first took it was rolled back (a plain rowid would be reused).
+    Column("pk", PK, primary_key=True, autoincrement=True),
+    Column("project", String(MAX_PROJECT_LENGTH), nullable=False),
+    Column("run_id", String(MAX_RUN_ID_LENGTH), nullable=False),
     Column("name", Text),
     Column("description", Text),
     Column("tags", Text),
@@ -57,7 +61,7 @@ runs = Table(
     Column("finished_at", Float),
     Column("heartbeat_at", Float),
     Column("hostname", Text),
-    Column("pid", Integer),
+    Column("pid", BigInteger),
     Column("config", Text),
     Column("metadata", Text),
     Column("summary", Text),
@@ -66,16 +70,20 @@ runs = Table(
     # The client's snapshot time: an older snapshot replayed late never overwrites a newer one.
     Column("snapshot_at", Float, nullable=False, default=0.0),
     Column("received_at", Float),
+    # The identity of the local store the run's data comes from: a batch from another store
+    # under the same run id is a conflict (409), never mixed into this run.
+    Column("store_id", String(64)),
     UniqueConstraint("project", "run_id", name="runs_project_run_id"),
+    sqlite_autoincrement=True,
 )
 Index("runs_by_group", runs.c.project, runs.c.group_name)
 
 scalars = Table(
     "scalars", metadata,
-    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
-    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("run_pk", PK, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
     Column("key", String(MAX_KEY_LENGTH), nullable=False),
-    Column("step", Integer, nullable=False),
+    Column("step", BigInteger, nullable=False),
     Column("ts", Float, nullable=False),
     Column("value", Float),
     Column("special", String(8)),
@@ -84,10 +92,10 @@ Index("scalars_by_key", scalars.c.run_pk, scalars.c.key, scalars.c.step)
 
 media = Table(
     "media", metadata,
-    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
-    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("run_pk", PK, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
     Column("key", String(MAX_KEY_LENGTH), nullable=False),
-    Column("step", Integer, nullable=False),
+    Column("step", BigInteger, nullable=False),
     Column("ts", Float, nullable=False),
     Column("kind", String(64), nullable=False),
     Column("path", Text),
@@ -98,8 +106,8 @@ Index("media_by_key", media.c.run_pk, media.c.kind, media.c.key)
 
 console = Table(
     "console", metadata,
-    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
-    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("run_pk", PK, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
     Column("ts", Float, nullable=False),
     Column("stream", String(16), nullable=False),
     Column("line", Text, nullable=False),
@@ -109,8 +117,8 @@ console = Table(
 batches = Table(
     "batches", metadata,
     Column("batch_id", String(400), primary_key=True),
-    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), nullable=False),
-    Column("records", Integer, nullable=False),
+    Column("run_pk", PK, ForeignKey("runs.pk", ondelete="CASCADE"), nullable=False),
+    Column("records", BigInteger, nullable=False),
     Column("received_at", Float, nullable=False),
 )
 
@@ -174,18 +182,41 @@ class Database:
         for attempt in range(3):
             try:
                 metadata.create_all(self.engine, checkfirst=True)
+                self._upgrade()
                 return
             except Exception:  # noqa: BLE001 - re-raised on the last attempt
                 if attempt == 2:
                     raise
                 time.sleep(0.2 * (attempt + 1))
 
+    def _upgrade(self) -> None:
+        """Bring a database made by an older server up to date (new columns, 64-bit ints)."""
+        from sqlalchemy import inspect, text
+
+        have = {c["name"]: c for c in inspect(self.engine).get_columns("runs")}
+        with self.engine.begin() as conn:
+            if "store_id" not in have:
+                # Fixed DDL, no user input.
+                conn.execute(text("ALTER TABLE runs ADD COLUMN store_id VARCHAR(64)"))
+            if self.dialect == "postgresql":
+                for table, column in (("scalars", "seq"), ("scalars", "step"), ("media", "seq"),
+                                      ("media", "step"), ("console", "seq"), ("runs", "pid")):
+                    cols = {c["name"]: c for c in inspect(conn).get_columns(table)}
+                    if type(cols[column]["type"]).__name__ == "INTEGER":
+                        conn.execute(text(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE BIGINT"))
+
     def dispose(self) -> None:
         self.engine.dispose()
 
     # ---- ingest ------------------------------------------------------------------------------
-    def run_pk(self, conn: Connection, project: str, run_id: str) -> int:
-        """The run's primary key, creating a placeholder row if the run is not known yet."""
+    def run_pk(self, conn: Connection, project: str, run_id: str, fresh: dict[tuple[str, str], int] | None = None
+               ) -> int:
+        """The run's primary key, creating a placeholder row if the run is not known yet.
+
+        A key found or made inside a transaction goes to ``fresh``, not to the shared cache:
+        the caller moves it there with :meth:`remember` only after the commit, so a batch
+        that rolls back never leaves a key behind that the database does not hold.
+        """
         cache_key = (project, run_id)
         pk = self._run_pks.get(cache_key)
         if pk is not None:
@@ -195,12 +226,18 @@ class Database:
         conn.execute(stmt.on_conflict_do_nothing(index_elements=["project", "run_id"]))
         pk = conn.execute(select(runs.c.pk).where(runs.c.project == project,
                                                   runs.c.run_id == run_id)).scalar_one()
-        with self._lock:
-            self._run_pks[cache_key] = pk
+        if fresh is not None:
+            fresh[cache_key] = pk
         return pk
 
+    def remember(self, fresh: dict[tuple[str, str], int]) -> None:
+        """Cache run keys of a committed transaction (keys are never reused, runs never renamed)."""
+        if fresh:
+            with self._lock:
+                self._run_pks.update(fresh)
+
     def upsert_run(self, conn: Connection, project: str, run_id: str, fields: dict[str, Any],
-                   snapshot_at: float) -> int:
+                   snapshot_at: float, fresh: dict[tuple[str, str], int] | None = None) -> int:
         values = {k: fields.get(k) for k in RUN_FIELDS if k in fields}
         values.update(project=project, run_id=run_id, snapshot_at=snapshot_at, received_at=time.time())
         values.setdefault("status", "running")
@@ -210,10 +247,27 @@ class Database:
             index_elements=["project", "run_id"], set_=update,
             where=runs.c.snapshot_at < stmt.excluded.snapshot_at)
         conn.execute(stmt)
-        return self.run_pk(conn, project, run_id)
+        return self.run_pk(conn, project, run_id, fresh)
 
-    def batch_seen(self, conn: Connection, batch_id: str) -> bool:
-        return conn.execute(select(batches.c.batch_id).where(batches.c.batch_id == batch_id)).first() is not None
+    def claim_store(self, conn: Connection, run_pk: int, store_id: str) -> str:
+        """Tie the run to the local store ``store_id`` if no store has claimed it yet; return
+        the store the run belongs to (equal to ``store_id`` unless another store has it)."""
+        from sqlalchemy import update
+
+        conn.execute(update(runs).where(runs.c.pk == run_pk, runs.c.store_id.is_(None)).values(store_id=store_id))
+        return conn.execute(select(runs.c.store_id).where(runs.c.pk == run_pk)).scalar_one()
+
+    def batch_owner(self, conn: Connection, batch_id: str) -> int | None:
+        """The run a committed batch id belongs to, or None for a batch id not seen yet."""
+        return conn.execute(select(batches.c.run_pk).where(batches.c.batch_id == batch_id)).scalar()
+
+    def existing(self, conn: Connection, table: str, run_pk: int, lo: int, hi: int,
+                 columns: Sequence[str]) -> dict[int, tuple[Any, ...]]:
+        """Rows already stored for ``run_pk`` with seq in [lo, hi]: seq -> ``columns`` values."""
+        target = RECORD_TABLES[table]
+        stmt = select(target.c.seq, *(target.c[c] for c in columns)).where(
+            target.c.run_pk == run_pk, target.c.seq >= lo, target.c.seq <= hi)
+        return {row[0]: tuple(row[1:]) for row in conn.execute(stmt)}
 
     def insert_records(self, conn: Connection, table: str, rows: Sequence[dict[str, Any]]) -> None:
         if not rows:

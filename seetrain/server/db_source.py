@@ -16,17 +16,18 @@ from sqlalchemy import func, select
 from seetrain._store import loads
 from seetrain.api import _json_safe, live_status
 from seetrain.compare_report import build_report
+from seetrain.limits import project_problem, run_id_problem
 from seetrain.server.datasource import (
     DEFAULT_CONSOLE_LIMIT,
     DEFAULT_MAX_POINTS,
     check_metric_params,
     compare_payload,
     lru_get,
-    resolve_media_file,
 )
 from seetrain.server.db import Database, console, media, runs, scalars
 from seetrain.server.downsample import select as downsample
 from seetrain.server.local_source import MEDIA_KINDS, check_name, flatten
+from seetrain.server.media_store import LocalMediaStore, MediaStore
 
 _SERIES_CACHE_SIZE = 128
 _SPECIAL = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
@@ -98,9 +99,10 @@ class _ReportRun:
 class DbSource:
     """Serve runs stored by the ingest API (``db``), media files from ``media_dir``."""
 
-    def __init__(self, db: Database, media_dir: str | os.PathLike[str]) -> None:
+    def __init__(self, db: Database, media: str | os.PathLike[str] | MediaStore) -> None:
         self.db = db
-        self.media_dir = pathlib.Path(media_dir).resolve()
+        self.media_store: MediaStore = (LocalMediaStore(media) if isinstance(media, (str, os.PathLike))
+                                        else media)
         self._lock = threading.Lock()
         self._series: OrderedDict[tuple[int, str], _Series] = OrderedDict()
 
@@ -246,12 +248,9 @@ class DbSource:
                 for seq, k, st, ts, kd, p, c, pl in self._media_rows(row["pk"], *conditions)]
 
     def media_file(self, project: str, run_id: str, relpath: str) -> pathlib.Path | None:
-        try:
-            check_name(project, "project")
-            check_name(run_id, "run id")
-        except ValueError:
+        if project_problem(project) or run_id_problem(run_id):
             return None
-        return resolve_media_file(self.media_dir / project / run_id, relpath)
+        return self.media_store.local_path(project, run_id, relpath)
 
     def console(self, project: str, run_id: str, after: int = 0,
                 limit: int = DEFAULT_CONSOLE_LIMIT) -> list[dict[str, Any]]:
