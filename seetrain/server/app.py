@@ -210,7 +210,10 @@ def create_app(source: DataSource, *, extra_routers: Iterable[APIRouter] = (),
     @app.exception_handler(RequestValidationError)
     async def bad_params(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()]
-        return JSONResponse({"error": "invalid parameters", "detail": problems}, status_code=400)
+        # A bad request body (ingest) is 422 Unprocessable; bad query/path parameters are 400.
+        in_body = any(tuple(e.get("loc", ()))[:1] == ("body",) for e in exc.errors())
+        return JSONResponse({"error": "invalid body" if in_body else "invalid parameters", "detail": problems},
+                            status_code=422 if in_body else 400)
 
     @app.exception_handler(ValueError)
     async def bad_value(request: Request, exc: ValueError) -> JSONResponse:

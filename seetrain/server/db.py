@@ -257,9 +257,11 @@ class Database:
         conn.execute(update(runs).where(runs.c.pk == run_pk, runs.c.store_id.is_(None)).values(store_id=store_id))
         return conn.execute(select(runs.c.store_id).where(runs.c.pk == run_pk)).scalar_one()
 
-    def batch_owner(self, conn: Connection, batch_id: str) -> int | None:
-        """The run a committed batch id belongs to, or None for a batch id not seen yet."""
-        return conn.execute(select(batches.c.run_pk).where(batches.c.batch_id == batch_id)).scalar()
+    def batch_seen(self, conn: Connection, run_pk: int, batch_id: str) -> bool:
+        """True when this run committed ``batch_id`` before. Batch ids are kept per run, so a
+        batch id sent under another run (by mistake or on purpose) never hides this run's batch."""
+        key = _batch_key(run_pk, batch_id)
+        return conn.execute(select(batches.c.batch_id).where(batches.c.batch_id == key)).first() is not None
 
     def existing(self, conn: Connection, table: str, run_pk: int, lo: int, hi: int,
                  columns: Sequence[str]) -> dict[int, tuple[Any, ...]]:
@@ -278,8 +280,8 @@ class Database:
 
     def mark_batch(self, conn: Connection, batch_id: str, run_pk: int, records: int) -> bool:
         """Record the batch id; False if another request committed it first."""
-        stmt = self._insert(batches).values(batch_id=batch_id, run_pk=run_pk, records=records,
-                                            received_at=time.time())
+        stmt = self._insert(batches).values(batch_id=_batch_key(run_pk, batch_id), run_pk=run_pk,
+                                            records=records, received_at=time.time())
         result = conn.execute(stmt.on_conflict_do_nothing(index_elements=["batch_id"]))
         return bool(result.rowcount)
 
@@ -305,6 +307,10 @@ class Database:
                 .where(runs.c.project == project, runs.c.run_id == run_id).order_by(scalars.c.seq))
         with self.engine.connect() as conn:
             return [tuple(r) for r in conn.execute(stmt)]
+
+
+def _batch_key(run_pk: int, batch_id: str) -> str:
+    return f"{run_pk}:{batch_id}"
 
 
 def chunked(rows: Iterable[Any], size: int) -> Iterable[list[Any]]:

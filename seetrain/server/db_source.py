@@ -114,7 +114,9 @@ class DbSource:
 
     def _get(self, project: str, run_id: str) -> dict[str, Any] | None:
         check_name(project, "project")
-        check_name(run_id, "run id")
+        # Run ids are only compared in SQL here (never a path): any id the server accepts.
+        if run_id_problem(run_id):
+            raise ValueError(f"invalid run id: {run_id_problem(run_id)}")
         rows = self._rows(runs.c.project == project, runs.c.run_id == run_id)
         return rows[0] if rows else None
 

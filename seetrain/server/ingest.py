@@ -45,6 +45,7 @@ __all__ = ["IngestBatch", "IngestLimits", "make_ingest_router", "safe_media_path
 
 API_PREFIX = "/api/v1"
 NAME_PATTERN = L.PROJECT_PATTERN
+MAX_BATCH_ID = 380  # stored with the run's key in front, in a 400-character column
 _SEGMENT = re.compile(r"^[A-Za-z0-9_\-][A-Za-z0-9_.\-]{0,199}$")
 
 
@@ -161,7 +162,7 @@ class IngestBatch(_Strict):
     data for a run owns it; another store sending under the same run id gets a 409.
     """
 
-    batch_id: Annotated[str, StringConstraints(min_length=1, max_length=400), AfterValidator(_no_nul)]
+    batch_id: Annotated[str, StringConstraints(min_length=1, max_length=MAX_BATCH_ID), AfterValidator(_no_nul)]
     project: Name
     run_id: RunId
     store: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_\-]{1,64}$")] | None = None
@@ -173,6 +174,14 @@ class IngestBatch(_Strict):
 
     def record_count(self) -> int:
         return len(self.scalars) + len(self.media) + len(self.console)
+
+
+    def check_batch_id(self) -> None:
+        """A batch id made by a SeeTrain client names its store, project and run: one naming
+        another run is refused (409), so a batch can only ever be filed under its own run."""
+        if self.store is not None and not self.batch_id.startswith(f"{self.store}/{self.project}/{self.run_id}/"):
+            raise Conflict(f"batch id {self.batch_id[:120]!r} does not belong to run {self.run_id!r} "
+                           f"of project {self.project!r} from store {self.store!r}")
 
 
 class IngestResult(BaseModel):
@@ -304,6 +313,7 @@ def make_ingest_router(db: Database, media: str | MediaStore, token: str | None 
                     raise HTTPException(422, f"media record {rec.seq}: {exc}") from None
         columns = _decode_chunks(batch, limits.max_batch_records - n)
         try:
+            batch.check_batch_id()
             return _store_batch(db, batch, columns)
         except Conflict as exc:
             raise HTTPException(409, str(exc)) from None
@@ -431,10 +441,7 @@ def _store_in(db: Database, conn: Any, batch: IngestBatch, columns: list[tuple[s
                 f"run {batch.run_id!r} of project {batch.project!r} on this server holds data from another "
                 f"local store (a resume id used from two logdirs or machines): nothing was stored; "
                 f"the client keeps the data and `seetrain sync --as NEW_ID` uploads it under a new id")
-    owner_pk = db.batch_owner(conn, batch.batch_id)
-    if owner_pk is not None:
-        if owner_pk != run_pk:
-            raise Conflict(f"batch id {batch.batch_id[:80]!r} belongs to another run")
+    if db.batch_seen(conn, run_pk, batch.batch_id):
         return "duplicate"
     if n == 0:
         return "stored"

@@ -112,7 +112,7 @@ def test_key_too_long_is_rejected(server: TestClient) -> None:
     body = _batch(n=1)
     body["scalars"][0]["key"] = "k" * 257
     r = server.post("/api/v1/ingest/batch", json=body, headers=AUTH)
-    assert r.status_code == 400 and "key" in r.text
+    assert r.status_code == 422 and "key" in r.text
 
 
 @pytest.mark.parametrize("payload", [b"{not json", b"[]", b'{"batch_id": "x"}', b"\xff\xfe"])
@@ -124,10 +124,10 @@ def test_malformed_json_is_a_clear_4xx(server: TestClient, payload: bytes) -> No
 
 
 def test_unknown_fields_and_bad_names_are_refused(server: TestClient) -> None:
-    assert server.post("/api/v1/ingest/batch", json=_batch(extra_field=1), headers=AUTH).status_code == 400
+    assert server.post("/api/v1/ingest/batch", json=_batch(extra_field=1), headers=AUTH).status_code == 422
     bad = _batch()
     bad["project"] = "../etc"
-    assert server.post("/api/v1/ingest/batch", json=bad, headers=AUTH).status_code == 400
+    assert server.post("/api/v1/ingest/batch", json=bad, headers=AUTH).status_code == 422
 
 
 @pytest.mark.parametrize("path", ["media/../../../outside.png", "media/%2e%2e/%2e%2e/outside.png",
