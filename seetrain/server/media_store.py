@@ -22,8 +22,6 @@ from seetrain.server.datasource import resolve_media_file
 
 __all__ = ["MediaStore", "LocalMediaStore", "S3MediaStore", "TooLarge", "open_media_store", "run_prefix"]
 
-_CHUNK = 1024 * 1024
-
 
 class TooLarge(Exception):
     """The upload went past the size limit (the partial file is discarded)."""
@@ -154,6 +152,3 @@ def open_media_store(spec: str, cache_dir: str | None = None) -> MediaStore:
         cache = cache_dir or os.path.join(tempfile.gettempdir(), "seetrain-media-cache")
         return S3MediaStore(spec, cache)
     return LocalMediaStore(spec)
-
-
-_CHUNK_SIZE = _CHUNK
