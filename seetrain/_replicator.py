@@ -45,6 +45,7 @@ DEFAULT_UPLOAD_TIMEOUT = 5.0
 # records stay local and the report says why) instead of being retried forever.
 DEFAULT_MAX_BATCH_ATTEMPTS = 20
 DEFAULT_BATCH_SIZE = 2000
+DEFAULT_POINTS_PER_BATCH = 10_000
 MEDIA_BATCH_SIZE = 50
 SNAPSHOT_INTERVAL = 2.0
 TABLES = ("scalars", "media", "console")
@@ -106,6 +107,10 @@ class RunUploader:
         self.target = normalize_target(target)
         self.batch_size = batch_size
         self.max_batch_attempts = max(1, max_batch_attempts)
+        # Points per batch: packed chunks are cheap to send, so batches are larger than the
+        # JSON record batches of media and console.
+        self.points_per_batch = DEFAULT_POINTS_PER_BATCH if batch_size == DEFAULT_BATCH_SIZE else batch_size
+        self.columnar = os.environ.get("SEETRAIN_UPLOAD_JSON_POINTS", "") not in ("1", "true")
         self.conn = connect(os.path.join(run_dir, DB_NAME))
         head = self.conn.execute("SELECT id, project, created_at, hostname, pid FROM run").fetchone()
         if head is None:
@@ -157,6 +162,13 @@ class RunUploader:
         sent = 0
         snapshot = self._snapshot_if_due(force_snapshot)
         for table in TABLES:
+            if table == "scalars":
+                points = self._read_points()
+                if points is None:
+                    continue
+                sent += self._send_points(*points, snapshot)
+                snapshot = None
+                continue
             rows = self.conn.execute(_SELECT[table], (self.cursor[table],
                                                       MEDIA_BATCH_SIZE if table == "media" else self.batch_size)
                                      ).fetchall()
@@ -200,6 +212,54 @@ class RunUploader:
         self.sent["files"] += len(files) - len(result.dropped_files)
         self._advance(table, hi)
         return len(records)
+
+    # ---- metric points: packed chunks ----------------------------------------------------------
+    def _read_points(self) -> tuple[int, int, list[tuple[str, Any]]] | None:
+        """(first seq, last seq, [(key, Columns)]) of the next points after the cursor, or None."""
+        import numpy as np
+
+        from seetrain._chunks import Columns
+
+        rows = self.conn.execute(_SELECT["scalars"], (self.cursor["scalars"], self.points_per_batch)).fetchall()
+        if not rows:
+            return None
+        grouped: dict[str, list[tuple]] = {}
+        for row in rows:
+            grouped.setdefault(row[1], []).append(row)
+        series = []
+        for key, group in grouped.items():
+            seq, _, step, ts, value, special = zip(*group)
+            values = np.array([_SPECIAL[sp] if sp else (np.nan if v is None else v)
+                               for v, sp in zip(value, special)], dtype=np.float64)
+            series.append((key, Columns(np.array(seq, np.int64), np.array(step, np.int64),
+                                        np.array(ts, np.float64), values)))
+        return rows[0][0], rows[-1][0], series
+
+    def _send_points(self, lo: int, hi: int, series: list[tuple[str, Any]], snapshot: tuple | None) -> int:
+        """One batch of metric points, one packed chunk per key (JSON records to a server from
+        before chunks). Same cursor rules as :meth:`_send_rows`."""
+        n = sum(len(cols.seq) for _, cols in series)
+        batch = Batch(self._batch_id("scalars", lo, hi), self.project, self.run_id,
+                      run=snapshot[1] if snapshot else None, store=self.store)
+        if self.columnar:
+            from seetrain import _chunks
+
+            batch.chunks = [{"key": key, "data": _chunks.to_wire(_chunks.pack(cols.seq, cols.step, cols.ts,
+                                                                              cols.value, compress=True))}
+                            for key, cols in series]
+            batch.points = n
+        else:
+            batch.scalars = _records(series)
+        try:
+            self._send(batch, snapshot, f"scalars {lo}-{hi}")
+        except UploadStopped:
+            if not (self.columnar and "chunks" in (self.stopped or "") and "HTTP 422" in (self.stopped or "")):
+                raise
+            self.columnar, self.stopped = False, None  # a server from before chunks: JSON records
+            return self._send_points(lo, hi, series, snapshot)
+        self.sent["scalars"] += n
+        self._advance("scalars", hi)
+        return n
 
     def _send(self, batch: Batch, snapshot: tuple | None, what: str) -> Any:
         try:
@@ -307,6 +367,23 @@ class RunUploader:
 
     def close(self) -> None:
         self.conn.close()
+
+
+_SPECIAL = {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf")}
+
+
+def _records(series: list[tuple[str, Any]]) -> list[dict[str, Any]]:
+    """Metric points as the JSON records of servers from before packed chunks."""
+    import math
+
+    out = []
+    for key, cols in series:
+        for q, st, t, v in zip(cols.seq.tolist(), cols.step.tolist(), cols.ts.tolist(), cols.value.tolist()):
+            special = None if math.isfinite(v) else ("nan" if v != v else ("inf" if v > 0 else "-inf"))
+            out.append({"seq": q, "key": key, "step": st, "ts": t, "value": None if special else v,
+                        "special": special})
+    out.sort(key=lambda r: r["seq"])
+    return out
 
 
 def _clip(text: Any, limit: int) -> Any:

@@ -8,11 +8,21 @@ the row table as NULL plus a ``special`` marker as the JSON path does.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ["decode_chunk", "chunk_rows", "check_columns"]
+
+class PackedColumns(NamedTuple):
+    """A validated chunk: its arrays plus the packed bytes it came as (stored unchanged)."""
+
+    seq: np.ndarray
+    step: np.ndarray
+    ts: np.ndarray
+    value: np.ndarray
+    packed: bytes | None = None
+
+__all__ = ["PackedColumns", "decode_chunk", "check_columns", "columns_from_records"]
 
 MAX_CHUNK_POINTS = 1_000_000
 
@@ -30,7 +40,7 @@ def check_columns(cols: Any) -> Any:
     if n:
         if int(seq.min()) < 1:
             raise ValueError("seq must be >= 1")
-        if n > 1 and not bool(np.all(np.diff(seq) > 0)):
+        if n > 1 and not bool((seq[1:] > seq[:-1]).all()):
             raise ValueError("seq must be strictly increasing within a chunk")
         if not bool(np.all(np.isfinite(ts))):
             bad = int(np.flatnonzero(~np.isfinite(ts))[0])
@@ -43,30 +53,21 @@ def decode_chunk(data: str) -> Any:
     from seetrain import _chunks
 
     try:
-        cols = _chunks.unpack(_chunks.from_wire(data))
+        blob = _chunks.from_wire(data)
+        cols = _chunks.unpack(blob)
     except ValueError:
         raise
     except Exception as exc:  # noqa: BLE001 - any decoding failure of client bytes is a 422
         raise ValueError(f"not a packed chunk: {type(exc).__name__}: {exc}") from None
-    return check_columns(cols)
+    check_columns(cols)
+    return PackedColumns(cols.seq, cols.step, cols.ts, cols.value, bytes(blob))
 
 
-_SPECIAL_NAMES = {1: "inf", -1: "-inf"}
+def columns_from_records(rows: list[tuple[int, int, float, float]]) -> Any:
+    """(seq, step, ts, value) tuples of one key as Columns in seq order."""
+    from seetrain import _chunks
 
-
-def chunk_rows(run_pk: int, key: str, cols: Any) -> list[dict[str, Any]]:
-    """Rows for the ``scalars`` table; non-finite values become NULL plus their marker."""
-    value = np.asarray(cols.value, dtype=np.float64)
-    finite = np.isfinite(value)
-    seqs, steps, tss = cols.seq.tolist(), cols.step.tolist(), cols.ts.tolist()
-    if bool(finite.all()):
-        return [{"run_pk": run_pk, "seq": s, "key": key, "step": st, "ts": t, "value": v, "special": None}
-                for s, st, t, v in zip(seqs, steps, tss, value.tolist())]
-    values: list[float | None] = value.tolist()
-    specials: list[str | None] = [None] * len(values)
-    for i in np.flatnonzero(~finite).tolist():
-        v = values[i]
-        specials[i] = "nan" if v != v else _SPECIAL_NAMES[1 if v > 0 else -1]  # type: ignore[operator]
-        values[i] = None
-    return [{"run_pk": run_pk, "seq": s, "key": key, "step": st, "ts": t, "value": v, "special": sp}
-            for s, st, t, v, sp in zip(seqs, steps, tss, values, specials)]
+    rows.sort()
+    seq, step, ts, value = zip(*rows)
+    return _chunks.Columns(np.array(seq, np.int64), np.array(step, np.int64), np.array(ts, np.float64),
+                           np.array(value, np.float64))

@@ -11,7 +11,7 @@ from collections import OrderedDict
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from seetrain._store import loads
 from seetrain.api import _json_safe, live_status
@@ -24,7 +24,7 @@ from seetrain.server.datasource import (
     compare_payload,
     lru_get,
 )
-from seetrain.server.db import Database, console, media, runs, scalars
+from seetrain.server.db import Database, console, media, runs
 from seetrain.server.downsample import select as downsample
 from seetrain.server.local_source import MEDIA_KINDS, check_name, flatten
 from seetrain.server.media_store import LocalMediaStore, MediaStore
@@ -46,29 +46,20 @@ class _Series:
         self.value = np.empty(0, dtype=np.float64)
 
     def refresh(self, db: Database, run_pk: int, key: str) -> bool:
-        base = (scalars.c.run_pk == run_pk) & (scalars.c.key == key)
         with db.engine.connect() as conn:
-            total = conn.execute(select(func.count()).select_from(scalars).where(base)).scalar_one()
+            total = db.series_count(conn, run_pk, key)
             if total == len(self.seq):
                 return total > 0
-            rows = conn.execute(select(scalars.c.seq, scalars.c.step, scalars.c.ts, scalars.c.value,
-                                       scalars.c.special).where(base, scalars.c.seq > self.last_seq)
-                                .order_by(scalars.c.seq)).all()
-            if len(self.seq) + len(rows) != total:
+            new = db.read_series(conn, run_pk, key, after_seq=self.last_seq)
+            if len(self.seq) + len(new.seq) != total:
                 self.__init__()  # type: ignore[misc]
-                rows = conn.execute(select(scalars.c.seq, scalars.c.step, scalars.c.ts, scalars.c.value,
-                                           scalars.c.special).where(base).order_by(scalars.c.seq)).all()
-        if rows:
-            seq, step, ts, value, special = zip(*rows)
-            vals = np.array([math.nan if v is None else v for v in value], dtype=np.float64)
-            for i, sp in enumerate(special):
-                if sp is not None:
-                    vals[i] = _SPECIAL[sp]
-            self.seq = np.concatenate([self.seq, np.array(seq, dtype=np.int64)])
-            self.step = np.concatenate([self.step, np.array(step, dtype=np.int64)])
-            self.ts = np.concatenate([self.ts, np.array(ts, dtype=np.float64)])
-            self.value = np.concatenate([self.value, vals])
-            self.last_seq = int(seq[-1])
+                new = db.read_series(conn, run_pk, key)
+        if len(new.seq):
+            self.seq = np.concatenate([self.seq, new.seq])
+            self.step = np.concatenate([self.step, new.step])
+            self.ts = np.concatenate([self.ts, new.ts])
+            self.value = np.concatenate([self.value, new.value])
+            self.last_seq = int(new.seq[-1])
         return len(self.seq) > 0
 
 
@@ -85,15 +76,12 @@ class _ReportRun:
 
     def keys(self) -> list[str]:
         with self._db.engine.connect() as conn:
-            return list(conn.execute(select(scalars.c.key).where(scalars.c.run_pk == self._pk).distinct()
-                                     .order_by(scalars.c.key)).scalars())
+            return self._db.metric_keys(conn, self._pk)
 
     def scalars(self, key: str) -> list[tuple[int, float, float]]:
-        stmt = (select(scalars.c.step, scalars.c.ts, scalars.c.value, scalars.c.special)
-                .where(scalars.c.run_pk == self._pk, scalars.c.key == key).order_by(scalars.c.seq))
         with self._db.engine.connect() as conn:
-            return [(st, ts, _SPECIAL[sp] if sp is not None else (math.nan if v is None else v))
-                    for st, ts, v, sp in conn.execute(stmt)]
+            cols = self._db.read_series(conn, self._pk, key)
+        return list(zip(cols.step.tolist(), cols.ts.tolist(), cols.value.tolist()))
 
 
 class DbSource:
@@ -171,8 +159,7 @@ class DbSource:
             return None
         pk = row["pk"]
         with self.db.engine.connect() as conn:
-            keys = list(conn.execute(select(scalars.c.key).where(scalars.c.run_pk == pk).distinct()
-                                     .order_by(scalars.c.key)).scalars())
+            keys = self.db.metric_keys(conn, pk)
             pairs = conn.execute(select(media.c.kind, media.c.key).where(media.c.run_pk == pk).distinct()
                                  .order_by(media.c.kind, media.c.key)).all()
         media_keys: dict[str, list[str]] = {}

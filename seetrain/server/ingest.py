@@ -415,7 +415,7 @@ def _short(row: tuple[Any, ...]) -> str:
 def _store_batch(db: Database, batch: IngestBatch, columns: list[tuple[str, Any]]) -> IngestResult:
     n = batch.record_count() + sum(len(c.seq) for _, c in columns)
     fresh: dict[tuple[str, str], int] = {}
-    with db.engine.begin() as conn:
+    with db.writer() as conn:
         status = _store_in(db, conn, batch, columns, n, fresh)
     db.remember(fresh)  # only now: the transaction that found these keys has committed
     return IngestResult(batch_id=batch.batch_id, status=status, records=n)
@@ -423,8 +423,6 @@ def _store_batch(db: Database, batch: IngestBatch, columns: list[tuple[str, Any]
 
 def _store_in(db: Database, conn: Any, batch: IngestBatch, columns: list[tuple[str, Any]], n: int,
               fresh: dict[tuple[str, str], int]) -> str:
-    from seetrain.server.columnar import chunk_rows
-
     if batch.run is not None:
         snap = batch.run
         fields = snap.model_dump(exclude={"snapshot_at", "group", "tags", "config", "metadata",
@@ -445,16 +443,14 @@ def _store_in(db: Database, conn: Any, batch: IngestBatch, columns: list[tuple[s
         return "duplicate"
     if n == 0:
         return "stored"
-    scalar_rows = [{"run_pk": run_pk, "seq": r.seq, "key": r.key, "step": r.step, "ts": r.ts,
-                    **_value_fields(r.value, r.special)} for r in batch.scalars]
-    for key, cols in columns:
-        scalar_rows.extend(chunk_rows(run_pk, key, cols))
+    points = _points_by_key(batch.scalars, columns)
+    if points:
+        _store_points(db, conn, run_pk, points)
     media_rows = [{"run_pk": run_pk, "seq": r.seq, "key": r.key, "step": r.step, "ts": r.ts, "kind": r.kind,
                    "path": r.path, "caption": r.caption, "payload": _dump(r.payload)} for r in batch.media]
     console_rows = [{"run_pk": run_pk, "seq": r.seq, "ts": r.ts, "stream": r.stream, "line": r.line}
                     for r in batch.console]
-    for table, rows, fields_ in (("scalars", scalar_rows, ("key", "step", "ts", "value", "special")),
-                                 ("media", media_rows, ("key", "step", "ts", "kind", "path", "caption")),
+    for table, rows, fields_ in (("media", media_rows, ("key", "step", "ts", "kind", "path", "caption")),
                                  ("console", console_rows, ("ts", "stream", "line"))):
         if not rows:
             continue
@@ -469,10 +465,49 @@ def _store_in(db: Database, conn: Any, batch: IngestBatch, columns: list[tuple[s
     return "stored" if db.mark_batch(conn, batch.batch_id, run_pk, n) else "duplicate"
 
 
-def _value_fields(value: float | None, special: str | None) -> dict[str, Any]:
-    # JSON may carry NaN/Infinity literals: they are kept, as the client's own "special" marker.
-    if value is not None and not math.isfinite(value):
-        special = "nan" if value != value else ("inf" if value > 0 else "-inf")
-        value = None
-    return {"value": value, "special": special}
+_SPECIAL_VALUE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+
+
+def _points_by_key(records: list[ScalarIn], columns: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """JSON scalar records and decoded chunks as one (key, Columns) list, each in seq order."""
+    if not records:
+        return columns
+    from seetrain.server.columnar import columns_from_records
+
+    grouped: dict[str, list[tuple[int, int, float, float]]] = {}
+    for r in records:
+        value = _SPECIAL_VALUE[r.special] if r.special else (math.nan if r.value is None else r.value)
+        grouped.setdefault(r.key, []).append((r.seq, r.step, r.ts, value))
+    return [*columns, *((key, columns_from_records(rows)) for key, rows in grouped.items())]
+
+
+def _store_points(db: Database, conn: Any, run_pk: int, points: list[tuple[str, Any]]) -> None:
+    """Store metric points as chunks: a seq the run already holds is skipped when equal
+    (a replay with other batch boundaries) and a 409 when different."""
+    import numpy as np
+
+    from seetrain._chunks import Columns
+
+    db.lock_run(conn, run_pk)
+    all_seq = np.sort(np.concatenate([cols.seq for _, cols in points]))
+    if len(all_seq) > 1 and not bool((all_seq[1:] > all_seq[:-1]).all()):
+        raise Conflict("scalars: the batch holds one seq twice")
+    stored = db.stored_points(conn, run_pk, int(all_seq[0]), int(all_seq[-1]))
+    if stored:
+        known = np.fromiter(stored, dtype=np.int64, count=len(stored))
+        fresh_points = []
+        for key, cols in points:
+            seen = np.isin(cols.seq, known)
+            for i in np.flatnonzero(seen).tolist():
+                new = (key, int(cols.step[i]), float(cols.ts[i]), float(cols.value[i]))
+                if not _same(new, stored[int(cols.seq[i])]):
+                    raise Conflict(f"scalars seq {int(cols.seq[i])} is already stored with different content "
+                                   f"(stored {_short(stored[int(cols.seq[i])])}, sent {_short(new)}): "
+                                   "the data stays on the client")
+            if not seen.all():
+                keep = ~seen
+                fresh_points.append((key, Columns(*(np.ascontiguousarray(a[keep])
+                                                    for a in (cols.seq, cols.step, cols.ts, cols.value)))))
+        points = fresh_points
+    db.insert_chunks(conn, run_pk, points)
 

@@ -17,7 +17,7 @@ import pytest
 import seetrain
 from seetrain.cli import run as cli_run
 from seetrain.server.db import Database
-from tests.e2e.pg_fixture import ROOT, ScriptedServer, ServerProcess
+from tests.e2e.pg_fixture import ROOT, ScriptedServer, ServerProcess, chunk_points
 
 pytestmark = pytest.mark.e2e
 TOKEN = "fault-token"
@@ -98,7 +98,7 @@ def test_breaker_opens_and_closes_on_a_faulty_server(logdir: Path, fast: None,
         for i in range(400):
             seetrain.log({"x": i})
         seetrain.finish()
-        seqs = {r["seq"] for body in srv.posts() for r in body["scalars"]}
+        seqs = {r["seq"] for body in srv.posts() for r in chunk_points(body)}
     line = capsys.readouterr().err
     assert "kept locally 0" in line
     assert seqs == set(range(1, 401))
