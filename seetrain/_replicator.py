@@ -58,6 +58,7 @@ _SELECT = {
              "WHERE seq > ? ORDER BY seq LIMIT ?",
     "console": "SELECT seq, ts, stream, line FROM console WHERE seq > ? ORDER BY seq LIMIT ?",
 }
+_SELECT_POINTS = "SELECT seq, key_id, step, ts, value, special FROM scalars WHERE seq > ? ORDER BY seq LIMIT ?"
 _PENDING = {
     "scalars": "SELECT COUNT(*) FROM scalars WHERE seq > ?",
     "media": "SELECT COUNT(*) FROM media WHERE seq > ?",
@@ -110,6 +111,7 @@ class RunUploader:
         # Points per batch: packed chunks are cheap to send, so batches are larger than the
         # JSON record batches of media and console.
         self.points_per_batch = DEFAULT_POINTS_PER_BATCH if batch_size == DEFAULT_BATCH_SIZE else batch_size
+        self._keys: dict[int, str] = {}
         self.columnar = os.environ.get("SEETRAIN_UPLOAD_JSON_POINTS", "") not in ("1", "true")
         self.conn = connect(os.path.join(run_dir, DB_NAME))
         head = self.conn.execute("SELECT id, project, created_at, hostname, pid FROM run").fetchone()
@@ -220,20 +222,29 @@ class RunUploader:
 
         from seetrain._chunks import Columns
 
-        rows = self.conn.execute(_SELECT["scalars"], (self.cursor["scalars"], self.points_per_batch)).fetchall()
+        rows = self.conn.execute(_SELECT_POINTS, (self.cursor["scalars"], self.points_per_batch)).fetchall()
         if not rows:
             return None
-        grouped: dict[str, list[tuple]] = {}
-        for row in rows:
-            grouped.setdefault(row[1], []).append(row)
+        seq, kid, step, ts, value, special = zip(*rows)
+        values = np.array(value, dtype=np.float64)  # None (a NaN stored as NULL) becomes NaN
+        if any(special):
+            for i, sp in enumerate(special):
+                if sp:
+                    values[i] = _SPECIAL[sp]
+        seq_a, kid_a = np.array(seq, np.int64), np.array(kid, np.int64)
+        step_a, ts_a = np.array(step, np.int64), np.array(ts, np.float64)
+        names = self._key_names(set(kid))
         series = []
-        for key, group in grouped.items():
-            seq, _, step, ts, value, special = zip(*group)
-            values = np.array([_SPECIAL[sp] if sp else (np.nan if v is None else v)
-                               for v, sp in zip(value, special)], dtype=np.float64)
-            series.append((key, Columns(np.array(seq, np.int64), np.array(step, np.int64),
-                                        np.array(ts, np.float64), values)))
+        for k in np.unique(kid_a).tolist():
+            mask = kid_a == k
+            series.append((names[k], Columns(seq_a[mask], step_a[mask], ts_a[mask], values[mask])))
         return rows[0][0], rows[-1][0], series
+
+    def _key_names(self, ids: set[int]) -> dict[int, str]:
+        missing = [i for i in ids if i not in self._keys]
+        if missing:
+            self._keys.update(self.conn.execute("SELECT id, name FROM metric_keys").fetchall())
+        return self._keys
 
     def _send_points(self, lo: int, hi: int, series: list[tuple[str, Any]], snapshot: tuple | None) -> int:
         """One batch of metric points, one packed chunk per key (JSON records to a server from
