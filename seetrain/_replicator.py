@@ -22,7 +22,8 @@ import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from seetrain._store import DB_NAME, connect, loads
+from seetrain._exit import background_thread
+from seetrain._store import DB_NAME, connect, count_points, loads, read_points
 from seetrain.transport.base import (
     AuthError,
     Batch,
@@ -46,14 +47,11 @@ TABLES = ("scalars", "media", "console")
 
 # Fixed statements, one per table: no SQL is assembled from data.
 _SELECT = {
-    "scalars": "SELECT s.seq, k.name, s.step, s.ts, s.value, s.special FROM scalars s "
-               "JOIN metric_keys k ON k.id = s.key_id WHERE s.seq > ? ORDER BY s.seq LIMIT ?",
     "media": "SELECT seq, key, step, ts, kind, path, caption, payload FROM media "
              "WHERE seq > ? ORDER BY seq LIMIT ?",
     "console": "SELECT seq, ts, stream, line FROM console WHERE seq > ? ORDER BY seq LIMIT ?",
 }
 _PENDING = {
-    "scalars": "SELECT COUNT(*) FROM scalars WHERE seq > ?",
     "media": "SELECT COUNT(*) FROM media WHERE seq > ?",
     "console": "SELECT COUNT(*) FROM console WHERE seq > ?",
 }
@@ -75,9 +73,33 @@ def pending_counts(run_dir: str, target: str) -> dict[str, int]:
     try:
         row = conn.execute("SELECT scalars_seq, media_seq, console_seq FROM replication WHERE target = ?",
                            (normalize_target(target),)).fetchone() or (0, 0, 0)
-        return {t: conn.execute(_PENDING[t], (seq,)).fetchone()[0] for t, seq in zip(TABLES, row)}
+        return {t: _pending(conn, t, seq) for t, seq in zip(TABLES, row)}
     finally:
         conn.close()
+
+
+def _pending(conn: sqlite3.Connection, table: str, after: int) -> int:
+    if table == "scalars":
+        return count_points(conn, after)
+    return conn.execute(_PENDING[table], (after,)).fetchone()[0]
+
+
+def _select(conn: sqlite3.Connection, table: str, after: int, limit: int) -> list[tuple]:
+    """Rows after ``after`` in seq order; scalars come out of the chunks as
+    ``(seq, key, step, ts, value, special)`` rows (special: ``nan``/``inf``/``-inf`` or None)."""
+    if table != "scalars":
+        return conn.execute(_SELECT[table], (after, limit)).fetchall()
+    _, by_key = read_points(conn, after, limit)
+    rows = []
+    for key, cols in by_key.items():
+        for seq, step, ts, value in zip(cols.seq.tolist(), cols.step.tolist(), cols.ts.tolist(),
+                                        cols.value.tolist()):
+            if value - value == 0:
+                rows.append((seq, key, step, ts, value, None))
+            else:
+                rows.append((seq, key, step, ts, None, "nan" if value != value else ("inf" if value > 0 else "-inf")))
+    rows.sort()
+    return rows
 
 
 class RunUploader:
@@ -106,7 +128,7 @@ class RunUploader:
 
     # ---- what is left ------------------------------------------------------------------------
     def pending(self) -> dict[str, int]:
-        return {t: self.conn.execute(_PENDING[t], (self.cursor[t],)).fetchone()[0] for t in TABLES}
+        return {t: _pending(self.conn, t, self.cursor[t]) for t in TABLES}
 
     def snapshot_pending(self) -> bool:
         """True while the server lacks the run row: any change once the run has ended; only
@@ -125,9 +147,8 @@ class RunUploader:
         sent = 0
         snapshot = self._snapshot_if_due(force_snapshot)
         for table in TABLES:
-            rows = self.conn.execute(_SELECT[table], (self.cursor[table],
-                                                      MEDIA_BATCH_SIZE if table == "media" else self.batch_size)
-                                     ).fetchall()
+            rows = _select(self.conn, table, self.cursor[table],
+                           MEDIA_BATCH_SIZE if table == "media" else self.batch_size)
             if not rows:
                 continue
             sent += self._send_rows(table, rows, snapshot)
@@ -287,7 +308,7 @@ class Replicator:
         self._abort = threading.Event()
         self._wake = threading.Event()
         self._finished = False
-        self._thread = threading.Thread(target=self._loop, name="seetrain-replicator", daemon=True)
+        self._thread = background_thread(self._loop, "seetrain-replicator")
 
     def start(self) -> Replicator:
         self._thread.start()
