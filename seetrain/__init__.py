@@ -24,6 +24,7 @@ from seetrain._errors import (
     InvalidValueError,
     NotInitializedError,
     RunFinishedError,
+    RunInUseError,
     SeeTrainError,
     SeeTrainWarning,
 )
@@ -34,7 +35,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Api", "Audio", "DisabledRun", "Histogram", "Image", "InvalidValueError", "NotInitializedError",
-    "Run", "RunFinishedError", "SeeTrainError", "SeeTrainWarning", "Text", "__version__", "config",
+    "Run", "RunFinishedError", "RunInUseError", "SeeTrainError", "SeeTrainWarning", "Text", "__version__", "config",
     "finish", "get_run", "init", "log", "log_audio", "log_image", "log_scalar", "log_text",
     "update_config", "watch", "unwatch", "watch_attention", "monitor", "autolog_torch",
 ]

@@ -24,7 +24,8 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from seetrain import limits
-from seetrain._store import DB_NAME, connect, loads
+from seetrain._exit import background_thread
+from seetrain._store import DB_NAME, connect, count_points, loads, read_points
 from seetrain.transport.base import (
     AuthError,
     Batch,
@@ -52,15 +53,11 @@ TABLES = ("scalars", "media", "console")
 
 # Fixed statements, one per table: no SQL is assembled from data.
 _SELECT = {
-    "scalars": "SELECT s.seq, k.name, s.step, s.ts, s.value, s.special FROM scalars s "
-               "JOIN metric_keys k ON k.id = s.key_id WHERE s.seq > ? ORDER BY s.seq LIMIT ?",
     "media": "SELECT seq, key, step, ts, kind, path, caption, payload FROM media "
              "WHERE seq > ? ORDER BY seq LIMIT ?",
     "console": "SELECT seq, ts, stream, line FROM console WHERE seq > ? ORDER BY seq LIMIT ?",
 }
-_SELECT_POINTS = "SELECT seq, key_id, step, ts, value, special FROM scalars WHERE seq > ? ORDER BY seq LIMIT ?"
 _PENDING = {
-    "scalars": "SELECT COUNT(*) FROM scalars WHERE seq > ?",
     "media": "SELECT COUNT(*) FROM media WHERE seq > ?",
     "console": "SELECT COUNT(*) FROM console WHERE seq > ?",
 }
@@ -91,9 +88,15 @@ def pending_counts(run_dir: str, target: str) -> dict[str, int]:
     try:
         row = conn.execute("SELECT scalars_seq, media_seq, console_seq FROM replication WHERE target = ?",
                            (normalize_target(target),)).fetchone() or (0, 0, 0)
-        return {t: conn.execute(_PENDING[t], (seq,)).fetchone()[0] for t, seq in zip(TABLES, row)}
+        return {t: _pending(conn, t, seq) for t, seq in zip(TABLES, row)}
     finally:
         conn.close()
+
+
+def _pending(conn: sqlite3.Connection, table: str, after: int) -> int:
+    if table == "scalars":
+        return count_points(conn, after)
+    return conn.execute(_PENDING[table], (after,)).fetchone()[0]
 
 
 class RunUploader:
@@ -111,7 +114,6 @@ class RunUploader:
         # Points per batch: packed chunks are cheap to send, so batches are larger than the
         # JSON record batches of media and console.
         self.points_per_batch = DEFAULT_POINTS_PER_BATCH if batch_size == DEFAULT_BATCH_SIZE else batch_size
-        self._keys: dict[int, str] = {}
         self.columnar = os.environ.get("SEETRAIN_UPLOAD_JSON_POINTS", "") not in ("1", "true")
         self.conn = connect(os.path.join(run_dir, DB_NAME))
         head = self.conn.execute("SELECT id, project, created_at, hostname, pid FROM run").fetchone()
@@ -142,7 +144,7 @@ class RunUploader:
 
     # ---- what is left ------------------------------------------------------------------------
     def pending(self) -> dict[str, int]:
-        return {t: self.conn.execute(_PENDING[t], (self.cursor[t],)).fetchone()[0] for t in TABLES}
+        return {t: _pending(self.conn, t, self.cursor[t]) for t in TABLES}
 
     def snapshot_pending(self) -> bool:
         """True while the server lacks the run row: any change once the run has ended; only
@@ -217,34 +219,14 @@ class RunUploader:
 
     # ---- metric points: packed chunks ----------------------------------------------------------
     def _read_points(self) -> tuple[int, int, list[tuple[str, Any]]] | None:
-        """(first seq, last seq, [(key, Columns)]) of the next points after the cursor, or None."""
-        import numpy as np
-
-        from seetrain._chunks import Columns
-
-        rows = self.conn.execute(_SELECT_POINTS, (self.cursor["scalars"], self.points_per_batch)).fetchall()
-        if not rows:
+        """(first seq, last seq, [(key, Columns)]) of the next points after the cursor, or None.
+        The store's chunks are read as they are (seq is dense, so nothing below ``last`` is
+        left out) and go to the server as packed chunks again."""
+        after = self.cursor["scalars"]
+        last, by_key = read_points(self.conn, after, self.points_per_batch)
+        if last <= after or not by_key:
             return None
-        seq, kid, step, ts, value, special = zip(*rows)
-        values = np.array(value, dtype=np.float64)  # None (a NaN stored as NULL) becomes NaN
-        if any(special):
-            for i, sp in enumerate(special):
-                if sp:
-                    values[i] = _SPECIAL[sp]
-        seq_a, kid_a = np.array(seq, np.int64), np.array(kid, np.int64)
-        step_a, ts_a = np.array(step, np.int64), np.array(ts, np.float64)
-        names = self._key_names(set(kid))
-        series = []
-        for k in np.unique(kid_a).tolist():
-            mask = kid_a == k
-            series.append((names[k], Columns(seq_a[mask], step_a[mask], ts_a[mask], values[mask])))
-        return rows[0][0], rows[-1][0], series
-
-    def _key_names(self, ids: set[int]) -> dict[int, str]:
-        missing = [i for i in ids if i not in self._keys]
-        if missing:
-            self._keys.update(self.conn.execute("SELECT id, name FROM metric_keys").fetchall())
-        return self._keys
+        return after + 1, last, list(by_key.items())
 
     def _send_points(self, lo: int, hi: int, series: list[tuple[str, Any]], snapshot: tuple | None) -> int:
         """One batch of metric points, one packed chunk per key (JSON records to a server from
@@ -447,7 +429,7 @@ class Replicator:
         self._abort = threading.Event()
         self._wake = threading.Event()
         self._finished = False
-        self._thread = threading.Thread(target=self._loop, name="seetrain-replicator", daemon=True)
+        self._thread = background_thread(self._loop, "seetrain-replicator")
 
     def start(self) -> Replicator:
         self._thread.start()

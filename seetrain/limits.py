@@ -14,6 +14,7 @@ Rules (documented in docs/server.md):
   with a warning (the full text stays nowhere else, so the cut is announced).
 - tags: at most :data:`MAX_TAGS` tags of at most :data:`MAX_TAG_LENGTH` characters each;
   duplicates are dropped, more tags than the limit is a :class:`ValueError` at ``init``.
+- metric keys: :mod:`seetrain._metric_keys` (any printable text up to 256 characters).
 - config/metadata/summary: JSON nested at most :data:`MAX_JSON_DEPTH` levels deep.
 - step and seq: signed 64-bit integers; timestamps finite.
 - no NUL character in any text (PostgreSQL cannot store it); console lines and captions
@@ -32,7 +33,7 @@ __all__ = [
     "MAX_RUN_ID_LENGTH", "MAX_PROJECT_LENGTH", "MAX_NAME_LENGTH", "MAX_DESCRIPTION_LENGTH",
     "MAX_GROUP_LENGTH", "MAX_TAGS", "MAX_TAG_LENGTH", "MAX_KEY_LENGTH", "MAX_JSON_DEPTH",
     "MAX_HOSTNAME_LENGTH", "MAX_ERROR_LENGTH", "MAX_LINE_LENGTH", "MAX_CAPTION_LENGTH",
-    "INT64_MIN", "INT64_MAX", "PROJECT_PATTERN", "run_id_problem", "check_run_id", "clip",
+    "INT64_MIN", "INT64_MAX", "PROJECT_PATTERN", "key_problem", "run_id_problem", "check_run_id", "clip",
     "normalize_tags", "check_init", "json_depth", "replace_nul",
 ]
 
@@ -43,7 +44,7 @@ MAX_DESCRIPTION_LENGTH = 100_000
 MAX_GROUP_LENGTH = 256
 MAX_TAGS = 1000
 MAX_TAG_LENGTH = 256
-MAX_KEY_LENGTH = 256
+from seetrain._metric_keys import MAX_KEY_LENGTH, key_problem  # noqa: E402 - metric keys have their own module
 MAX_JSON_DEPTH = 100
 MAX_HOSTNAME_LENGTH = 255
 MAX_ERROR_LENGTH = 1_000_000

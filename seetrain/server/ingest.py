@@ -76,6 +76,13 @@ def _run_id(value: str) -> str:
     return value
 
 
+def _key(value: str) -> str:
+    problem = L.key_problem(value)
+    if problem:
+        raise ValueError(f"metric key {problem}")
+    return value
+
+
 def _shallow(value: Any) -> Any:
     if value is not None and L.json_depth(value) > L.MAX_JSON_DEPTH:
         raise ValueError(f"nested deeper than {L.MAX_JSON_DEPTH} levels")
@@ -88,7 +95,7 @@ def _text(max_length: int, min_length: int = 0) -> Any:
 
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 RunId = Annotated[str, AfterValidator(_run_id)]
-Key = _text(L.MAX_KEY_LENGTH, 1)
+Key = Annotated[str, StringConstraints(min_length=1, max_length=L.MAX_KEY_LENGTH), AfterValidator(_key)]
 Int64 = Annotated[int, Field(ge=L.INT64_MIN, le=L.INT64_MAX)]
 Seq = Annotated[int, Field(ge=1, le=L.INT64_MAX)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]

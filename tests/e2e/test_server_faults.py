@@ -57,10 +57,9 @@ def _assert_exactly_once(db_url: str, project: str, run: seetrain.api.RunView) -
         rows = db.scalar_rows(project, run.id)
     finally:
         db.dispose()
-    local = []
-    with run._conn() as conn:
-        local = conn.execute("SELECT s.seq, k.name, s.step, s.value FROM scalars s "
-                             "JOIN metric_keys k ON k.id = s.key_id ORDER BY s.seq").fetchall()
+    local = sorted((seq, key, step, value) for key in run.keys()
+                   for seq, step, value in zip(*(getattr(run.columns(key), f).tolist()
+                                                 for f in ("seq", "step", "value"))))
     assert len(rows) == len(local), f"server has {len(rows)} points, local store {len(local)}"
     assert [(s, k, st, v) for s, k, st, v, _ in rows] == [tuple(r) for r in local]
 
