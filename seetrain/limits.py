@@ -29,6 +29,8 @@ import warnings
 from collections.abc import Iterable
 from typing import Any
 
+from seetrain._metric_keys import MAX_KEY_LENGTH, key_problem
+
 __all__ = [
     "MAX_RUN_ID_LENGTH", "MAX_PROJECT_LENGTH", "MAX_NAME_LENGTH", "MAX_DESCRIPTION_LENGTH",
     "MAX_GROUP_LENGTH", "MAX_TAGS", "MAX_TAG_LENGTH", "MAX_KEY_LENGTH", "MAX_JSON_DEPTH",
@@ -44,7 +46,6 @@ MAX_DESCRIPTION_LENGTH = 100_000
 MAX_GROUP_LENGTH = 256
 MAX_TAGS = 1000
 MAX_TAG_LENGTH = 256
-from seetrain._metric_keys import MAX_KEY_LENGTH, key_problem  # noqa: E402 - metric keys have their own module
 MAX_JSON_DEPTH = 100
 MAX_HOSTNAME_LENGTH = 255
 MAX_ERROR_LENGTH = 1_000_000
