@@ -70,6 +70,39 @@ def bare_executemany(points: int, batch: int = 10_000) -> float:
     return max(1, points // batch) * batch / elapsed
 
 
+def overlay(db_url: str, runs: int = 8, points: int = 200_000, chunk: int = 1000) -> dict:
+    """An overlay chart (one key of ``runs`` runs, ``points`` each) read from the server
+    database through the dashboard's source: first request (cold, every chunk read) and
+    repeated (warm, the series cache checks for new points only)."""
+    import numpy as np
+
+    from seetrain.server.db import Database
+    from seetrain.server.db_source import DbSource
+
+    db = Database(db_url)
+    try:
+        for r in range(runs):
+            with db.writer() as conn:
+                pk = db.upsert_run(conn, "overlay", f"run-{r}", {"status": "finished", "created_at": 1.7e9}, 1.0)
+                seq = np.arange(1, points + 1, dtype=np.int64)
+                cols = [(seq[i:i + chunk], seq[i:i + chunk] - 1, 1.7e9 + seq[i:i + chunk] * 0.01,
+                         np.sin(seq[i:i + chunk] / 1000.0) + r) for i in range(0, points, chunk)]
+                from seetrain._chunks import Columns
+
+                db.insert_chunks(conn, pk, [("loss", Columns(*c)) for c in cols])
+        times = []
+        source = DbSource(db, tempfile.gettempdir())
+        for _ in range(4):
+            t0 = time.perf_counter()
+            out = {rid: source.metric("overlay", rid, "loss", max_points=2000) for rid in
+                   (f"run-{r}" for r in range(runs))}
+            times.append(time.perf_counter() - t0)
+            assert all(v is not None and v["total"] == points for v in out.values())
+    finally:
+        db.dispose()
+    return {"cold_ms": times[0] * 1e3, "warm_ms": min(times[1:]) * 1e3}
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     if not ordered:
@@ -125,10 +158,18 @@ def main() -> None:
     parser.add_argument("--keys", type=int, default=10)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers of the server")
     parser.add_argument("--json", action="store_true", help="also print the results as one JSON line")
+    parser.add_argument("--overlay", action="store_true",
+                        help="only measure an overlay chart of 8 runs x 200k points from the server database")
     args = parser.parse_args()
     if args.client:
         url, logdir, steps, keys, rank = args.client
         client(url, logdir, int(steps), int(keys), int(rank))
+        return
+    if args.overlay:
+        with tempfile.TemporaryDirectory(prefix="seetrain-overlay-") as tmp:
+            got = overlay(f"sqlite:///{tmp}/server.sqlite")
+        print(f"overlay of 8 runs x 200,000 points (SQLite): first request {got['cold_ms']:.0f} ms, "
+              f"repeated {got['warm_ms']:.0f} ms")
         return
     rows = []
     bare = bare_executemany(args.clients * args.steps * args.keys)

@@ -2,27 +2,16 @@
 :mod:`seetrain._chunks` that the local store uses too) checked with numpy, no per-point object.
 
 Checks, all vectorised: the four arrays have one length; seq >= 1 and strictly increasing
-(so no seq twice); timestamps finite. Values may be NaN/+-inf: they are kept, and stored in
-the row table as NULL plus a ``special`` marker as the JSON path does.
+(so no seq twice); timestamps finite. Values may be NaN/+-inf: they are kept as they are.
 """
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
-
-class PackedColumns(NamedTuple):
-    """A validated chunk: its arrays plus the packed bytes it came as (stored unchanged)."""
-
-    seq: np.ndarray
-    step: np.ndarray
-    ts: np.ndarray
-    value: np.ndarray
-    packed: bytes | None = None
-
-__all__ = ["PackedColumns", "decode_chunk", "check_columns", "columns_from_records"]
+__all__ = ["decode_chunk", "check_columns", "columns_from_records", "MAX_CHUNK_POINTS"]
 
 MAX_CHUNK_POINTS = 1_000_000
 
@@ -59,8 +48,7 @@ def decode_chunk(data: str) -> Any:
         raise
     except Exception as exc:  # noqa: BLE001 - any decoding failure of client bytes is a 422
         raise ValueError(f"not a packed chunk: {type(exc).__name__}: {exc}") from None
-    check_columns(cols)
-    return PackedColumns(cols.seq, cols.step, cols.ts, cols.value, bytes(blob))
+    return check_columns(cols)
 
 
 def columns_from_records(rows: list[tuple[int, int, float, float]]) -> Any:
