@@ -198,6 +198,9 @@ def test_a_resume_id_used_from_two_stores_is_a_conflict_with_a_way_out(
     assert "kept locally 0" in first_line
     assert "kept locally 3000" in second_line and "another local store" in second_line, second_line
     assert "--as NEW_ID" in second_line
+    status = subprocess.run([sys.executable, "-m", "seetrain.cli", "status", "--all", "--logdir", str(second)],
+                            capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+    assert "upload stopped (3000 records kept locally)" in status.stdout and "another local store" in status.stdout
     assert [r[3] for r in _rows(srv, "twostores", "shared-id")] == [float(i) for i in range(3000)]
     # The documented way out: upload the second copy under a new id.
     cli_run(["sync", str(second), "--host", srv.url, "--api-key", TOKEN, "--run", "shared-id", "--as", "shared-id-2"])
@@ -242,6 +245,19 @@ def test_a_long_name_and_600_tags_reach_the_server(srv: ServerProcess, logdir: P
     remote = _remote_run(srv, "meta", run.id)
     assert remote["name"] == name and json.loads(remote["tags"]) == tags
     assert remote["status"] == "finished" and json.loads(remote["config"]) == {"lr": 0.1}
+
+
+def test_a_nul_in_a_console_line_reaches_the_server(srv: ServerProcess, logdir: Path, client_env: None,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """PostgreSQL cannot store NUL: the uploader shows it as U+FFFD instead of the server
+    answering 500 forever (and the local store keeps the original line)."""
+    run = seetrain.init(project="nul", logdir=str(logdir), mode="online", host=srv.url, upload_timeout=30)
+    run.log_console("stdout", "before\x00after")
+    seetrain.log({"x": 1.0})
+    seetrain.finish()
+    assert "kept locally 0" in capsys.readouterr().err
+    lines = srv.get(f"/api/v1/runs/nul/{run.id}/console").json()
+    assert [line["line"] for line in lines] == ["before\ufffdafter"]
 
 
 def test_init_refuses_a_run_id_the_server_would_refuse(logdir: Path) -> None:
