@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from seetrain import limits
 from seetrain._exit import background_thread
-from seetrain._store import DB_NAME, connect, count_points, loads, read_points
+from seetrain._store import DB_NAME, connect, count_points, has_table, loads, read_points
 from seetrain.transport.base import (
     AuthError,
     Batch,
@@ -57,6 +57,8 @@ _SELECT = {
              "WHERE seq > ? ORDER BY seq LIMIT ?",
     "console": "SELECT seq, ts, stream, line FROM console WHERE seq > ? ORDER BY seq LIMIT ?",
 }
+_SELECT_V1_POINTS = ("SELECT s.seq, k.name, s.step, s.ts, s.value, s.special FROM scalars s "
+                     "JOIN metric_keys k ON k.id = s.key_id WHERE s.seq > ? ORDER BY s.seq LIMIT ?")
 _PENDING = {
     "media": "SELECT COUNT(*) FROM media WHERE seq > ?",
     "console": "SELECT COUNT(*) FROM console WHERE seq > ?",
@@ -223,10 +225,30 @@ class RunUploader:
         The store's chunks are read as they are (seq is dense, so nothing below ``last`` is
         left out) and go to the server as packed chunks again."""
         after = self.cursor["scalars"]
+        if not has_table(self.conn, "chunks"):
+            return self._read_v1_points(after)
         last, by_key = read_points(self.conn, after, self.points_per_batch)
         if last <= after or not by_key:
             return None
         return after + 1, last, list(by_key.items())
+
+    def _read_v1_points(self, after: int) -> tuple[int, int, list[tuple[str, Any]]] | None:
+        """A store from before chunks (not yet migrated: ``sync`` of an old logdir): one row per point."""
+        import numpy as np
+
+        from seetrain._chunks import Columns
+
+        rows = self.conn.execute(_SELECT_V1_POINTS, (after, self.points_per_batch)).fetchall()
+        if not rows:
+            return None
+        grouped: dict[str, list[tuple]] = {}
+        for seq, key, step, ts, value, special in rows:
+            v = _SPECIAL[special] if special else (float("nan") if value is None else value)
+            grouped.setdefault(key, []).append((seq, step, ts, v))
+        series = [(key, Columns(*(np.array(col, dtype=dt) for col, dt in
+                                  zip(zip(*group), (np.int64, np.int64, np.float64, np.float64)))))
+                  for key, group in grouped.items()]
+        return rows[0][0], rows[-1][0], series
 
     def _send_points(self, lo: int, hi: int, series: list[tuple[str, Any]], snapshot: tuple | None) -> int:
         """One batch of metric points, one packed chunk per key (JSON records to a server from

@@ -241,3 +241,17 @@ def test_unreachable_host_does_not_slow_finish_beyond_the_timeout(logdir: Path, 
     line = capsys.readouterr().err
     assert "kept locally 100" in line and f"seetrain sync {logdir}" in line
     assert seetrain.Api(logdir).run(run.id).point_count() == 100
+
+
+def test_sync_of_a_store_from_before_chunks_sends_every_point(tmp_path: Path) -> None:
+    import shutil
+
+    src = Path(__file__).resolve().parents[1] / "fixtures" / "v1_store"
+    shutil.copytree(src, tmp_path / "v1")
+    mem = MemoryTransport()
+    up = RunUploader(str(tmp_path / "v1" / "legacy" / "v1run"), mem, "mem://server", batch_size=1000)
+    assert up.drain()
+    up.close()
+    got = mem.records[("legacy", "v1run", "scalars")]
+    assert sorted(got) == list(range(1, len(got) + 1)) and len(got) == 6000
+    assert mem.records[("legacy", "v1run", "media")] and mem.records[("legacy", "v1run", "console")]
