@@ -325,11 +325,30 @@ class Journal:
 
 @dataclass
 class RawRecord:
+    """One record, or for scalars a run of ``count`` consecutive records of one schema."""
+
     kind: int
     offset: int
     end: int
     schema: Schema | None = None
     payload: Any = None
+    count: int = 1
+
+
+def _same_schema_run(buf: Any, off: int, size: int, sid: int, limit: int) -> int:
+    """How many complete scalar records of schema ``sid`` follow each other from ``off`` (at
+    least 1): checked for all of them at once with numpy, so a burst costs no Python per record."""
+    import numpy as np
+
+    most = (limit - off) // size
+    if most < 4:
+        return 1
+    head = np.dtype({"names": ["len", "kind", "sid", "tr"], "formats": ["<u4", "u1", "<u4", "u1"],
+                     "offsets": [0, 4, 5, size - 1], "itemsize": size})
+    recs = np.frombuffer(buf, dtype=head, count=most, offset=off)
+    ok = (recs["len"] == size) & (recs["kind"] == SCALARS) & (recs["sid"] == sid) & (recs["tr"] == TRAILER)
+    del recs  # no view may outlive this call (an mmap with views cannot be closed)
+    return most if ok.all() else max(1, int(ok.argmin()))
 
 
 def walk(buf: Any, start: int, end: int, schemas: dict[int, Schema]) -> Iterator[RawRecord]:
@@ -348,7 +367,10 @@ def walk(buf: Any, start: int, end: int, schemas: dict[int, Schema]) -> Iterator
             sch = schemas.get(sid)
             if sch is None or sch.size != size:
                 return
-            yield RawRecord(kind, off, off + size, sch)
+            count = _same_schema_run(buf, off, size, sid, limit)
+            yield RawRecord(kind, off, off + size * count, sch, count=count)
+            off += size * count
+            continue
         elif kind == SCHEMA:
             (sid,) = struct.unpack_from("<I", buf, off + _REC_HEAD.size)
             try:

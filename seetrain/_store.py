@@ -101,6 +101,9 @@ def connect(path: str, readonly: bool = False) -> sqlite3.Connection:
                 raise
             return sqlite3.connect(f"file:{path}?immutable=1", uri=True, check_same_thread=False)
     conn = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+    # Chunks are blobs of up to megabytes: 64 KiB pages make their overflow chains 16x shorter
+    # (measured: writes 4x and reads 2x faster than with 4 KiB pages). Only a new file takes it.
+    conn.execute("PRAGMA page_size=65536")
     conn.execute("PRAGMA journal_mode=WAL")
     # NORMAL keeps committed transactions across a process kill (not across power loss),
     # at a fraction of FULL's fsync cost.

@@ -102,7 +102,8 @@ class Batch:
     __slots__ = ("scalars", "media", "console", "fields", "points", "end", "bad")
 
     def __init__(self) -> None:
-        self.scalars: dict[tuple[str, ...], tuple[Schema, list[bytes], list[int]]] = {}
+        # Per key tuple: its schema, record bytes, and (first seq, record count) of each run.
+        self.scalars: dict[tuple[str, ...], tuple[Schema, list[bytes], list[tuple[int, int]]]] = {}
         self.media: list[tuple] = []
         self.console: list[tuple] = []
         self.fields: dict[str, Any] = {}
@@ -122,7 +123,7 @@ class Batch:
             dtype = np.dtype([("len", "<u4"), ("kind", "u1"), ("sid", "<u4"), ("step", "<i8"), ("ts", "<f8"),
                               ("v", "<f8", (k,)), ("tr", "u1")])
             arr = np.frombuffer(b"".join(records), dtype=dtype)
-            base = np.array(bases, dtype=np.int64)
+            base = np.concatenate([first + k * np.arange(count, dtype=np.int64) for first, count in bases])
             steps, ts, vals = arr["step"], arr["ts"], arr["v"]
             for j, key in enumerate(sch.keys):
                 parts.setdefault(key, []).append(Columns(base + j, steps, ts, vals[:, j]))
@@ -161,8 +162,8 @@ def read_journal(segments: list[Any], pos: tuple[int, int], schemas: dict[int, S
                 if slot is None:
                     slot = batch.scalars[sch.keys] = (sch, [], [])
                 slot[1].append(bytes(seg.buf[rec.offset:rec.end]))
-                slot[2].append(seq)
-                seq += len(sch.keys)
+                slot[2].append((seq, rec.count))
+                seq += len(sch.keys) * rec.count
             elif kind == PICKLED:
                 _decode_media(rec.payload, seg.number, rec.offset, batch, run_dir, on_media_warning)
             elif kind == CONSOLE:
@@ -210,8 +211,7 @@ class Writer:
     def __init__(self, run_dir: str, journal: Journal, flush_interval: float, stats: Any,
                  on_media_warning: Callable[[str, str], None], summary: Summary | None = None,
                  stats_snapshot: Callable[[], dict[str, Any]] | None = None,
-                 create_row: dict[str, Any] | None = None,
-                 points_logged: Callable[[], int] | None = None) -> None:
+                 create_row: dict[str, Any] | None = None) -> None:
         self.run_dir = run_dir
         self.journal = journal
         self.flush_interval = flush_interval
@@ -220,7 +220,6 @@ class Writer:
         self._stats_snapshot = stats_snapshot or (lambda: dict(stats))
         self._on_media_warning = on_media_warning
         self._create_row = create_row
-        self._points_logged = points_logged or (lambda: int(stats["points_written"]))
         self._schemas: dict[int, Schema] = {}
         self.pos = (journal.seg.number, HEADER_SIZE)
         self.store: RunStore | None = None
@@ -273,6 +272,7 @@ class Writer:
 
     # ---- the thread -------------------------------------------------------------------------
     _give_up = False
+    _final_counts: tuple[int, int] | None = None
     _flush_requested = False
 
     def _loop(self) -> None:
@@ -332,7 +332,28 @@ class Writer:
                         "and will be retried", self.run_dir, message, self.pending_points(), where)
 
     def pending_points(self) -> int:
-        return max(0, self._points_logged() - self.stats["points_written"])
+        """Scalar points in the journal that are not in the store yet (any thread)."""
+        return self.counts()[1]
+
+    def counts(self) -> tuple[int, int]:
+        """``(points written, points pending)``, consistent with each other: the journal after
+        the stored position is walked (records only; schemas it declares are read on the way)."""
+        if self._final_counts is not None:
+            return self._final_counts
+        with self._lock:
+            written = int(self.stats["points_written"])
+            number, offset = self.pos
+            schemas = dict(self._schemas)
+            pending = 0
+            with self.journal.lock:
+                for seg in self.journal.segments:
+                    if seg.number < number:
+                        continue
+                    start = offset if seg.number == number else HEADER_SIZE
+                    for rec in walk(seg.buf, start, seg.end, schemas):
+                        if rec.kind == SCALARS:
+                            pending += len(rec.schema.keys) * rec.count
+        return written, pending
 
     def read_batch(self) -> Batch:
         """Decode every complete record after ``self.pos`` (without consuming it)."""
@@ -350,8 +371,9 @@ class Writer:
         chunks = batch.chunks()
         store.write(chunks, batch.media, batch.console, batch.fields, batch.end,
                     store.next_seq + batch.points)
-        self.pos = batch.end
-        self.stats["points_written"] += batch.points
+        with self._lock:
+            self.pos = batch.end
+            self.stats["points_written"] += batch.points
         self.stats["media_written"] += len(batch.media)
         self.stats["console_written"] += len(batch.console)
         if batch.bad:
@@ -394,6 +416,7 @@ class Writer:
 
     def _finish(self) -> bool:
         emptied = self.store is not None and self.pending_bytes() == 0
+        self._final_counts = self.counts()
         if emptied:
             self._derive(final=True)
         self.journal.close(remove=emptied)
