@@ -27,7 +27,6 @@ instead: nothing is lost while the process lives, and the run says so once.
 
 from __future__ import annotations
 
-import array
 import mmap
 import os
 import re
@@ -58,16 +57,12 @@ KINDS = (SCALARS, SCHEMA, PICKLED, CONSOLE, FIELDS)
 _NAME = re.compile(r"^(\d{12})\.seg$")
 
 
-# Above this many values a record's values are copied in as one ``array('d')`` rather than
-# packed argument by argument (3-4x cheaper for a thousand values).
-WIDE = 24
-_SCALAR_HEAD = struct.Struct(_SCALAR_PREFIX)
 
 
 class Schema:
     """One key tuple's scalar record layout; ``seg`` is the segment it was last declared in."""
 
-    __slots__ = ("keys", "id", "struct", "size", "seg", "wide")
+    __slots__ = ("keys", "id", "struct", "size", "seg")
 
     def __init__(self, keys: tuple[str, ...], sid: int) -> None:
         self.keys = keys
@@ -75,7 +70,6 @@ class Schema:
         self.struct = struct.Struct(f"{_SCALAR_PREFIX}{len(keys)}dB")
         self.size = self.struct.size
         self.seg = -1
-        self.wide = len(keys) > WIDE
 
 
 class Segment:
@@ -233,16 +227,7 @@ class Journal:
                 seg = self._declare(sch, size)
                 off = seg.end
             try:
-                if sch.wide:
-                    packed = array.array("d", values)
-                    if len(packed) != len(sch.keys):
-                        raise ValueError("values and keys differ in number")
-                    buf = seg.buf
-                    _SCALAR_HEAD.pack_into(buf, off, size, SCALARS, sch.id, step, ts)
-                    buf[off + _SCALAR_HEAD.size:off + size - 1] = packed.tobytes()
-                    buf[off + size - 1] = TRAILER
-                else:
-                    sch.struct.pack_into(seg.buf, off, size, SCALARS, sch.id, step, ts, *values, TRAILER)
+                sch.struct.pack_into(seg.buf, off, size, SCALARS, sch.id, step, ts, *values, TRAILER)
             except BaseException:
                 seg.buf[off:off + size] = bytes(size)  # leave no half record behind
                 raise

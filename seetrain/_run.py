@@ -177,15 +177,15 @@ class Run:
         keys = tuple(data)
         sch = self._fast.get(keys)
         if sch is not None:
-            # Journal.append_scalars, inlined for the common case (a narrow record that fits the
-            # current segment, its schema declared there): a method call here is 10% of log().
+            # Journal.append_scalars, inlined for the common case (a record that fits the current
+            # segment, its schema declared there): a method call here is 10% of log().
             journal = self._journal
             lock = self._journal_lock
             lock.acquire()
             seg = journal.seg
             off = seg.end
             size = sch.size
-            if sch.seg == seg.number and off + size < seg.cap and not sch.wide:
+            if sch.seg == seg.number and off + size < seg.cap:
                 try:
                     sch.struct.pack_into(seg.buf, off, size, 1, sch.id, step, _time(), *data.values(), 0xA5)
                 except _PACK_ERRORS:
