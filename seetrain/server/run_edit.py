@@ -62,7 +62,7 @@ class LocalRunEdits:
 
     def __init__(self, logdir: str) -> None:
         self.logdir = logdir
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # update() reads the current edits while holding it
         self._cache: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
 
     def _dir(self, project: str, run_id: str) -> str:

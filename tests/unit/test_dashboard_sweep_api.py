@@ -216,6 +216,8 @@ def test_run_edits_win_and_delete_moves_to_trash(tmp_path: Path) -> None:
     assert (listed["name"], listed["notes"], listed["tags"], listed["archived"]) == ("renamed", "lr too high",
                                                                                      ["b", "c"], True)
     assert c.get(f"/api/v1/runs/m/{run.id}").json()["name"] == "renamed"
+    again = c.patch(f"/api/v1/runs/m/{run.id}", json={"notes": "second edit"})  # merged over the first
+    assert (again.json()["name"], again.json()["notes"], again.json()["tags"]) == ("renamed", "second edit", ["b", "c"])
     assert seetrain.Api(tmp_path).run(f"m/{run.id}").name == "orig"  # the store's own row is untouched
     assert c.patch(f"/api/v1/runs/m/{run.id}", json={"status": "finished"}).status_code == 400
     assert c.patch(f"/api/v1/runs/m/{run.id}", json={"name": ""}).status_code == 400

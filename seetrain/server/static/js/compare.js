@@ -70,17 +70,19 @@ export async function renderCompare(root, { project }, query) {
   const workspace = new Workspace({ project, runs: runs.map((r) => ({ id: r.id, name: r.name, ...styles.get(r.id), status: r.status })), keys });
   // Two independent columns, so a short config diff leaves no hole beside a long summary;
   // the report's timing and resources cards join them when they arrive.
-  const left = el("div", { class: "col" },
-    card("Config", el("div", { class: "table-wrap" }, el("table", { class: "grid compare config-diff" }, el("thead", {}, head()), info, cfgBody)), toggle));
-  const right = el("div", { class: "col" },
-    card("Summary metrics (last · min – max)", el("div", { class: "table-wrap" },
-      el("table", { class: "grid compare summary-diff" }, el("thead", {}, head()), el("tbody", {}, sumRows)))));
+  const cfgCard = card("Config", el("div", { class: "table-wrap" }, el("table", { class: "grid compare config-diff" }, el("thead", {}, head()), info, cfgBody)), toggle);
+  const sumCard = card("Summary metrics (last · min – max)", el("div", { class: "table-wrap" },
+    el("table", { class: "grid compare summary-diff" }, el("thead", {}, head()), el("tbody", {}, sumRows))));
+  const left = el("div", { class: "col" }, cfgCard);
+  const right = el("div", { class: "col" }, sumCard);
   const sideBySide = el("div", { class: "two-col" }, left, right);
   const transposed = transposedTable(project, data, colorFor, unfinishedChip, sumKeys);
   let flipped = runs.length >= TRANSPOSE_AT;
+  // Runs as rows replaces the config and summary cards; the report's cards stay where they are.
+  const flip = () => { cfgCard.hidden = flipped; sumCard.hidden = flipped; transposed.hidden = !flipped; };
   const flipBox = el("label", { class: "toggle" }, el("input", { type: "checkbox", class: "transpose", checked: flipped,
-    onchange: (e) => { flipped = e.target.checked; sideBySide.hidden = flipped; transposed.hidden = !flipped; } }), "runs as rows");
-  sideBySide.hidden = flipped; transposed.hidden = !flipped;
+    onchange: (e) => { flipped = e.target.checked; flip(); } }), "runs as rows");
+  flip();
   const unfinished = runs.filter((r) => r.unfinished);
   append(root, [
     data.missing.length ? el("div", { class: "alert" }, `Not found: ${data.missing.join(", ")}`) : null,

@@ -207,6 +207,8 @@ function manageMenu(project, run) {
           if (typed !== run.id) return;
           try { await api.deleteRun(project, run.id); location.hash = `#/project/${encodeURIComponent(project)}`; } catch (e) { fail(e); }
         } }, "Delete…")));
+  // A chosen action closes the menu (the prompt or the reload follows).
+  menu.querySelector(".picker-menu").addEventListener("click", (e) => { if (e.target.closest("button")) menu.open = false; });
   return menu;
 }
 

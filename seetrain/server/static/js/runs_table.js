@@ -177,6 +177,10 @@ export async function renderProject(root, { project }, query) {
       try { views = await api.views(project); } catch { views = []; }
       sel.replaceChildren(el("option", { value: "" }, views.length ? "Saved views…" : "No saved views"),
         ...views.map((v) => el("option", { value: v.name }, v.name)));
+      // The view this page shows, if it is one.
+      const now = currentQuery().toString();
+      const shown = views.find((v) => v.state.query === now);
+      if (shown) sel.value = shown.name;
     };
     sel.addEventListener("change", () => {
       const v = views.find((x) => x.name === sel.value);
