@@ -27,7 +27,6 @@ instead: nothing is lost while the process lives, and the run says so once.
 
 from __future__ import annotations
 
-import array
 import mmap
 import os
 import re
@@ -58,16 +57,12 @@ KINDS = (SCALARS, SCHEMA, PICKLED, CONSOLE, FIELDS)
 _NAME = re.compile(r"^(\d{12})\.seg$")
 
 
-# Above this many values a record's values are copied in as one ``array('d')`` rather than
-# packed argument by argument (3-4x cheaper for a thousand values).
-WIDE = 24
-_SCALAR_HEAD = struct.Struct(_SCALAR_PREFIX)
 
 
 class Schema:
     """One key tuple's scalar record layout; ``seg`` is the segment it was last declared in."""
 
-    __slots__ = ("keys", "id", "struct", "size", "seg", "wide")
+    __slots__ = ("keys", "id", "struct", "size", "seg")
 
     def __init__(self, keys: tuple[str, ...], sid: int) -> None:
         self.keys = keys
@@ -75,7 +70,6 @@ class Schema:
         self.struct = struct.Struct(f"{_SCALAR_PREFIX}{len(keys)}dB")
         self.size = self.struct.size
         self.seg = -1
-        self.wide = len(keys) > WIDE
 
 
 class Segment:
@@ -233,16 +227,7 @@ class Journal:
                 seg = self._declare(sch, size)
                 off = seg.end
             try:
-                if sch.wide:
-                    packed = array.array("d", values)
-                    if len(packed) != len(sch.keys):
-                        raise ValueError("values and keys differ in number")
-                    buf = seg.buf
-                    _SCALAR_HEAD.pack_into(buf, off, size, SCALARS, sch.id, step, ts)
-                    buf[off + _SCALAR_HEAD.size:off + size - 1] = packed.tobytes()
-                    buf[off + size - 1] = TRAILER
-                else:
-                    sch.struct.pack_into(seg.buf, off, size, SCALARS, sch.id, step, ts, *values, TRAILER)
+                sch.struct.pack_into(seg.buf, off, size, SCALARS, sch.id, step, ts, *values, TRAILER)
             except BaseException:
                 seg.buf[off:off + size] = bytes(size)  # leave no half record behind
                 raise
@@ -325,11 +310,30 @@ class Journal:
 
 @dataclass
 class RawRecord:
+    """One record, or for scalars a run of ``count`` consecutive records of one schema."""
+
     kind: int
     offset: int
     end: int
     schema: Schema | None = None
     payload: Any = None
+    count: int = 1
+
+
+def _same_schema_run(buf: Any, off: int, size: int, sid: int, limit: int) -> int:
+    """How many complete scalar records of schema ``sid`` follow each other from ``off`` (at
+    least 1): checked for all of them at once with numpy, so a burst costs no Python per record."""
+    import numpy as np
+
+    most = (limit - off) // size
+    if most < 4:
+        return 1
+    head = np.dtype({"names": ["len", "kind", "sid", "tr"], "formats": ["<u4", "u1", "<u4", "u1"],
+                     "offsets": [0, 4, 5, size - 1], "itemsize": size})
+    recs = np.frombuffer(buf, dtype=head, count=most, offset=off)
+    ok = (recs["len"] == size) & (recs["kind"] == SCALARS) & (recs["sid"] == sid) & (recs["tr"] == TRAILER)
+    del recs  # no view may outlive this call (an mmap with views cannot be closed)
+    return most if ok.all() else max(1, int(ok.argmin()))
 
 
 def walk(buf: Any, start: int, end: int, schemas: dict[int, Schema]) -> Iterator[RawRecord]:
@@ -348,7 +352,10 @@ def walk(buf: Any, start: int, end: int, schemas: dict[int, Schema]) -> Iterator
             sch = schemas.get(sid)
             if sch is None or sch.size != size:
                 return
-            yield RawRecord(kind, off, off + size, sch)
+            count = _same_schema_run(buf, off, size, sid, limit)
+            yield RawRecord(kind, off, off + size * count, sch, count=count)
+            off += size * count
+            continue
         elif kind == SCHEMA:
             (sid,) = struct.unpack_from("<I", buf, off + _REC_HEAD.size)
             try:

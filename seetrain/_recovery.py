@@ -96,7 +96,7 @@ def recover(run_dir: str, locked: bool = False) -> dict[str, Any] | None:
 
 def _recover_locked(run_dir: str) -> dict[str, Any]:
     from seetrain._journal import HEADER_SIZE, JOURNAL_DIR, Segment, list_segments, read_segment_file, walk
-    from seetrain._store import RunStore, key_names, load_columns
+    from seetrain._store import RunStore, chunk_of, key_names, load_columns
     from seetrain._writer import Summary, read_journal
 
     jdir = os.path.join(run_dir, JOURNAL_DIR)
@@ -142,7 +142,7 @@ def _recover_locked(run_dir: str) -> dict[str, Any]:
         for key in key_names(store.conn):
             cols = load_columns(store.conn, key)
             if cols is not None and len(cols):
-                summary.add(key, cols)
+                summary.add(chunk_of(key, cols))
                 last_ts = max(last_ts, float(cols.ts.max()))
         fields: dict[str, Any] = {"summary": summary.to_json()}
         if row.get("status") == "running":

@@ -71,7 +71,6 @@ class Run:
         self._known_keys: set[str] = set()
         self._key_ok: dict[Any, bool] = {}
         self._fast: dict[tuple[Any, ...], Schema] = {}
-        self._n_logged = 0
         self._next_step = 0
         self._finished = False
         self._forked = False
@@ -106,10 +105,11 @@ class Run:
         journal_dir = os.path.join(self.dir, JOURNAL_DIR)
         first = max([n for n, _ in list_segments(journal_dir)] + [0]) + 1
         self._journal = Journal(journal_dir, first_number=first, on_fallback=self._journal_fallback)
+        self._journal_lock = self._journal.lock
         self._metadata = static_metadata()
         self._writer = Writer(self.dir, self._journal, settings.flush_interval, self.stats,
                               self._media_warning, summary=summary, stats_snapshot=self.get_stats,
-                              points_logged=self._logged_count, create_row={
+                              create_row={
                                   "id": self.id, "project": self.project, "name": self.name,
                                   "description": self.description, "tags": dumps(self.tags),
                                   "group_name": group, "status": "running", "created_at": self.created_at,
@@ -177,15 +177,15 @@ class Run:
         keys = tuple(data)
         sch = self._fast.get(keys)
         if sch is not None:
-            # Journal.append_scalars, inlined for the common case (a narrow record that fits the
-            # current segment, its schema declared there): a method call here is 10% of log().
+            # Journal.append_scalars, inlined for the common case (a record that fits the current
+            # segment, its schema declared there): a method call here is 10% of log().
             journal = self._journal
-            lock = journal.lock
+            lock = self._journal_lock
             lock.acquire()
             seg = journal.seg
             off = seg.end
             size = sch.size
-            if sch.seg == seg.number and off + size < seg.cap and not sch.wide:
+            if sch.seg == seg.number and off + size < seg.cap:
                 try:
                     sch.struct.pack_into(seg.buf, off, size, 1, sch.id, step, _time(), *data.values(), 0xA5)
                 except _PACK_ERRORS:
@@ -194,7 +194,6 @@ class Run:
                 else:
                     seg.end = off + size
                     lock.release()
-                    self._n_logged += len(keys)
                     return
             else:
                 lock.release()
@@ -203,7 +202,6 @@ class Run:
                 except _PACK_ERRORS:
                     pass
                 else:
-                    self._n_logged += len(keys)
                     return
         self._log_slow(data, step, keys)
 
@@ -243,7 +241,6 @@ class Run:
             self._refuse_points(len(pairs))
             self._warn("value", "", f"values could not be recorded: {exc}")
             return
-        self._n_logged += len(pairs)
         if keys is not None and names == keys and len(self._fast) < _FAST_SCHEMAS:
             self._fast[keys] = sch
 
@@ -427,17 +424,14 @@ class Run:
         """Call ``callback(run)`` just before the run closes (monitors, console capture ...)."""
         self._finish_callbacks.append(callback)
 
-    def _logged_count(self) -> int:
-        return self._n_logged
-
     def get_stats(self) -> dict[str, Any]:
         """What the run knows about itself: points logged (accepted at the call), written to the
         store, pending (accepted, not yet stored) and refused; write errors; warnings."""
-        written = self.stats["points_written"]
-        return {**self.stats, "points_logged": self._n_logged, "points_written": written,
-                "points_pending": max(0, self._n_logged - written), "points_refused": self.stats["points_refused"],
+        written, pending = self._writer.counts()
+        return {**self.stats, "points_logged": written + pending, "points_written": written,
+                "points_pending": pending, "points_refused": self.stats["points_refused"],
                 "write_errors": self.stats["write_errors"], "warnings": dict(self.warning_counts),
-                "queued": max(0, self._n_logged - written),
+                "queued": pending,
                 "journal": "memory" if self._journal.fallback_reason else "disk"}
 
     # ---- bad input -------------------------------------------------------------------------

@@ -23,7 +23,7 @@ import secrets
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 
@@ -101,6 +101,9 @@ def connect(path: str, readonly: bool = False) -> sqlite3.Connection:
                 raise
             return sqlite3.connect(f"file:{path}?immutable=1", uri=True, check_same_thread=False)
     conn = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+    # Chunks are blobs of up to megabytes: 64 KiB pages make their overflow chains 16x shorter
+    # (measured: writes 4x and reads 2x faster than with 4 KiB pages). Only a new file takes it.
+    conn.execute("PRAGMA page_size=65536")
     conn.execute("PRAGMA journal_mode=WAL")
     # NORMAL keeps committed transactions across a process kill (not across power loss),
     # at a fraction of FULL's fsync cost.
@@ -114,8 +117,27 @@ def has_table(conn: sqlite3.Connection, name: str) -> bool:
                         (name,)).fetchone() is not None
 
 
-def chunk_row(kid: int, cols: Columns) -> tuple:
-    """The ``chunks`` row for one key's columns (already in seq order)."""
+class Chunk(NamedTuple):
+    """One key's new points, ready for a ``chunks`` row (and for the summary: no numpy needed)."""
+
+    key: str
+    n: int
+    seq_first: int
+    seq_last: int
+    step_min: int
+    step_max: int
+    ts_first: float
+    ts_last: float
+    v_min: float | None
+    v_max: float | None
+    nonfinite: int
+    data: bytes
+    last: float
+    last_step: int
+
+
+def chunk_of(key: str, cols: Columns) -> Chunk:
+    """The chunk of one key's columns (already in seq order)."""
     import numpy as np
 
     from seetrain._chunks import pack
@@ -129,9 +151,36 @@ def chunk_row(kid: int, cols: Columns) -> tuple:
         v_min, v_max = float(value[finite].min()), float(value[finite].max())
     else:
         v_min = v_max = None
-    return (kid, len(value), int(cols.seq[0]), int(cols.seq[-1]), int(cols.step.min()), int(cols.step.max()),
-            float(cols.ts[0]), float(cols.ts[-1]), v_min, v_max, len(value) - n_finite,
-            pack(cols.seq, cols.step, cols.ts, value))
+    return Chunk(key, len(value), int(cols.seq[0]), int(cols.seq[-1]), int(cols.step.min()), int(cols.step.max()),
+                 float(cols.ts[0]), float(cols.ts[-1]), v_min, v_max, len(value) - n_finite,
+                 pack(cols.seq, cols.step, cols.ts, value), float(value[-1]), int(cols.step[-1]))
+
+
+def chunks_of_group(keys: Sequence[str], seq: Any, step: Any, ts: Any, values: Any) -> list[Chunk]:
+    """Chunks of ``k`` keys logged together (``values`` ``(n, k)``, ``seq`` ``(n, k)``, shared
+    ``step``/``ts``), every aggregate computed across keys at once."""
+    import numpy as np
+
+    from seetrain._chunks import pack_many
+
+    n = values.shape[0]
+    finite = np.isfinite(values)
+    bad = (n - finite.sum(axis=0)).tolist()
+    lo = np.where(finite, values, np.inf).min(axis=0).tolist()
+    hi = np.where(finite, values, -np.inf).max(axis=0).tolist()
+    blobs = pack_many(seq, step, ts, values)
+    s_min, s_max, t0, t1 = int(step.min()), int(step.max()), float(ts[0]), float(ts[-1])
+    firsts, lasts, last_vals = seq[0].tolist(), seq[-1].tolist(), values[-1].tolist()
+    last_step = int(step[-1])
+    return [Chunk(key, n, firsts[j], lasts[j], s_min, s_max, t0, t1,
+                  None if bad[j] == n else lo[j], None if bad[j] == n else hi[j], bad[j], blobs[j],
+                  last_vals[j], last_step)
+            for j, key in enumerate(keys)]
+
+
+def chunk_row(kid: int, cols: Columns) -> tuple:
+    """The ``chunks`` row (in ``_CHUNK_COLUMNS`` order) of one key's columns."""
+    return (kid, *chunk_of("", cols)[1:12])
 
 
 class RunStore:
@@ -215,7 +264,7 @@ class RunStore:
                 "SELECT id FROM metric_keys WHERE name = ?", (name,)).fetchone()[0]
         return kid
 
-    def write(self, chunks: dict[str, Columns], media: Sequence[tuple], console: Sequence[tuple],
+    def write(self, chunks: Sequence[Chunk], media: Sequence[tuple], console: Sequence[tuple],
               run_fields: dict[str, Any], journal_pos: tuple[int, int] | None, next_seq: int) -> None:
         """One transaction: the points, media rows, console lines, run fields and the journal
         position they came from. Either all of it is stored or none of it."""
@@ -224,11 +273,12 @@ class RunStore:
         conn.execute("BEGIN IMMEDIATE")
         try:
             rows = []
-            for name, cols in chunks.items():
-                kid = self._key_ids.get(name)
+            for chunk in chunks:
+                kid = self._key_ids.get(chunk.key)
                 if kid is None:
-                    kid = new_keys[name] = self.key_id(name)
-                rows.append(chunk_row(kid, cols))
+                    kid = new_keys.get(chunk.key) or self.key_id(chunk.key)
+                    new_keys[chunk.key] = kid
+                rows.append((kid, *chunk[1:12]))
             if rows:
                 conn.executemany(_INSERT_CHUNK, rows)
             if media:

@@ -27,7 +27,7 @@ import orjson
 
 from seetrain._exit import background_thread
 from seetrain._journal import CONSOLE, FIELDS, HEADER_SIZE, PICKLED, SCALARS, Journal, Schema, walk
-from seetrain._store import RunStore, dumps
+from seetrain._store import Chunk, RunStore, chunk_of, chunks_of_group, dumps
 
 if TYPE_CHECKING:
     from seetrain._chunks import Columns
@@ -60,31 +60,20 @@ class Summary:
     def __init__(self, data: dict[str, dict[str, Any]] | None = None) -> None:
         self.data: dict[str, dict[str, Any]] = data or {}
 
-    def add(self, key: str, cols: Columns) -> None:
-        import numpy as np
-
-        value = cols.value
-        n = len(value)
-        if not n:
-            return
-        entry = self.data.get(key)
+    def add(self, chunk: Chunk) -> None:
+        """Fold in one chunk's aggregates (computed when it was packed)."""
+        entry = self.data.get(chunk.key)
         if entry is None:
-            entry = self.data[key] = {"last": None, "min": None, "max": None, "count": 0, "step": None,
-                                      "nonfinite": 0}
-        entry["last"] = float(value[-1])
-        entry["step"] = int(cols.step[-1])
-        entry["count"] += n
-        finite = np.isfinite(value)
-        good = int(finite.sum())
-        entry["nonfinite"] += n - good
-        if not good:
-            return
-        vals = value if good == n else value[finite]
-        lo, hi = float(vals.min()), float(vals.max())
-        if entry["min"] is None or lo < entry["min"]:
-            entry["min"] = lo
-        if entry["max"] is None or hi > entry["max"]:
-            entry["max"] = hi
+            entry = self.data[chunk.key] = {"last": None, "min": None, "max": None, "count": 0, "step": None,
+                                            "nonfinite": 0}
+        entry["last"] = chunk.last
+        entry["step"] = chunk.last_step
+        entry["count"] += chunk.n
+        entry["nonfinite"] += chunk.nonfinite
+        if chunk.v_min is not None and (entry["min"] is None or chunk.v_min < entry["min"]):
+            entry["min"] = chunk.v_min
+        if chunk.v_max is not None and (entry["max"] is None or chunk.v_max > entry["max"]):
+            entry["max"] = chunk.v_max
 
     def to_json(self) -> str:
         return dumps({k: {f: finite_or_text(v) for f, v in e.items()} for k, e in self.data.items()})
@@ -102,7 +91,8 @@ class Batch:
     __slots__ = ("scalars", "media", "console", "fields", "points", "end", "bad")
 
     def __init__(self) -> None:
-        self.scalars: dict[tuple[str, ...], tuple[Schema, list[bytes], list[int]]] = {}
+        # Per key tuple: its schema, record bytes, and (first seq, record count) of each run.
+        self.scalars: dict[tuple[str, ...], tuple[Schema, list[bytes], list[tuple[int, int]]]] = {}
         self.media: list[tuple] = []
         self.console: list[tuple] = []
         self.fields: dict[str, Any] = {}
@@ -110,28 +100,42 @@ class Batch:
         self.end: tuple[int, int] | None = None
         self.bad = 0
 
-    def chunks(self) -> dict[str, Columns]:
-        """One chunk per key, in seq order (the numbers were given while reading)."""
+    def chunks(self) -> list[Chunk]:
+        """One chunk per key, in seq order (the numbers were given while reading). Keys logged
+        together under one schema are packed across keys at once; a key found under several
+        schemas in this batch is merged on its own."""
         import numpy as np
 
         from seetrain._chunks import Columns
 
-        parts: dict[str, list[Columns]] = {}
+        groups = []
+        seen: dict[str, int] = {}
         for sch, records, bases in self.scalars.values():
             k = len(sch.keys)
             dtype = np.dtype([("len", "<u4"), ("kind", "u1"), ("sid", "<u4"), ("step", "<i8"), ("ts", "<f8"),
                               ("v", "<f8", (k,)), ("tr", "u1")])
             arr = np.frombuffer(b"".join(records), dtype=dtype)
-            base = np.array(bases, dtype=np.int64)
+            base = np.concatenate([first + k * np.arange(count, dtype=np.int64) for first, count in bases])
+            groups.append((sch.keys, base, arr))
+            for key in sch.keys:
+                seen[key] = seen.get(key, 0) + 1
+        out: list[Chunk] = []
+        split: dict[str, list[Columns]] = {}
+        for keys, base, arr in groups:
             steps, ts, vals = arr["step"], arr["ts"], arr["v"]
-            for j, key in enumerate(sch.keys):
-                parts.setdefault(key, []).append(Columns(base + j, steps, ts, vals[:, j]))
-        out: dict[str, Columns] = {}
-        for key, pieces in parts.items():
+            alone = [j for j, key in enumerate(keys) if seen[key] == 1]
+            if len(alone) == len(keys):
+                seq = base[:, None] + np.arange(len(keys), dtype=np.int64)
+                out.extend(chunks_of_group(keys, seq, steps, ts, vals))
+                continue
+            for j, key in enumerate(keys):
+                if seen[key] == 1:
+                    out.append(chunk_of(key, Columns(base + j, steps, ts, np.ascontiguousarray(vals[:, j]))))
+                else:
+                    split.setdefault(key, []).append(Columns(base + j, steps, ts, vals[:, j]))
+        for key, pieces in split.items():
             cols = Columns.concat(pieces)
-            if len(pieces) > 1:
-                cols = cols.take(np.argsort(cols.seq, kind="stable"))
-            out[key] = cols
+            out.append(chunk_of(key, cols.take(np.argsort(cols.seq, kind="stable"))))
         return out
 
 
@@ -161,8 +165,8 @@ def read_journal(segments: list[Any], pos: tuple[int, int], schemas: dict[int, S
                 if slot is None:
                     slot = batch.scalars[sch.keys] = (sch, [], [])
                 slot[1].append(bytes(seg.buf[rec.offset:rec.end]))
-                slot[2].append(seq)
-                seq += len(sch.keys)
+                slot[2].append((seq, rec.count))
+                seq += len(sch.keys) * rec.count
             elif kind == PICKLED:
                 _decode_media(rec.payload, seg.number, rec.offset, batch, run_dir, on_media_warning)
             elif kind == CONSOLE:
@@ -210,8 +214,7 @@ class Writer:
     def __init__(self, run_dir: str, journal: Journal, flush_interval: float, stats: Any,
                  on_media_warning: Callable[[str, str], None], summary: Summary | None = None,
                  stats_snapshot: Callable[[], dict[str, Any]] | None = None,
-                 create_row: dict[str, Any] | None = None,
-                 points_logged: Callable[[], int] | None = None) -> None:
+                 create_row: dict[str, Any] | None = None) -> None:
         self.run_dir = run_dir
         self.journal = journal
         self.flush_interval = flush_interval
@@ -220,7 +223,6 @@ class Writer:
         self._stats_snapshot = stats_snapshot or (lambda: dict(stats))
         self._on_media_warning = on_media_warning
         self._create_row = create_row
-        self._points_logged = points_logged or (lambda: int(stats["points_written"]))
         self._schemas: dict[int, Schema] = {}
         self.pos = (journal.seg.number, HEADER_SIZE)
         self.store: RunStore | None = None
@@ -273,6 +275,7 @@ class Writer:
 
     # ---- the thread -------------------------------------------------------------------------
     _give_up = False
+    _final_counts: tuple[int, int] | None = None
     _flush_requested = False
 
     def _loop(self) -> None:
@@ -332,7 +335,28 @@ class Writer:
                         "and will be retried", self.run_dir, message, self.pending_points(), where)
 
     def pending_points(self) -> int:
-        return max(0, self._points_logged() - self.stats["points_written"])
+        """Scalar points in the journal that are not in the store yet (any thread)."""
+        return self.counts()[1]
+
+    def counts(self) -> tuple[int, int]:
+        """``(points written, points pending)``, consistent with each other: the journal after
+        the stored position is walked (records only; schemas it declares are read on the way)."""
+        if self._final_counts is not None:
+            return self._final_counts
+        with self._lock:
+            written = int(self.stats["points_written"])
+            number, offset = self.pos
+            schemas = dict(self._schemas)
+            pending = 0
+            with self.journal.lock:
+                for seg in self.journal.segments:
+                    if seg.number < number:
+                        continue
+                    start = offset if seg.number == number else HEADER_SIZE
+                    for rec in walk(seg.buf, start, seg.end, schemas):
+                        if rec.kind == SCALARS:
+                            pending += len(rec.schema.keys) * rec.count
+        return written, pending
 
     def read_batch(self) -> Batch:
         """Decode every complete record after ``self.pos`` (without consuming it)."""
@@ -350,8 +374,9 @@ class Writer:
         chunks = batch.chunks()
         store.write(chunks, batch.media, batch.console, batch.fields, batch.end,
                     store.next_seq + batch.points)
-        self.pos = batch.end
-        self.stats["points_written"] += batch.points
+        with self._lock:
+            self.pos = batch.end
+            self.stats["points_written"] += batch.points
         self.stats["media_written"] += len(batch.media)
         self.stats["console_written"] += len(batch.console)
         if batch.bad:
@@ -359,8 +384,8 @@ class Writer:
         self.journal.release(self.pos[0])
         try:
             add = self.summary.add
-            for key, cols in chunks.items():
-                add(key, cols)
+            for chunk in chunks:
+                add(chunk)
             if chunks:
                 self._summary_dirty = True
         except Exception:  # noqa: BLE001 - derived: rebuilt from the chunks on recovery
@@ -394,6 +419,7 @@ class Writer:
 
     def _finish(self) -> bool:
         emptied = self.store is not None and self.pending_bytes() == 0
+        self._final_counts = self.counts()
         if emptied:
             self._derive(final=True)
         self.journal.close(remove=emptied)

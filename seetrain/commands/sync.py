@@ -34,6 +34,7 @@ def sync(logdir: str | None, host: str, project: str | None, run_ids: tuple[str,
     from seetrain._replicator import RunUploader, UploadStopped, normalize_target
     from seetrain._settings import resolve
     from seetrain._store import iter_run_dirs
+    from seetrain.api import read_run
     from seetrain.limits import run_id_problem
     from seetrain.transport import AuthError, ServerUnavailable, TransportError
     from seetrain.transport.http import HttpTransport
@@ -53,6 +54,7 @@ def sync(logdir: str | None, host: str, project: str | None, run_ids: tuple[str,
         for _, run_dir in iter_run_dirs(folder, project):
             if run_ids and os.path.basename(run_dir) not in run_ids and _run_id_of(run_dir) not in run_ids:
                 continue
+            read_run(run_dir)  # a killed run's journal tail goes into its store before upload
             try:
                 uploader = RunUploader(run_dir, transport, target, upload_as=upload_as)
             except Exception as exc:  # noqa: BLE001 - one unreadable run must not stop the others

@@ -101,3 +101,62 @@ def test_plan_follows_block_ranges_when_steps_go_back() -> None:
     assert live.raw.tolist() == [2, 5]  # only blocks holding a step after 250, no neighbours
     with pytest.raises(ValueError):
         plan_blocks(lo, hi, n, None, None, 1000, after_step=5)
+
+
+# ---- buckets of equal x width (issue 13: a zoomed mix of dense and sparse points) ---------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra.numpy import arrays  # noqa: E402
+
+
+@st.composite
+def _series(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, int]:
+    n = draw(st.integers(3, 400))
+    gaps = draw(arrays(np.float64, n, elements=st.sampled_from([0.0, 1.0, 1.0, 2.0, 50.0, 1000.0])))
+    x = np.cumsum(gaps)
+    y = draw(arrays(np.float64, n, elements=st.one_of(
+        st.floats(-1e6, 1e6, allow_nan=False), st.sampled_from([np.nan, np.inf, -np.inf]))))
+    return x, y, draw(st.integers(1, 40))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_series())
+def test_no_x_bucket_gets_more_than_its_min_and_max(case: tuple[np.ndarray, np.ndarray, int]) -> None:
+    x, y, buckets = case
+    idx = minmax_indices(y, buckets, x)
+    assert np.all(np.diff(idx) > 0)  # x order, no duplicates
+    assert set(np.flatnonzero(~np.isfinite(y)).tolist()) <= set(idx.tolist())  # NaN/inf always kept
+    finite = np.isfinite(y)
+    if len(y) <= 2 * buckets:
+        assert idx.tolist() == list(range(len(y)))
+        return
+    if finite.any():  # the spikes: the global extremes survive
+        assert y[finite].max() in y[idx] and y[finite].min() in y[idx]
+    span = x[-1] - x[0]
+    kept = idx[np.isfinite(y[idx])]
+    kept = kept[(kept != 0) & (kept != len(y) - 1)]  # the two end points are extra
+    if span > 0:
+        def grid_of(xs: np.ndarray) -> np.ndarray:  # bucket b: x in [x0 + b w, x0 + (b+1) w), w = span/n
+            return np.minimum(np.floor((xs - x[0]) * (buckets / span)).astype(int), buckets - 1)
+
+        grid = grid_of(x[kept])
+        # Every bucket of width range/n keeps at most its min and its max point (at most 2)...
+        assert np.bincount(grid, minlength=buckets).max() <= 2
+        # ...and every bucket holding a finite point keeps at least one.
+        all_grid = grid_of(x[finite])
+        with_points = set(all_grid.tolist()) - {0, buckets - 1}
+        assert with_points <= set(grid.tolist()) | {0, buckets - 1}
+
+
+def test_zoomed_mix_of_dense_and_sparse_points_is_spread_evenly() -> None:
+    """The issue's case: a zoomed range answered from sparse block extremes plus a dense raw
+    stretch at its end; bucketing by count put 3/4 of the points in the last tenth."""
+    sparse = np.arange(300_000, 390_000, 512, dtype=np.float64)  # two extremes per 1024-point block
+    dense = np.arange(390_000, 400_001, dtype=np.float64)  # raw edge blocks
+    x = np.concatenate([sparse, dense])
+    y = np.sin(x / 777.0)
+    sel = select(x, y, 430, x_min=300_000, x_max=400_000)
+    chosen = x[sel.indices]
+    last_tenth = np.count_nonzero(chosen >= 390_000)
+    assert last_tenth <= 0.2 * len(chosen)
+    assert np.diff(chosen).max() <= 2 * 100_000 / 215  # no hole wider than two buckets

@@ -149,7 +149,7 @@ def test_a_store_that_never_comes_back_keeps_the_journal_and_finish_does_not_rai
 def test_a_failing_summary_costs_no_point(logdir, monkeypatch):
     from seetrain._writer import Summary
 
-    def boom(self, key, cols):
+    def boom(self, chunk):
         raise TypeError("'<' not supported between instances of 'NoneType' and 'float'")
 
     monkeypatch.setattr(Summary, "add", boom)
