@@ -412,10 +412,11 @@ def create_app(source: DataSource, *, extra_routers: Iterable[APIRouter] = (),
     @app.exception_handler(RequestValidationError)
     async def bad_params(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()]
-        # A bad request body (ingest) is 422 Unprocessable; bad query/path parameters are 400.
-        in_body = any(tuple(e.get("loc", ()))[:1] == ("body",) for e in exc.errors())
-        return JSONResponse({"error": "invalid body" if in_body else "invalid parameters", "detail": problems},
-                            status_code=422 if in_body else 400)
+        # A bad ingest body is 422 Unprocessable (the uploader keeps the data and says why);
+        # the dashboard's own bad parameters and bodies stay 400.
+        ingest = request.url.path.startswith("/api/v1/ingest/")
+        return JSONResponse({"error": "invalid body" if ingest else "invalid parameters", "detail": problems},
+                            status_code=422 if ingest else 400)
 
     @app.exception_handler(ValueError)
     async def bad_value(request: Request, exc: ValueError) -> JSONResponse:
