@@ -10,11 +10,12 @@ record once. No SQL is built from strings; everything goes through SQLAlchemy Co
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -208,6 +209,7 @@ class Database:
             raise ValueError(f"unsupported database {self.dialect!r}: use sqlite:/// or postgresql://")
         self._run_pks: dict[tuple[str, str], int] = {}
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
         if create:
             self.create_schema()
 
@@ -244,10 +246,20 @@ class Database:
         self.engine.dispose()
         self.write_engine.dispose()
 
-    def writer(self) -> Any:
+    @contextlib.contextmanager
+    def writer(self) -> Iterator[Connection]:
         """A write transaction (``with db.writer() as conn``) that holds the run's write lock
-        from the start: BEGIN IMMEDIATE on SQLite; on PostgreSQL see :meth:`lock_run`."""
-        return self.write_engine.begin()
+        from the start: BEGIN IMMEDIATE on SQLite; on PostgreSQL see :meth:`lock_run`.
+
+        On SQLite the threads of one process also queue on a lock first: SQLite's own busy
+        handler sleeps in steps of up to 100 ms while it waits, which made the latency tail of
+        concurrent ingest requests; a thread waiting on the lock wakes the moment it is free."""
+        if self.dialect != "sqlite":
+            with self.write_engine.begin() as conn:
+                yield conn
+            return
+        with self._write_lock, self.write_engine.begin() as conn:
+            yield conn
 
     def lock_run(self, conn: Connection, run_pk: int) -> None:
         """Serialise writers of one run on PostgreSQL (an advisory lock until commit)."""
