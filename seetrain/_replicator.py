@@ -365,8 +365,9 @@ class RunUploader:
             "tags": [limits.replace_nul(str(t))[:limits.MAX_TAG_LENGTH] for t in (loads(tags) or [])][:limits.MAX_TAGS],
             "group": _clip(group, limits.MAX_GROUP_LENGTH),
             "status": status, "created_at": created, "finished_at": finished, "heartbeat_at": heartbeat,
-            "hostname": _clip(hostname, limits.MAX_HOSTNAME_LENGTH), "pid": pid, "config": loads(config),
-            "metadata": loads(metadata), "summary": loads(summary), "stats": loads(stats),
+            "hostname": _clip(hostname, limits.MAX_HOSTNAME_LENGTH), "pid": pid,
+            "config": _shallow(loads(config)), "metadata": _shallow(loads(metadata)),
+            "summary": _shallow(loads(summary)), "stats": _shallow(loads(stats)),
             "error": _clip(error, limits.MAX_ERROR_LENGTH),
         }
         return row, snapshot
@@ -399,6 +400,26 @@ def _records(series: list[tuple[str, Any]]) -> list[dict[str, Any]]:
                         "special": special})
     out.sort(key=lambda r: r["seq"])
     return out
+
+
+DEEP_MARKER = "<nested deeper than the server's limit>"
+
+
+def _shallow(obj: Any, limit: int = limits.MAX_JSON_DEPTH) -> Any:
+    """``obj`` with anything nested deeper than the server accepts replaced by a marker
+    string, so one odd config value never blocks the run's points (the local store keeps
+    the whole value)."""
+    if limits.json_depth(obj, limit) <= limit:
+        return obj
+
+    def cut(value: Any, depth: int) -> Any:
+        if isinstance(value, dict):
+            return DEEP_MARKER if depth >= limit else {k: cut(v, depth + 1) for k, v in value.items()}
+        if isinstance(value, list):
+            return DEEP_MARKER if depth >= limit else [cut(v, depth + 1) for v in value]
+        return value
+
+    return cut(obj, 0)
 
 
 def _clip(text: Any, limit: int) -> Any:
@@ -495,6 +516,10 @@ class Replicator:
             except (TransportError, sqlite3.Error, OSError) as exc:
                 self.state, self.last_error = "retrying", f"{type(exc).__name__}: {exc}"
                 log.warning("seetrain: upload error (will retry): %s", self.last_error)
+                delay = 1.0
+            except Exception as exc:  # noqa: BLE001 - a bug here must not kill the thread silently
+                self.state, self.last_error = "retrying", f"unexpected {type(exc).__name__}: {exc}"
+                log.warning("seetrain: upload error (will retry): %s", self.last_error, exc_info=True)
                 delay = 1.0
             self._publish()
             if delay and self._wake.wait(delay):

@@ -260,6 +260,20 @@ def test_a_nul_in_a_console_line_reaches_the_server(srv: ServerProcess, logdir: 
     assert [line["line"] for line in lines] == ["before\ufffdafter"]
 
 
+def test_a_config_nested_150_deep_does_not_block_the_run(srv: ServerProcess, logdir: Path, client_env: None,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    run = seetrain.init(project="deep", logdir=str(logdir), mode="online", host=srv.url, upload_timeout=30,
+                        config={"lr": 0.1, "deep": _deep(150)})
+    for i in range(500):
+        seetrain.log({"x": float(i)})
+    seetrain.finish()
+    assert "kept locally 0" in capsys.readouterr().err
+    assert len(_rows(srv, "deep", run.id)) == 500
+    remote = json.loads(_remote_run(srv, "deep", run.id)["config"])
+    assert remote["lr"] == 0.1 and "nested deeper" in json.dumps(remote["deep"])
+    assert seetrain.Api(str(logdir)).run(run.dir).config["deep"] == _deep(150)  # kept whole locally
+
+
 def test_init_refuses_a_run_id_the_server_would_refuse(logdir: Path) -> None:
     for bad in ("a\nb", "x" * 129, " padded", ".."):
         with pytest.raises(ValueError, match="run id"):
