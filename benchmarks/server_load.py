@@ -103,6 +103,41 @@ def overlay(db_url: str, runs: int = 8, points: int = 200_000, chunk: int = 1000
     return {"cold_ms": times[0] * 1e3, "warm_ms": min(times[1:]) * 1e3}
 
 
+TIGHT = """
+import sys, time
+import seetrain
+run = seetrain.init(project="tight", logdir=sys.argv[1], mode="online", host=sys.argv[2])
+t0 = time.perf_counter()
+for i in range(int(sys.argv[3])):
+    seetrain.log({"loss": 1.0 / (i + 1)})
+t1 = time.perf_counter()
+seetrain.finish()
+t2 = time.perf_counter()
+stats = seetrain.Api(sys.argv[1]).run(run.dir).stats
+print(f"{t1 - t0:.3f} {t2 - t1:.3f} {stats.get('upload_records_sent', 0)} {stats.get('upload_kept_locally', -1)}")
+"""
+
+
+def tight_loop(points: int = 200_000) -> dict:
+    """One client logging ``points`` in a tight loop with the default upload timeout: how long
+    ``finish()`` takes and whether everything was uploaded by then."""
+    from tests.e2e.pg_fixture import ServerProcess
+
+    with tempfile.TemporaryDirectory(prefix="seetrain-tight-") as tmp:
+        server = ServerProcess(f"sqlite:///{tmp}/server.sqlite", Path(tmp) / "media").start()
+        try:
+            env = {**os.environ, "PYTHONPATH": str(ROOT), "SEETRAIN_SYSTEM_MONITOR": "0",
+                   "SEETRAIN_CAPTURE_CONSOLE": "0"}
+            env.pop("SEETRAIN_UPLOAD_TIMEOUT", None)
+            out = subprocess.run([sys.executable, "-c", TIGHT, f"{tmp}/logs", server.url, str(points)],
+                                 env=env, capture_output=True, text=True, timeout=600, check=True)
+        finally:
+            server.stop()
+    log_s, finish_s, sent, kept = out.stdout.split()
+    return {"points": points, "log_s": float(log_s), "finish_s": float(finish_s), "sent": int(sent),
+            "kept_locally": int(kept)}
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     if not ordered:
@@ -158,12 +193,19 @@ def main() -> None:
     parser.add_argument("--keys", type=int, default=10)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers of the server")
     parser.add_argument("--json", action="store_true", help="also print the results as one JSON line")
+    parser.add_argument("--tight", action="store_true",
+                        help="only measure one client logging 200k points in a tight loop, then finish()")
     parser.add_argument("--overlay", action="store_true",
                         help="only measure an overlay chart of 8 runs x 200k points from the server database")
     args = parser.parse_args()
     if args.client:
         url, logdir, steps, keys, rank = args.client
         client(url, logdir, int(steps), int(keys), int(rank))
+        return
+    if args.tight:
+        got = tight_loop()
+        print(f"200,000 points in a tight loop: log {got['log_s']:.2f} s, finish() {got['finish_s']:.2f} s "
+              f"(default upload timeout 5 s), sent {got['sent']}, kept locally {got['kept_locally']}")
         return
     if args.overlay:
         with tempfile.TemporaryDirectory(prefix="seetrain-overlay-") as tmp:
