@@ -288,7 +288,26 @@ def make_token_check(token: str | None, what: str = "write", limiter: FailedToke
 
 
 def _dump(obj: Any) -> str | None:
-    return None if obj is None else orjson.dumps(obj).decode()
+    if obj is None:
+        return None
+    try:
+        return orjson.dumps(obj).decode()
+    except orjson.JSONEncodeError:
+        # Integers beyond 64 bits (a seed of 2**70 in a config): the standard library writes
+        # them (read back as floats); non-finite floats become null as orjson writes them.
+        import json
+
+        return json.dumps(_finite(obj))
+
+
+def _finite(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_finite(v) for v in obj]
+    return obj
 
 
 def make_ingest_router(db: Database, media: str | MediaStore, token: str | None = None,

@@ -173,6 +173,19 @@ def test_poison_fields_are_a_4xx_with_a_message_never_a_500(srv: ServerProcess, 
     assert r.json().get("detail") or r.json().get("error")
 
 
+def test_odd_but_valid_json_is_stored(srv: ServerProcess) -> None:
+    """A config integer beyond 64 bits and NaN inside a summary are data, not errors."""
+    text = json.dumps({"batch_id": "odd/1", "project": "poison", "run_id": "odd",
+                       "run": {"snapshot_at": 1.0, "config": {"seed": 2**70, "x": [1, {"y": 2}]},
+                               "summary": {"loss": 0.5}}})
+    text = text.replace('"loss": 0.5', '"loss": NaN')
+    r = _post(srv, text)
+    assert r.status_code == 200, r.text
+    remote = _remote_run(srv, "poison", "odd")
+    assert json.loads(remote["config"])["x"] == [1, {"y": 2}] and json.loads(remote["config"])["seed"] == 2**70
+    assert json.loads(remote["summary"]) == {"loss": None}
+
+
 @pytest.mark.parametrize("field", ["ts", "snapshot_at"])
 def test_nan_timestamps_are_422(srv: ServerProcess, field: str) -> None:
     body = {"batch_id": "n/1", "project": "poison", "run_id": "nan-ts",
