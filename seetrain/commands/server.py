@@ -126,6 +126,13 @@ def server(db: str | None, media_dir: str | None, host: str, port: int, token: s
 
     # Create the schema once here, so N workers do not race on it.
     Database(db).dispose()
+    if media_store:
+        from seetrain.server.media_store import open_media_store
+
+        try:  # a wrong bucket or endpoint stops the start with the reason
+            open_media_store(media_store, cache_dir=media_dir)
+        except (ValueError, ImportError) as exc:
+            raise click.ClickException(str(exc)) from None
     shown = db if "@" not in db else db.split("://", 1)[0] + "://***@" + db.rsplit("@", 1)[1]
     click.echo(f"SeeTrain server on http://{host}:{port}/  db={shown}  media={media_store or media_dir}  "
                f"writes={'token' if token else 'open (localhost)'}  reads={'token' if read_token else 'open'}")

@@ -366,7 +366,7 @@ def make_ingest_router(db: Database, media: str | MediaStore, token: str | None 
         except TooLarge as exc:
             raise HTTPException(413, str(exc)) from None
         except OSError as exc:
-            raise HTTPException(503, f"cannot store the file now: {type(exc).__name__}",
+            raise HTTPException(503, f"cannot store the file now: {type(exc).__name__}: {str(exc)[:200]}",
                                 headers={"Retry-After": "1"}) from None
         return {"path": rel, "bytes": size}
 

@@ -98,6 +98,12 @@ class S3MediaStore:
         self.prefix = parsed.path.strip("/")
         endpoint = os.environ.get("SEETRAIN_S3_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL") or None
         self.client: Any = boto3.client("s3", endpoint_url=endpoint)
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:  # fail at start, with the reason, rather than on the first upload
+            self.client.head_bucket(Bucket=self.bucket)
+        except (BotoCoreError, ClientError) as exc:
+            raise ValueError(f"media store {url}: cannot reach the bucket ({exc})") from None
         self.cache = pathlib.Path(cache_dir).resolve()
         self.spool = self.cache / ".spool"
         self.description = url
@@ -108,12 +114,15 @@ class S3MediaStore:
         return "/".join(parts)
 
     async def save(self, project: str, run_id: str, relpath: str, body: AsyncIterator[bytes], limit: int) -> int:
+        from botocore.exceptions import BotoCoreError, ClientError
         from starlette.concurrency import run_in_threadpool
 
         tmp, size = await _spool(body, str(self.spool), limit)
         try:
             await run_in_threadpool(self.client.upload_file, tmp, self.bucket,
                                     self._key(project, run_id, relpath))
+        except (BotoCoreError, ClientError) as exc:
+            raise OSError(f"object storage refused the upload: {exc}") from exc  # a 503: try later
         finally:
             os.unlink(tmp)
         cached = self.cache.joinpath(*run_prefix(project, run_id).split("/"), *relpath.split("/"))
