@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import math
 import pathlib
+import socket
 from collections.abc import Iterable
 from typing import Any
 
@@ -52,18 +53,45 @@ def _split_ids(runs: str) -> list[str]:
     return ids
 
 
-def _require_token(token: str | None, also: str | None = None, what: str = "read") -> Any:
+LOCAL_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]")
+
+
+def trusted_hosts(bind_host: str, extra: Iterable[str] = ()) -> list[str]:
+    """The ``Host`` header values a server bound to ``bind_host`` answers: the bind address,
+    the loopback names and ``extra`` (``--allowed-host``; ``*`` turns the check off). Bound to
+    every interface (``0.0.0.0``/``::``), this machine's hostname and its addresses count too.
+    Anything else is refused, which stops DNS-rebinding pages from reading a loopback server."""
+    hosts = {*LOCAL_NAMES, *(h.strip() for h in extra if h.strip())}
+    if bind_host in ("0.0.0.0", "::", ""):
+        name = socket.gethostname()
+        hosts.update({name, socket.getfqdn()})
+        try:
+            hosts.update(info[4][0] for info in socket.getaddrinfo(name, None))
+        except OSError:
+            pass
+    else:
+        hosts.add(bind_host)
+    return sorted(hosts)
+
+
+def _require_token(token: str | None, also: str | None = None, what: str = "read", limiter: Any = None) -> Any:
     """A dependency checking ``Authorization: Bearer <token>`` or ``?token=`` (for <img src>);
-    ``also`` is a second token that passes too (the write token may read)."""
+    ``also`` is a second token that passes too (the write token may read). An address with too
+    many failures gets 429 from ``limiter`` for a while."""
     def check(request: Request) -> None:
         if token is None:
             return
+        client = request.client.host if request.client else "unknown"
+        if limiter is not None:
+            limiter.check(client)
         header = request.headers.get("authorization", "")
         given = header[7:] if header.lower().startswith("bearer ") else request.query_params.get("token", "")
         ok = hmac.compare_digest(given.encode(), token.encode())
         if also is not None:
             ok = hmac.compare_digest(given.encode(), also.encode()) or ok
         if not ok:
+            if limiter is not None:
+                limiter.failed(client)
             raise HTTPException(401, f"a valid {what} token is required")
     return check
 
@@ -91,11 +119,11 @@ def _round_series(series: dict[str, Any], digits: int) -> None:
 
 
 def api_router(source: DataSource, read_token: str | None = None, write_token: str | None = None,
-               views: Any = None, edits: LocalRunEdits | None = None) -> APIRouter:
+               views: Any = None, edits: LocalRunEdits | None = None, limiter: Any = None) -> APIRouter:
     """The API over ``source`` (mounted under ``/api/v1`` by :func:`create_app`). Reads need
     ``read_token`` when set; writes (views, layout, run edits) ``write_token`` when set."""
-    router = APIRouter(dependencies=[Depends(_require_token(read_token, write_token))])
-    need_write = Depends(_require_token(write_token, what="write"))
+    router = APIRouter(dependencies=[Depends(_require_token(read_token, write_token, limiter=limiter))])
+    need_write = Depends(_require_token(write_token, what="write", limiter=limiter))
     aggregator = Aggregator(source)
     reports = ReportJobs()
 
@@ -351,12 +379,16 @@ def api_router(source: DataSource, read_token: str | None = None, write_token: s
 
 def create_app(source: DataSource, *, extra_routers: Iterable[APIRouter] = (),
                read_token: str | None = None, title: str = "SeeTrain", write_token: str | None = None,
-               views: Any = None, edits: LocalRunEdits | None = None) -> FastAPI:
+               views: Any = None, edits: LocalRunEdits | None = None,
+               allowed_hosts: Iterable[str] | None = None, limiter: Any = None) -> FastAPI:
     """The dashboard app over ``source``; ``extra_routers`` are included as given (ingest API).
 
     A local source (one with a ``logdir``) keeps saved views in the project folders and run
     edits beside the runs unless ``views``/``edits`` are given; writes need ``write_token``
-    (default: ``read_token``) when one is set."""
+    (default: ``read_token``) when one is set. ``allowed_hosts`` (see :func:`trusted_hosts`)
+    turns on the ``Host`` header check: a request naming another host gets 400 before any
+    route runs. ``limiter`` rate-limits failed tokens.
+    """
     app = FastAPI(title=f"{title} API", version="1", docs_url="/docs", openapi_url="/openapi.json",
                   description="Projects, runs, metrics and media; saved views and run edits.")
     app.state.source = source
@@ -366,6 +398,12 @@ def create_app(source: DataSource, *, extra_routers: Iterable[APIRouter] = (),
         views = views if views is not None else JsonViewStore(logdir)
         edits = edits if edits is not None else LocalRunEdits(logdir)
     write_token = write_token if write_token is not None else read_token
+    if allowed_hosts is not None:
+        from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+        hosts = list(allowed_hosts)
+        if "*" not in hosts:
+            app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts, www_redirect=False)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -374,13 +412,16 @@ def create_app(source: DataSource, *, extra_routers: Iterable[APIRouter] = (),
     @app.exception_handler(RequestValidationError)
     async def bad_params(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()]
-        return JSONResponse({"error": "invalid parameters", "detail": problems}, status_code=400)
+        # A bad request body (ingest) is 422 Unprocessable; bad query/path parameters are 400.
+        in_body = any(tuple(e.get("loc", ()))[:1] == ("body",) for e in exc.errors())
+        return JSONResponse({"error": "invalid body" if in_body else "invalid parameters", "detail": problems},
+                            status_code=422 if in_body else 400)
 
     @app.exception_handler(ValueError)
     async def bad_value(request: Request, exc: ValueError) -> JSONResponse:
         return JSONResponse({"error": str(exc)}, status_code=400)
 
-    app.include_router(api_router(source, read_token, write_token, views, edits), prefix="/api/v1")
+    app.include_router(api_router(source, read_token, write_token, views, edits, limiter), prefix="/api/v1")
     for router in extra_routers:
         app.include_router(router)
 

@@ -315,7 +315,7 @@ def test_tracking_server_builds_the_same_report(tmp_path: Path) -> None:
                           token="tok")
     app = build_app(config)
     try:
-        with TestClient(app) as c:
+        with TestClient(app, base_url="http://127.0.0.1") as c:
             for rid in (base, fast):
                 view = api.run(f"rep/{rid}")
                 rows = []
