@@ -16,7 +16,7 @@ from typing import Any
 import keras
 
 from integrations._base import Integration
-from integrations._lazy import LazyIntegration
+from integrations._binding import LazyIntegration
 
 __all__ = ["KerasIntegration", "SeeTrainCallback"]
 

@@ -20,7 +20,7 @@ from lightning.pytorch.loggers import Logger
 from lightning_utilities.core.rank_zero import rank_zero_only
 
 from integrations._base import Integration
-from integrations._lazy import LazyIntegration
+from integrations._binding import LazyIntegration
 from seetrain import DisabledRun, Run
 
 __all__ = ["LightningIntegration", "SeeTrainLogger"]

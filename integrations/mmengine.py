@@ -24,7 +24,7 @@ from mmengine.visualization import BaseVisBackend
 
 from integrations import registry
 from integrations._base import Integration
-from integrations._lazy import LazyIntegration
+from integrations._binding import LazyIntegration
 from seetrain import Image, Run
 
 __all__ = ["MMDetectionIntegration", "MMEngineIntegration", "SeeTrainVisBackend"]

@@ -7,7 +7,6 @@ A new adapter is one module plus one row here. Third-party packages can add rows
 from __future__ import annotations
 
 import functools
-import importlib
 import importlib.metadata
 import importlib.util
 import logging
@@ -15,7 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from integrations.errors import FrameworkNotInstalledError, UnknownIntegrationError
+from integrations.exceptions import FrameworkNotInstalledError, UnknownIntegrationError
+from integrations.lazy import LazyModule
 
 log = logging.getLogger("seetrain")
 MODES = ("callback", "tracker", "visbackend", "autolog")
@@ -31,6 +31,11 @@ class AdapterSpec:
     extra: str                      # pip extra: pip install 'seetrain[extra]'
     min_version: str
     description: str = ""
+
+    @property
+    def adapter_module(self) -> LazyModule:
+        """The adapter module as a ``LazyModule``: imported (with its framework) on first use."""
+        return _adapter_module(self.target.partition(":")[0])
 
 
 _BUILTIN = [
@@ -67,6 +72,10 @@ _BUILTIN = [
 ]
 
 _REGISTRY: dict[str, AdapterSpec] = {spec.name: spec for spec in _BUILTIN}
+# Other names users reach for: the module is integrations/lightning.py and the extra is
+# seetrain[lightning], so "lightning" finds the Lightning row as well.
+ALIASES = {"lightning": "pytorch_lightning", "pl": "pytorch_lightning", "hf": "transformers",
+           "huggingface": "transformers", "tensorboardx": "tensorboard", "ray": "ray_tune"}
 _entry_points_loaded = False
 
 
@@ -97,7 +106,7 @@ def names() -> list[str]:
 
 def get_spec(name: str) -> AdapterSpec:
     _load_entry_points()
-    spec = _REGISTRY.get(name)
+    spec = _REGISTRY.get(name) or _REGISTRY.get(ALIASES.get(str(name).lower(), ""))
     if spec is None:
         raise UnknownIntegrationError(name, list(_REGISTRY))
     return spec
@@ -143,9 +152,13 @@ def find_framework(spec: AdapterSpec) -> tuple[str, str]:
                                      found=found_old[1] if found_old else None)
 
 
+@functools.lru_cache(maxsize=None)
+def _adapter_module(module_name: str) -> LazyModule:
+    return LazyModule(module_name)
+
+
 def load(name: str) -> Any:
     """The Integration class for ``name``, imported now (checks the framework first)."""
     spec = get_spec(name)
     find_framework(spec)
-    module_name, _, attr = spec.target.partition(":")
-    return getattr(importlib.import_module(module_name), attr)
+    return getattr(spec.adapter_module, spec.target.partition(":")[2])

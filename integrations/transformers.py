@@ -15,7 +15,7 @@ from typing import Any
 from transformers import TrainerCallback
 
 from integrations._base import Integration
-from integrations._lazy import LazyIntegration
+from integrations._binding import LazyIntegration
 
 __all__ = ["SeeTrainCallback", "TransformersIntegration", "REPORT_TO_NAME"]
 

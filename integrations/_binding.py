@@ -34,6 +34,7 @@ class LazyIntegration:
         self._kwargs = {k: v for k, v in kwargs.items() if v is not None}
         self._integration = integration
         self.owns = integration is None
+        self._told_open = False
         self._lock = threading.Lock()
 
     @property
@@ -69,14 +70,7 @@ class LazyIntegration:
     def _create(self, kwargs: dict[str, Any], rank_zero: bool) -> Integration:
         if not rank_zero and not kwargs.get("log_all_ranks"):
             return self._cls(run=DisabledRun(config=kwargs.get("config")))
-        try:
-            return self._cls(**kwargs)
-        except Exception as exc:  # noqa: BLE001 - SeeTrain must never stop the user's training
-            log.warning("seetrain: could not start the %s run (%s: %s); logging is off for it",
-                        self._cls.name, type(exc).__name__, exc)
-            fallback = self._cls(run=DisabledRun(config=None))
-            fallback._degraded(exc)
-            return fallback
+        return self._cls.start(**kwargs)
 
     def __getstate__(self) -> dict[str, Any]:
         # Launchers that pickle callbacks into worker processes (DDP spawn, Ray): each worker
@@ -86,8 +80,25 @@ class LazyIntegration:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["_cls"], state["_kwargs"])  # type: ignore[misc]
 
-    def finish(self, status: str = "finished") -> None:
-        """Finish the run if this native object created it; a bound integration is left to its owner."""
+    def finish(self, status: str = "finished", bound: str = "flush") -> None:
+        """The framework says training ended. A run this native object created is finished. For
+        an integration the user made through the hub (``integration=``), ``bound="flush"`` writes
+        everything logged so far to disk and leaves the run open for its owner
+        (``integration.finish()``, ``integrations.main.finish()``, the end of
+        ``with_integration``, or the interpreter's exit), saying so once; ``bound="finish"``
+        finishes that integration too (where the framework's end is final, e.g. Accelerate's
+        ``end_training``)."""
         current = self._integration
-        if current is not None and self.owns:
+        if current is None:
+            return
+        if self.owns or bound == "finish":
             current.finish(status=status)
+            return
+        if current._finished or isinstance(current.run, DisabledRun):
+            return
+        current.guard(current.run.flush)
+        if not self._told_open:
+            self._told_open = True
+            log.info("seetrain[%s]: training ended; the run %s stays open for the integration that "
+                     "owns it (call integration.finish() to close it); everything so far is on disk",
+                     current.name, current.run.id)
