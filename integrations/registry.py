@@ -152,7 +152,7 @@ def find_framework(spec: AdapterSpec) -> tuple[str, str]:
                                      found=found_old[1] if found_old else None)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _adapter_module(module_name: str) -> LazyModule:
     return LazyModule(module_name)
 

@@ -175,7 +175,7 @@ def test_lazy_module_missing_raises_at_first_use_and_runs_on_import_once():
 
     missing = LazyModule("surely_not_installed_pkg")
     with pytest.raises(ImportError):
-        missing.anything
+        _ = missing.anything
     seen = []
     lazy = LazyModule("json", on_import=seen.append)
     assert lazy.dumps({"a": 1}) == '{"a": 1}' and lazy.loads("[1]") == [1]
