@@ -19,11 +19,9 @@ Everything on the recording side is guarded: a failure inside SeeTrain is counte
 
 from __future__ import annotations
 
-import bisect
 import contextvars
 import importlib
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -41,6 +39,8 @@ from integrations._llm_streams import (
     ClosableStreamProxy,
     StreamProxy,
 )
+from seetrain._sample import SortedReservoir
+from seetrain._sample import percentile as _percentile
 
 log = logging.getLogger("seetrain")
 
@@ -450,14 +450,6 @@ def _patch_for(provider: Provider) -> _Patch:
 LATENCY_SAMPLE = 10_000  # latencies kept for the percentiles
 
 
-def _percentile(ordered: list[float], q: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default) on a sorted list."""
-    position = (len(ordered) - 1) * q
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
 # Request params that carry content: left out of the record when log_content=False.
 _CONTENT_PARAMS = frozenset({"prediction", "extra_body", "messages", "system", "prompt", "input"})
 
@@ -510,8 +502,7 @@ class LLMAutolog(Integration):
         self._record_lock = threading.RLock()
         self._calls = self._errors = 0
         self._tokens = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
-        self._latencies: list[float] = []  # sorted; a uniform sample once there are many
-        self._random = random.Random(0)
+        self._latencies = SortedReservoir(LATENCY_SAMPLE)  # a uniform sample once there are many
         self._patch: _Patch | None = None
         self._detached = False
         super().__init__(project=project, experiment_name=experiment_name, description=description,
@@ -568,17 +559,8 @@ class LLMAutolog(Integration):
             value = record.get(key)
             if isinstance(value, int):
                 self._tokens[key] += value
-        latency = record["latency_s"]
-        ordered = self._latencies
-        if len(ordered) >= LATENCY_SAMPLE:
-            # Reservoir sampling (kept sorted): memory stays bounded in a long-running app, and
-            # the percentiles become estimates from a uniform sample of every call.
-            if self._random.randrange(self._calls) >= LATENCY_SAMPLE:
-                latency = None
-            else:
-                del ordered[self._random.randrange(LATENCY_SAMPLE)]
-        if latency is not None:
-            bisect.insort(ordered, latency)
+        self._latencies.add(record["latency_s"])
+        ordered = self._latencies.values
         latency = record["latency_s"]
         data: dict[str, Any] = {
             "llm/calls": self._calls, "llm/errors": self._errors,
@@ -611,7 +593,7 @@ class LLMAutolog(Integration):
     def get_totals(self) -> dict[str, Any]:
         """The running totals (what the last ``llm/*`` scalars say)."""
         with self._record_lock:
-            ordered = list(self._latencies)
+            ordered = list(self._latencies.values)
             totals: dict[str, Any] = {"calls": self._calls, "errors": self._errors, **self._tokens}
         for name, q in (("latency_p50_s", 0.5), ("latency_p90_s", 0.9), ("latency_p99_s", 0.99)):
             totals[name] = _percentile(ordered, q) if ordered else None
