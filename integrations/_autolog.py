@@ -29,8 +29,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import wrapt
-
 from integrations._base import Integration
 from integrations._llm_streams import (
     ERROR,
@@ -39,6 +37,7 @@ from integrations._llm_streams import (
     ClosableStreamProxy,
     StreamProxy,
 )
+from integrations._patching import PatchSet, Target
 from seetrain._sample import SortedReservoir
 from seetrain._sample import percentile as _percentile
 
@@ -348,23 +347,14 @@ def _make_wrapper(patch: _Patch, target: PatchTarget) -> Callable[..., Any]:
 # ---------------------------------------------------------------- applying and removing patches
 
 
-@dataclass
-class _Applied:
-    owner: Any
-    attribute: str
-    original: Any      # the attribute object as it was in owner.__dict__ (None when inherited)
-    had_own: bool
-    wrapper: Any
-    label: str
-
-
 def _import(ref: str) -> Any:
     module, _, attr = ref.partition(":")
     return getattr(importlib.import_module(module), attr)
 
 
 class _Patch:
-    """The patches of one provider: applied with the first autolog, removed with the last."""
+    """The patches of one provider (a ``PatchSet``): applied with the first autolog, removed
+    with the last."""
 
     def __init__(self, provider: Provider) -> None:
         self.provider = provider
@@ -372,22 +362,26 @@ class _Patch:
         self.resolver: Any = None
         self.sync_streams: tuple[type, ...] = ()
         self.async_streams: tuple[type, ...] = ()
-        self.applied: list[_Applied] = []
+        self.patches = PatchSet(provider.name)
         self._lock = threading.Lock()
+
+    @property
+    def applied(self) -> list[str]:
+        return self.patches.labels
 
     def attach(self, sink: LLMAutolog) -> list[str]:
         """Start recording into ``sink``; returns the patched targets."""
         with self._lock:
-            if not self.applied:
+            if not self.patches.active:
                 self._apply()
             self.sinks = (*self.sinks, sink)
-            return [a.label for a in self.applied]
+            return self.patches.labels
 
     def detach(self, sink: LLMAutolog) -> None:
         with self._lock:
             self.sinks = tuple(s for s in self.sinks if s is not sink)
             if not self.sinks:
-                self._restore()
+                self.patches.restore()
 
     def _classes(self, refs: tuple[str, ...]) -> tuple[type, ...]:
         found = []
@@ -402,34 +396,9 @@ class _Patch:
         self.resolver = importlib.import_module(self.provider.resolver)
         self.sync_streams = self._classes(self.provider.sync_streams)
         self.async_streams = self._classes(self.provider.async_streams)
-        for target in self.provider.targets:
-            label = f"{target.module}:{target.path}"
-            try:
-                owner, attribute, original = wrapt.resolve_path(target.module, target.path)
-            except (ImportError, AttributeError) as exc:
-                # An older client version lacks this method: nothing to record there.
-                log.debug("seetrain[%s]: skipping %s (%s)", self.provider.name, label, exc)
-                continue
-            had_own = attribute in vars(owner)
-            own = vars(owner)[attribute] if had_own else None
-            wrapper = wrapt.FunctionWrapper(original, _make_wrapper(self, target))
-            setattr(owner, attribute, wrapper)
-            self.applied.append(_Applied(owner, attribute, own, had_own, wrapper, label))
-            log.debug("seetrain[%s]: patched %s: %s", self.provider.name, label, target.why)
-
-    def _restore(self) -> None:
-        for applied in reversed(self.applied):
-            current = vars(applied.owner).get(applied.attribute)
-            if current is not applied.wrapper:
-                # Someone patched on top of us; removing ours would drop theirs. Ours stays, and
-                # calls straight through now that no autolog is attached.
-                log.debug("seetrain: %s was re-patched by another library; left in place", applied.label)
-                continue
-            if applied.had_own:
-                setattr(applied.owner, applied.attribute, applied.original)
-            else:
-                delattr(applied.owner, applied.attribute)
-        self.applied = []
+        # inherited=True: a client version may define the method on a base class only.
+        self.patches.apply(Target(t.module, t.path, _make_wrapper(self, t), t.why, inherited=True)
+                           for t in self.provider.targets)
 
 
 _PATCHES: dict[str, _Patch] = {}
