@@ -42,6 +42,9 @@ class Integration:
 
     name = "custom"
     mode = "callback"
+    # True for an integration ``seetrain.autolog()`` made for one training call on the user's
+    # current run: the framework's "training ended" finishes it (the run stays open).
+    ephemeral = False
 
     def __init__(self, project: str | None = None, experiment_name: str | None = None,
                  description: str | None = None, config: Any = None, tags: list[str] | None = None,

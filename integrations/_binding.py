@@ -47,12 +47,18 @@ class LazyIntegration:
         of the rank) gives a no-op run unless the user asked for ``log_all_ranks``.
         ``late_kwargs`` fill in defaults known only at training time (e.g. the HF run name)."""
         current = self._integration
-        if current is not None and (not self.owns or not current._finished):
+        if current is not None and not (current._finished and (self.owns or current.ephemeral)):
             return current
         with self._lock:
             current = self._integration
-            if current is not None and (not self.owns or not current._finished):
+            if current is not None and not (current._finished and (self.owns or current.ephemeral)):
                 return current
+            if current is not None and not self.owns:
+                # An autolog integration ended with the framework's training call and the
+                # framework logs again (trainer.test() after fit): a new one on the same run.
+                self._integration = self._cls(run=current.run)
+                self._integration.ephemeral = True
+                return self._integration
             kwargs = {**{k: v for k, v in late_kwargs.items() if v is not None}, **self._kwargs}
             if current is not None:
                 # The framework logs again after it said training ended: continue the same run.
@@ -91,7 +97,7 @@ class LazyIntegration:
         current = self._integration
         if current is None:
             return
-        if self.owns or bound == "finish":
+        if self.owns or bound == "finish" or current.ephemeral:
             current.finish(status=status)
             return
         if current._finished or isinstance(current.run, DisabledRun):
@@ -102,3 +108,17 @@ class LazyIntegration:
             log.info("seetrain[%s]: training ended; the run %s stays open for the integration that "
                      "owns it (call integration.finish() to close it); everything so far is on disk",
                      current.name, current.run.id)
+
+
+def current_run_integration(cls: type[Integration]) -> Integration | None:
+    """For a native object ``seetrain.autolog()`` injects: an integration bound to the user's
+    current run (ephemeral: the framework's "training ended" finishes it, the run stays open), or
+    None when no run is open, and the native object then creates and owns a run of its own."""
+    from seetrain import get_run
+
+    run = get_run()
+    if run is None or run.finished or isinstance(run, DisabledRun):
+        return None
+    integration = cls.start(run=run)
+    integration.ephemeral = True
+    return integration

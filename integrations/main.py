@@ -114,6 +114,13 @@ def get_stats() -> dict[str, dict[str, Any]]:
     return {label: integration.get_stats() for label, integration in _active.labelled().items()}
 
 
+def autolog(exclude: Any = None, disable: bool = False) -> dict[str, Any]:
+    """``seetrain.autolog()``: see :func:`integrations.autolog.autolog`."""
+    from integrations.autolog import autolog as hub_autolog
+
+    return hub_autolog(exclude=exclude, disable=disable)
+
+
 def finish(status: str = "finished") -> None:
     """Finish every active integration (each run once)."""
     for integration in active_integrations():
@@ -142,6 +149,7 @@ init_mmengine = _named("mmengine")
 init_mmdetection = _named("mmdetection")
 init_tensorboard = _named("tensorboard")
 init_mlflow = _named("mlflow")
+init_xgboost = _named("xgboost")
 
 
 def enable_openai_autolog(**kwargs: Any) -> Integration:
@@ -160,9 +168,9 @@ def enable_anthropic_autolog(**kwargs: Any) -> Integration:
 
 
 __all__ = [
-    "LazyModule", "active_integrations", "get_config", "get_stats", "enable_anthropic_autolog", "enable_openai_autolog", "enable_zhipuai_autolog",
+    "LazyModule", "active_integrations", "autolog", "get_config", "get_stats", "enable_anthropic_autolog", "enable_openai_autolog", "enable_zhipuai_autolog",
     "finish", "init", "init_accelerate", "init_keras", "init_mlflow", "init_mmdetection", "init_mmengine",
     "init_optuna", "init_pytorch_lightning", "init_ray_tune", "init_tensorboard", "init_transformers",
-    "init_ultralytics", "init_wandb", "log", "log_audio", "log_image", "log_scalar", "log_text",
+    "init_ultralytics", "init_wandb", "init_xgboost", "log", "log_audio", "log_image", "log_scalar", "log_text",
     "update_config", "with_integration",
 ]

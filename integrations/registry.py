@@ -69,6 +69,8 @@ _BUILTIN = [
                 "autolog of chat.completions"),
     AdapterSpec("anthropic", "autolog", "integrations.anthropic:AnthropicAutolog", ("anthropic",), "anthropic",
                 "0.30", "autolog of messages.create/stream"),
+    AdapterSpec("xgboost", "callback", "integrations.xgboost:XGBoostIntegration", ("xgboost",), "xgboost", "2.0",
+                "xgb.train TrainingCallback"),
 ]
 
 _REGISTRY: dict[str, AdapterSpec] = {spec.name: spec for spec in _BUILTIN}
