@@ -21,7 +21,8 @@ NEEDS = {"ultralytics_example": "ultralytics", "ray_tune_example": "ray", "mlflo
          "transformers_example": "transformers", "accelerate_example": "accelerate", "optuna_example": "optuna",
          "wandb_mirror_example": "wandb", "tensorboard_mirror_example": "tensorboardX",
          "insight_torch": "torch", "openai_autolog_example": "openai",
-         "anthropic_autolog_example": "anthropic", "zhipuai_autolog_example": "zhipuai"}
+         "anthropic_autolog_example": "anthropic", "zhipuai_autolog_example": "zhipuai",
+         "xgboost_example": "xgboost", "autolog_example": "xgboost"}
 
 
 @pytest.mark.integration
