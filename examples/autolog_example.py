@@ -18,7 +18,7 @@ def main() -> None:
 
     print(seetrain.autolog())          # before the frameworks are imported: "waiting for import"
     import numpy as np
-    import xgboost as xgb              # patched now, on import
+    import xgboost as xgb  # patched now, on import
 
     seetrain.init(project="autolog-example", experiment_name="xgboost", logdir=args.logdir)
     rng = np.random.default_rng(0)

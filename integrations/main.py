@@ -150,6 +150,8 @@ init_mmdetection = _named("mmdetection")
 init_tensorboard = _named("tensorboard")
 init_mlflow = _named("mlflow")
 init_xgboost = _named("xgboost")
+init_lightgbm = _named("lightgbm")
+init_stable_baselines3 = _named("stable_baselines3")
 
 
 def enable_openai_autolog(**kwargs: Any) -> Integration:
@@ -169,8 +171,8 @@ def enable_anthropic_autolog(**kwargs: Any) -> Integration:
 
 __all__ = [
     "LazyModule", "active_integrations", "autolog", "get_config", "get_stats", "enable_anthropic_autolog", "enable_openai_autolog", "enable_zhipuai_autolog",
-    "finish", "init", "init_accelerate", "init_keras", "init_mlflow", "init_mmdetection", "init_mmengine",
-    "init_optuna", "init_pytorch_lightning", "init_ray_tune", "init_tensorboard", "init_transformers",
+    "finish", "init", "init_accelerate", "init_keras", "init_lightgbm", "init_mlflow", "init_mmdetection", "init_mmengine",
+    "init_optuna", "init_pytorch_lightning", "init_ray_tune", "init_stable_baselines3", "init_tensorboard", "init_transformers",
     "init_ultralytics", "init_wandb", "init_xgboost", "log", "log_audio", "log_image", "log_scalar", "log_text",
     "update_config", "with_integration",
 ]

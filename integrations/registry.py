@@ -71,13 +71,17 @@ _BUILTIN = [
                 "0.30", "autolog of messages.create/stream"),
     AdapterSpec("xgboost", "callback", "integrations.xgboost:XGBoostIntegration", ("xgboost",), "xgboost", "2.0",
                 "xgb.train TrainingCallback"),
+    AdapterSpec("lightgbm", "callback", "integrations.lightgbm:LightGBMIntegration", ("lightgbm",), "lightgbm",
+                "4.0", "lgb.train callback"),
+    AdapterSpec("stable_baselines3", "callback", "integrations.stable_baselines3:StableBaselines3Integration",
+                ("stable_baselines3",), "sb3", "2.0", "SB3 BaseCallback + logger writer"),
 ]
 
 _REGISTRY: dict[str, AdapterSpec] = {spec.name: spec for spec in _BUILTIN}
 # Other names users reach for: the module is integrations/lightning.py and the extra is
 # seetrain[lightning], so "lightning" finds the Lightning row as well.
 ALIASES = {"lightning": "pytorch_lightning", "pl": "pytorch_lightning", "hf": "transformers",
-           "huggingface": "transformers", "tensorboardx": "tensorboard", "ray": "ray_tune"}
+           "huggingface": "transformers", "sb3": "stable_baselines3", "tensorboardx": "tensorboard", "ray": "ray_tune"}
 _entry_points_loaded = False
 
 

@@ -184,3 +184,33 @@ print(heavy)
 """, cwd=tmp_path, env=ENV, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_lightgbm_train(tmp_path):
+    _needs("lightgbm")
+    out = _run("lightgbm", "lightgbm", """
+import numpy as np
+import lightgbm as lgb
+import lightgbm.engine
+x = np.random.default_rng(0).normal(size=(200, 3))
+data = lgb.Dataset(x, label=(x[:, 0] > 0).astype(int))
+seetrain.init(project="auto", logdir="logs")
+lgb.train({"objective": "binary", "verbose": -1, "num_leaves": 4}, data, 5, valid_sets=[data], valid_names=["train"])
+TARGETS = [(lgb, "train"), (lightgbm.engine, "train")]
+""", tmp_path)
+    assert out["restored"] and "train/binary_logloss" in out["keys"]
+    assert "lightgbm/feature_importance" in out["events"] and out["config"]["lightgbm"]["num_trees"] == 5
+
+
+def test_stable_baselines3_learn(tmp_path):
+    _needs("stable_baselines3", "gymnasium")
+    out = _run("stable_baselines3", "stable_baselines3", """
+from stable_baselines3 import PPO
+from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+seetrain.init(project="auto", logdir="logs")
+PPO("MlpPolicy", "CartPole-v1", n_steps=64, batch_size=32, n_epochs=1, seed=0, device="cpu").learn(128)
+TARGETS = [(OnPolicyAlgorithm, "learn"), (OffPolicyAlgorithm, "learn")]
+""", tmp_path)
+    assert out["restored"] and {"episode/reward", "train/loss"} <= set(out["keys"])
+    assert out["config"]["sb3"]["algorithm"] == "PPO"

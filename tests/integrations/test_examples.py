@@ -22,7 +22,8 @@ NEEDS = {"ultralytics_example": "ultralytics", "ray_tune_example": "ray", "mlflo
          "wandb_mirror_example": "wandb", "tensorboard_mirror_example": "tensorboardX",
          "insight_torch": "torch", "openai_autolog_example": "openai",
          "anthropic_autolog_example": "anthropic", "zhipuai_autolog_example": "zhipuai",
-         "xgboost_example": "xgboost", "autolog_example": "xgboost"}
+         "xgboost_example": "xgboost", "autolog_example": "xgboost", "lightgbm_example": "lightgbm",
+         "stable_baselines3_example": "stable_baselines3"}
 
 
 @pytest.mark.integration
