@@ -49,15 +49,11 @@ HOOKS: tuple[AutologHook, ...] = (
     AutologHook("keras", ("keras",)),
     AutologHook("xgboost", ("xgboost",)),
     AutologHook("lightgbm", ("lightgbm",)),
+    AutologHook("catboost", ("catboost",)),
     AutologHook("stable_baselines3", ("stable_baselines3",)),
     AutologHook("openai", ("openai",), "llm"),
     AutologHook("anthropic", ("anthropic",), "llm"),
     AutologHook("zhipuai", ("zhipuai",), "llm"),
-    AutologHook("ollama", ("ollama",), "llm"),
-    AutologHook("cohere", ("cohere",), "llm"),
-    AutologHook("mistral", ("mistralai",), "llm"),
-    AutologHook("google_genai", ("google.genai",), "llm"),
-    AutologHook("dashscope", ("dashscope",), "llm"),
 )
 
 _lock = threading.RLock()

@@ -75,6 +75,8 @@ _BUILTIN = [
                 "4.0", "lgb.train callback"),
     AdapterSpec("stable_baselines3", "callback", "integrations.stable_baselines3:StableBaselines3Integration",
                 ("stable_baselines3",), "sb3", "2.0", "SB3 BaseCallback + logger writer"),
+    AdapterSpec("catboost", "callback", "integrations.catboost:CatBoostIntegration", ("catboost",), "catboost",
+                "1.2", "CatBoost after_iteration callback"),
 ]
 
 _REGISTRY: dict[str, AdapterSpec] = {spec.name: spec for spec in _BUILTIN}
