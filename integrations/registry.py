@@ -77,13 +77,15 @@ _BUILTIN = [
                 ("stable_baselines3",), "sb3", "2.0", "SB3 BaseCallback + logger writer"),
     AdapterSpec("catboost", "callback", "integrations.catboost:CatBoostIntegration", ("catboost",), "catboost",
                 "1.2", "CatBoost after_iteration callback"),
+    AdapterSpec("sklearn", "tracker", "integrations.sklearn:SklearnIntegration", ("sklearn",), "sklearn", "1.3",
+                "fit/score recorder and model summary"),
 ]
 
 _REGISTRY: dict[str, AdapterSpec] = {spec.name: spec for spec in _BUILTIN}
 # Other names users reach for: the module is integrations/lightning.py and the extra is
 # seetrain[lightning], so "lightning" finds the Lightning row as well.
 ALIASES = {"lightning": "pytorch_lightning", "pl": "pytorch_lightning", "hf": "transformers",
-           "huggingface": "transformers", "sb3": "stable_baselines3", "tensorboardx": "tensorboard", "ray": "ray_tune"}
+           "huggingface": "transformers", "sb3": "stable_baselines3", "scikit-learn": "sklearn", "tensorboardx": "tensorboard", "ray": "ray_tune"}
 _entry_points_loaded = False
 
 

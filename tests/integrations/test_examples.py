@@ -23,7 +23,8 @@ NEEDS = {"ultralytics_example": "ultralytics", "ray_tune_example": "ray", "mlflo
          "insight_torch": "torch", "openai_autolog_example": "openai",
          "anthropic_autolog_example": "anthropic", "zhipuai_autolog_example": "zhipuai",
          "xgboost_example": "xgboost", "autolog_example": "xgboost", "lightgbm_example": "lightgbm",
-         "stable_baselines3_example": "stable_baselines3", "catboost_example": "catboost"}
+         "stable_baselines3_example": "stable_baselines3", "catboost_example": "catboost",
+         "sklearn_example": "sklearn"}
 
 
 @pytest.mark.integration
