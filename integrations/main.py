@@ -153,6 +153,7 @@ init_xgboost = _named("xgboost")
 init_lightgbm = _named("lightgbm")
 init_catboost = _named("catboost")
 init_sklearn = _named("sklearn")
+init_hydra = _named("hydra")
 init_stable_baselines3 = _named("stable_baselines3")
 
 
@@ -173,7 +174,7 @@ def enable_anthropic_autolog(**kwargs: Any) -> Integration:
 
 __all__ = [
     "LazyModule", "active_integrations", "autolog", "get_config", "get_stats", "enable_anthropic_autolog", "enable_openai_autolog", "enable_zhipuai_autolog",
-    "finish", "init", "init_accelerate", "init_catboost", "init_keras", "init_lightgbm", "init_mlflow", "init_mmdetection", "init_mmengine",
+    "finish", "init", "init_accelerate", "init_catboost", "init_hydra", "init_keras", "init_lightgbm", "init_mlflow", "init_mmdetection", "init_mmengine",
     "init_optuna", "init_pytorch_lightning", "init_ray_tune", "init_sklearn", "init_stable_baselines3", "init_tensorboard", "init_transformers",
     "init_ultralytics", "init_wandb", "init_xgboost", "log", "log_audio", "log_image", "log_scalar", "log_text",
     "update_config", "with_integration",

@@ -79,13 +79,15 @@ _BUILTIN = [
                 "1.2", "CatBoost after_iteration callback"),
     AdapterSpec("sklearn", "tracker", "integrations.sklearn:SklearnIntegration", ("sklearn",), "sklearn", "1.3",
                 "fit/score recorder and model summary"),
+    AdapterSpec("hydra", "tracker", "integrations.hydra:HydraIntegration", ("omegaconf",), "hydra", "2.1",
+                "DictConfig / Hydra job config as the run config; Hydra callback"),
 ]
 
 _REGISTRY: dict[str, AdapterSpec] = {spec.name: spec for spec in _BUILTIN}
 # Other names users reach for: the module is integrations/lightning.py and the extra is
 # seetrain[lightning], so "lightning" finds the Lightning row as well.
 ALIASES = {"lightning": "pytorch_lightning", "pl": "pytorch_lightning", "hf": "transformers",
-           "huggingface": "transformers", "sb3": "stable_baselines3", "scikit-learn": "sklearn", "tensorboardx": "tensorboard", "ray": "ray_tune"}
+           "huggingface": "transformers", "sb3": "stable_baselines3", "scikit-learn": "sklearn", "omegaconf": "hydra", "tensorboardx": "tensorboard", "ray": "ray_tune"}
 _entry_points_loaded = False
 
 
