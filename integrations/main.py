@@ -154,6 +154,9 @@ init_lightgbm = _named("lightgbm")
 init_catboost = _named("catboost")
 init_sklearn = _named("sklearn")
 init_hydra = _named("hydra")
+init_peft = _named("peft")
+init_trl = _named("trl")
+init_sentence_transformers = _named("sentence_transformers")
 init_stable_baselines3 = _named("stable_baselines3")
 
 
@@ -175,7 +178,7 @@ def enable_anthropic_autolog(**kwargs: Any) -> Integration:
 __all__ = [
     "LazyModule", "active_integrations", "autolog", "get_config", "get_stats", "enable_anthropic_autolog", "enable_openai_autolog", "enable_zhipuai_autolog",
     "finish", "init", "init_accelerate", "init_catboost", "init_hydra", "init_keras", "init_lightgbm", "init_mlflow", "init_mmdetection", "init_mmengine",
-    "init_optuna", "init_pytorch_lightning", "init_ray_tune", "init_sklearn", "init_stable_baselines3", "init_tensorboard", "init_transformers",
+    "init_optuna", "init_peft", "init_sentence_transformers", "init_trl", "init_pytorch_lightning", "init_ray_tune", "init_sklearn", "init_stable_baselines3", "init_tensorboard", "init_transformers",
     "init_ultralytics", "init_wandb", "init_xgboost", "log", "log_audio", "log_image", "log_scalar", "log_text",
     "update_config", "with_integration",
 ]

@@ -81,6 +81,13 @@ _BUILTIN = [
                 "fit/score recorder and model summary"),
     AdapterSpec("hydra", "tracker", "integrations.hydra:HydraIntegration", ("omegaconf",), "hydra", "2.1",
                 "DictConfig / Hydra job config as the run config; Hydra callback"),
+    AdapterSpec("peft", "callback", "integrations.peft:PeftIntegration", ("peft",), "peft", "0.10",
+                "adapter config in the run config (HF callback)"),
+    AdapterSpec("trl", "callback", "integrations.trl:TRLIntegration", ("trl",), "trl", "0.12",
+                "SFT/DPO/GRPO trainers through the HF callback"),
+    AdapterSpec("sentence_transformers", "callback",
+                "integrations.sentence_transformers:SentenceTransformersIntegration", ("sentence_transformers",),
+                "sentence-transformers", "3.0", "SentenceTransformerTrainer through the HF callback"),
 ]
 
 _REGISTRY: dict[str, AdapterSpec] = {spec.name: spec for spec in _BUILTIN}

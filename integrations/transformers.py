@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -95,6 +96,11 @@ class SeeTrainCallback(TrainerCallback):
             values["model_config"] = to_dict()
         total, trainable = _parameter_counts(model)
         values["model_parameters"] = total
+        if "peft" in sys.modules and hasattr(model, "peft_config"):
+            # A PeftModel (LoRA ...): its adapter config belongs with the run's config.
+            from integrations.peft import peft_summary
+
+            values["peft"] = peft_summary(model)
         integration.update_config(values)
         integration.run.set_metadata(model={"class": type(model).__name__, "total_params": total,
                                             "trainable_params": trainable})

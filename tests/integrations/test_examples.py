@@ -24,7 +24,8 @@ NEEDS = {"ultralytics_example": "ultralytics", "ray_tune_example": "ray", "mlflo
          "anthropic_autolog_example": "anthropic", "zhipuai_autolog_example": "zhipuai",
          "xgboost_example": "xgboost", "autolog_example": "xgboost", "lightgbm_example": "lightgbm",
          "stable_baselines3_example": "stable_baselines3", "catboost_example": "catboost",
-         "sklearn_example": "sklearn", "hydra_example": "hydra"}
+         "sklearn_example": "sklearn", "hydra_example": "hydra",
+         "trl_example": "trl", "peft_example": "peft", "sentence_transformers_example": "sentence_transformers"}
 
 
 @pytest.mark.integration
