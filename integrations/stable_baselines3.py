@@ -95,7 +95,8 @@ class SeeTrainCallback(BaseCallback):
         integration = self._lazy.get()
         integration.guard(self._configure, integration)
         self._writer = _Writer(self)
-        integration.guard(self.model.logger.output_formats.append, self._writer)
+        # Inside the guard: a model whose logger is not set up yet must not break learn().
+        integration.guard(lambda: self.model.logger.output_formats.append(self._writer))
 
     def _configure(self, integration: Integration) -> None:
         model = self.model
@@ -128,7 +129,7 @@ class SeeTrainCallback(BaseCallback):
     def _on_training_end(self) -> None:
         writer = self._writer
         if writer is not None:
-            formats = self.model.logger.output_formats
+            formats = getattr(getattr(self.model, "_logger", None), "output_formats", [])
             if writer in formats:
                 formats.remove(writer)
             self._writer = None
