@@ -194,8 +194,14 @@ def bench_sb3(logdir: str) -> dict[str, float]:
 
 def bench_hf(logdir: str) -> dict[str, float]:
     import torch
-    from transformers import (BertConfig, BertForSequenceClassification, Trainer, TrainerControl, TrainerState,
-                              TrainingArguments)
+    from transformers import (
+        BertConfig,
+        BertForSequenceClassification,
+        Trainer,
+        TrainerControl,
+        TrainerState,
+        TrainingArguments,
+    )
 
     from integrations.transformers import SeeTrainCallback
 
