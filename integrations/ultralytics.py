@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from integrations._base import Integration
-from integrations._lazy import LazyIntegration
+from integrations._binding import LazyIntegration
 
 __all__ = ["SeeTrainCallbacks", "UltralyticsIntegration", "add_seetrain_callback"]
 
