@@ -270,6 +270,18 @@ class Run:
         if not self._finished:
             self._writer.put(("c", ts or time.time(), stream, line))
 
+    def log_artifact(self, path: Any, *args: Any, **kwargs: Any) -> Any:
+        """Store a file or folder as a new artifact version (see :mod:`seetrain.artifacts`)."""
+        from seetrain.artifacts import log_artifact
+
+        return log_artifact(self, path, *args, **kwargs)
+
+    def use_artifact(self, ref: str) -> Any:
+        """Resolve ``"name:alias"`` and record that this run used it (see :mod:`seetrain.artifacts`)."""
+        from seetrain.artifacts import use_artifact
+
+        return use_artifact(self, ref)
+
     def update_config(self, values: Any = None, **kwargs: Any) -> None:
         self.config.update(values, **kwargs)
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from seetrain._settings import resolve
 from seetrain._store import DB_NAME, connect, decode_scalar, iter_run_dirs, loads
+from seetrain.artifacts.reader import ArtifactsApi
 
 # A running run whose heartbeat is older than this is shown as crashed.
 HEARTBEAT_TIMEOUT = 30.0
@@ -232,7 +233,7 @@ def read_run(run_dir: str) -> RunView | None:
     return RunView(run_dir, dict(zip(cols, row)))
 
 
-class Api:
+class Api(ArtifactsApi):
     """Read projects, runs, config, summaries, history and media from a logdir."""
 
     def __init__(self, logdir: str | os.PathLike[str] | None = None) -> None:
