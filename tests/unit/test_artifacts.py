@@ -231,3 +231,35 @@ def test_hardlink_mode_links_instead_of_copying(logdir, tmp_path, monkeypatch):
     run = seetrain.init(project="p", logdir=str(logdir))
     v = run.log_artifact(src, name="big")
     assert os.path.samefile(v.blob_path("big.bin"), src)
+
+
+def test_cli_ls_get_rm_gc(logdir, tmp_path):
+    from click.testing import CliRunner
+
+    from seetrain.cli import main
+
+    src = tmp_path / "m"
+    _write(src / "shared.bin", b"s" * 5000)
+    _write(src / "head.bin", b"0")
+    run = seetrain.init(project="p", logdir=str(logdir))
+    run.log_artifact(src, name="net", type="model", aliases=["best"])
+    _write(src / "head.bin", b"1")
+    run.log_artifact(src, name="net", type="model")
+    run.finish()
+    cli = CliRunner()
+    out = cli.invoke(main, ["artifact", "ls", "--logdir", str(logdir)])
+    assert out.exit_code == 0, out.output
+    assert "p/net" in out.output and "model" in out.output and "best=v0" in out.output and "latest=v1" in out.output
+    out = cli.invoke(main, ["artifact", "ls", "p/net", "--logdir", str(logdir)])
+    assert out.exit_code == 0 and "v0" in out.output and "v1" in out.output and run.id in out.output
+    out = cli.invoke(main, ["artifact", "get", "p/net:best", "--dir", str(tmp_path / "got"), "--logdir", str(logdir)])
+    assert out.exit_code == 0, out.output
+    assert (tmp_path / "got" / "head.bin").read_bytes() == b"0" and "p/net:v0" in out.output
+    out = cli.invoke(main, ["artifact", "rm", "p/net:v0", "--logdir", str(logdir)])
+    assert out.exit_code != 0 and "aliases" in out.output
+    out = cli.invoke(main, ["artifact", "rm", "p/net:v0", "--force", "--logdir", str(logdir)])
+    assert out.exit_code == 0 and "freed 1 files" in out.output
+    out = cli.invoke(main, ["artifact", "get", "p/net:v0", "--logdir", str(logdir)])
+    assert out.exit_code != 0 and "no artifact" in out.output
+    out = cli.invoke(main, ["artifact", "gc", "--logdir", str(logdir)])
+    assert out.exit_code == 0 and "p: freed 0 files" in out.output
