@@ -115,6 +115,20 @@ def use_artifact(run: Any, ref: str) -> ArtifactVersion:
     return version
 
 
+def set_aliases(run: Any, ref: str, aliases: Sequence[str]) -> bool:
+    """Move ``aliases`` onto the version ``ref`` (``name:v3``) of the run's project; never raises
+    (a failure is a counted warning and returns False)."""
+    try:
+        parsed = parse_ref(ref)
+        registry = Registry(artifacts_root(run.settings.logdir, parsed.project or run.project))
+        row = registry.find(parsed)
+        registry.set_aliases(row.name, row.version, check_aliases(aliases))
+        return True
+    except Exception as exc:  # noqa: BLE001
+        _warn(run, ref, f"could not set aliases {list(aliases)} on {ref!r}: {type_name(exc)}: {exc}")
+        return False
+
+
 def type_name(exc: BaseException) -> str:
     return type(exc).__name__
 
@@ -138,4 +152,4 @@ def _warn(run: Any, key: str, message: str) -> None:
     warnings.warn(f"seetrain: {message}", SeeTrainWarning, stacklevel=3)
 
 
-__all__ = ["ArtifactNotFoundError", "log_artifact", "store_version", "use_artifact"]
+__all__ = ["ArtifactNotFoundError", "log_artifact", "set_aliases", "store_version", "use_artifact"]
