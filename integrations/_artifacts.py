@@ -3,16 +3,20 @@
 An adapter hands over every checkpoint path its framework reports; a file is logged again only
 when it was rewritten (size or mtime changed), so hooks that fire often cost a ``stat``. The
 ``best`` alias is moved without re-hashing when the framework's best checkpoint is one already
-logged. Every call is guarded by the integration: a failure is counted, never raised.
+logged. Every call is guarded (by the integration's ``guard`` when given): a failure is
+counted and logged once, never raised into training.
 """
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from integrations._base import Integration
+from seetrain import DisabledRun
+
+log = logging.getLogger("seetrain")
 
 
 def log_model_setting(value: Any) -> bool | str:
@@ -30,9 +34,11 @@ def log_model_setting(value: Any) -> bool | str:
 class CheckpointArtifacts:
     """Logs files as versions of one artifact (``model-<run id>`` unless named)."""
 
-    def __init__(self, integration: Integration, name: str | None = None, type: str = "model") -> None:
-        self.integration = integration
-        self.name = name or f"model-{integration.run.id}"
+    def __init__(self, run: Any, name: str | None = None, type: str = "model",
+                 guard: Callable[..., Any] | None = None) -> None:
+        self.run = run
+        self._guard = guard or _guard
+        self.name = name or f"model-{run.id}"
         self.type = type
         self._signatures: dict[str, tuple[int, int]] = {}
         self.versions: dict[str, Any] = {}  # path -> ArtifactVersion
@@ -42,9 +48,9 @@ class CheckpointArtifacts:
             metadata: Mapping[str, Any] | None = None) -> Any:
         """Log ``path`` (a file or folder) unless it is unchanged since it was last logged;
         returns its version (or None)."""
-        if not path or not self.integration.enabled:
+        if not path or isinstance(self.run, DisabledRun) or self.run.finished:
             return None
-        return self.integration.guard(self._log, os.fspath(path), list(aliases), dict(metadata or {}))
+        return self._guard(self._log, os.fspath(path), list(aliases), dict(metadata or {}))
 
     def _log(self, path: str, aliases: list[str], metadata: dict[str, Any]) -> Any:
         if not os.path.exists(path):
@@ -54,12 +60,11 @@ class CheckpointArtifacts:
             if aliases:
                 self.alias(path, aliases)
             return self.versions[path]
-        version = self.integration.run.log_artifact(path, name=self.name, type=self.type, aliases=aliases,
+        version = self.run.log_artifact(path, name=self.name, type=self.type, aliases=aliases,
                                                     metadata=metadata)
         if version is not None:
             self._signatures[path] = sig
             self.versions[path] = version
-            self.integration.stats["artifact_versions"] += 1
             if "best" in aliases:
                 self.best_path = path
         return version
@@ -71,7 +76,7 @@ class CheckpointArtifacts:
             return
         from seetrain.artifacts.log import set_aliases
 
-        if set_aliases(self.integration.run, f"{version.project}/{version.name}:{version.version}", aliases):
+        if set_aliases(self.run, f"{version.project}/{version.name}:{version.version}", aliases):
             if "best" in aliases:
                 self.best_path = os.fspath(path)
 
@@ -86,3 +91,17 @@ def _signature(path: str) -> tuple[int, int]:
         return newest, total
     st = os.stat(path)
     return st.st_mtime_ns, st.st_size
+
+
+_failed: set[str] = set()
+
+
+def _guard(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    try:
+        return func(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - never raise into training
+        kind = type(exc).__name__
+        if kind not in _failed:
+            _failed.add(kind)
+            log.warning("seetrain: logging a checkpoint failed: %s: %s (training continues)", kind, exc)
+        return None

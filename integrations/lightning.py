@@ -181,8 +181,8 @@ class SeeTrainLogger(Logger):
 
     def _log_checkpoints(self, integration: Integration, callback: Any) -> None:
         """Log the checkpoint files ModelCheckpoint currently keeps, oldest first."""
-        if self._model_artifacts is None or self._model_artifacts.integration is not integration:
-            self._model_artifacts = CheckpointArtifacts(integration)
+        if self._model_artifacts is None or self._model_artifacts.run is not integration.run:
+            self._model_artifacts = CheckpointArtifacts(integration.run, guard=integration.guard)
         best = getattr(callback, "best_model_path", "") or ""
         scores = {str(p): s for p, s in (getattr(callback, "best_k_models", None) or {}).items()}
         paths = {*scores, getattr(callback, "last_model_path", "") or "", best} - {""}

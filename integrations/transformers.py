@@ -137,8 +137,8 @@ class SeeTrainCallback(TrainerCallback):
             integration.guard(self._log_checkpoint, integration, path, state)
 
     def _artifacts(self, integration: Integration) -> CheckpointArtifacts:
-        if self._model_artifacts is None or self._model_artifacts.integration is not integration:
-            self._model_artifacts = CheckpointArtifacts(integration)
+        if self._model_artifacts is None or self._model_artifacts.run is not integration.run:
+            self._model_artifacts = CheckpointArtifacts(integration.run, guard=integration.guard)
         return self._model_artifacts
 
     def _log_checkpoint(self, integration: Integration, path: str, state: Any) -> None:
