@@ -18,6 +18,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from seetrain.server.artifacts_routes import artifacts_router
 from seetrain.server.datasource import DEFAULT_CONSOLE_LIMIT, DEFAULT_MAX_POINTS, MAX_MAX_POINTS, DataSource
 
 STATIC_DIR = pathlib.Path(__file__).with_name("static")
@@ -178,6 +179,7 @@ def create_app(source: DataSource, *, extra_routers: Iterable[APIRouter] = (),
         return JSONResponse({"error": str(exc)}, status_code=400)
 
     app.include_router(api_router(source, read_token), prefix="/api/v1")
+    app.include_router(artifacts_router(source), prefix="/api/v1", dependencies=[Depends(_require_token(read_token))])
     for router in extra_routers:
         app.include_router(router)
 
