@@ -77,7 +77,8 @@ export async function renderProject(root, { project }) {
       el("option", { value: "" }, "All statuses"), ...STATUSES.map((s) => el("option", { value: s }, s))),
     el("select", { class: "tag-filter", "aria-label": "tag", onchange: (e) => { state.tag = e.target.value; drawBody(); } },
       el("option", { value: "" }, "All tags"), ...tags.map((t) => el("option", { value: t }, t))),
-    columnPicker(), el("span", { class: "spacer" }), countEl, compareBtn);
+    columnPicker(), el("span", { class: "spacer" }), countEl,
+    el("a", { class: "btn artifacts-link", href: `#/artifacts/${encodeURIComponent(project)}` }, "Artifacts"), compareBtn);
 
   function columnPicker() {
     const configKeys = [...new Set(runs.flatMap((r) => Object.keys(r.config)))].sort();
