@@ -1,0 +1,181 @@
+"""Logging a large artifact locally: SeeTrain vs the bare floors it is made of.
+
+Measures, on one file of ``--size-mb`` (default 1024 MB) in a tmp dir on the same file system
+as the store:
+
+- floors: ``hashlib.sha256`` over the file (1 MiB reads), ``shutil.copyfile`` (kernel copy),
+  and their sum (what storing new content must at least do: read it once to hash, copy it once);
+- ``run.log_artifact`` of new content (hash + reflink/copy into the blob store + commit);
+- ``run.log_artifact`` of the same content again (an unchanged re-log: hashing only);
+- ``run.log_artifact`` with ``SEETRAIN_ARTIFACT_LINK=hardlink`` (hash + ``os.link``);
+- ``Api().artifact(...).download(dir)`` (copy with sha256 verification in one pass);
+- dedup: ten files of size/10, one rewritten, logged again: bytes newly stored.
+
+The page cache is warm (the file was just written) for every measurement, SeeTrain and floors
+alike; cold-cache numbers depend on the disk. Median of ``--repeats``. Ratios are SeeTrain time
+over floor time (1.0 = as fast as the floor). Nothing here is asserted by a test.
+
+    python -m benchmarks.artifacts                 # 1 GB, 3 repeats
+    python -m benchmarks.artifacts --size-mb 256 --repeats 5 --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from typing import Any
+
+CHUNK = 1 << 20
+
+
+def _write_payload(path: str, size: int, seed: int = 0) -> None:
+    """``size`` bytes of incompressible data (a random 16 MiB block with a per-block counter)."""
+    import random
+
+    block = random.Random(seed).randbytes(16 << 20)
+    with open(path, "wb") as f:
+        written, n = 0, 0
+        while written < size:
+            head = n.to_bytes(8, "little")
+            piece = (head + block[8:])[: size - written]
+            f.write(piece)
+            written += len(piece)
+            n += 1
+
+
+def _sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    buf = bytearray(CHUNK)
+    view = memoryview(buf)
+    with open(path, "rb", buffering=0) as f:
+        while n := f.readinto(buf):
+            digest.update(view[:n])
+    return digest.hexdigest()
+
+
+def _timed(fn: Callable[[], Any], setup: Callable[[], Any] | None = None, repeats: int = 3) -> float:
+    times = []
+    for _ in range(repeats):
+        if setup is not None:
+            setup()
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def run(size_mb: int, repeats: int, workdir: str | None) -> dict[str, Any]:
+    import seetrain
+
+    root = tempfile.mkdtemp(prefix="seetrain-bench-artifacts-", dir=workdir)
+    try:
+        src = os.path.join(root, "model.ckpt")
+        size = size_mb << 20
+        _write_payload(src, size)
+        logdir = os.path.join(root, "logs")
+        copy_dst = os.path.join(root, "copy.bin")
+        out: dict[str, Any] = {"size_mb": size_mb, "repeats": repeats}
+
+        out["floor_sha256_s"] = _timed(lambda: _sha256(src), repeats=repeats)
+        out["floor_copyfile_s"] = _timed(lambda: shutil.copyfile(src, copy_dst),
+                                         setup=lambda: os.path.exists(copy_dst) and os.unlink(copy_dst),
+                                         repeats=repeats)
+        os.unlink(copy_dst)
+        out["floor_hash_plus_copy_s"] = out["floor_sha256_s"] + out["floor_copyfile_s"]
+
+        run_ = seetrain.init(project="bench", logdir=logdir, system_monitor=False, capture_console=False)
+        store = os.path.join(logdir, "bench", "_artifacts")
+
+        def fresh_store() -> None:
+            shutil.rmtree(store, ignore_errors=True)
+
+        def log_once() -> None:
+            assert run_.log_artifact(src, name="ckpt", type="model") is not None
+
+        out["log_new_s"] = _timed(log_once, setup=fresh_store, repeats=repeats)
+        out["relog_unchanged_s"] = _timed(log_once, repeats=repeats)
+        os.environ["SEETRAIN_ARTIFACT_LINK"] = "hardlink"
+        try:
+            out["log_new_hardlink_s"] = _timed(log_once, setup=fresh_store, repeats=repeats)
+        finally:
+            del os.environ["SEETRAIN_ARTIFACT_LINK"]
+        fresh_store()
+        log_once()
+        version = seetrain.Api(logdir).artifact("bench/ckpt:latest")
+        dl = os.path.join(root, "dl")
+        out["download_verify_s"] = _timed(lambda: version.download(dl),
+                                          setup=lambda: shutil.rmtree(dl, ignore_errors=True), repeats=repeats)
+        shutil.rmtree(dl, ignore_errors=True)
+        out["floor_sha256_plus_copy_read_s"] = out["floor_hash_plus_copy_s"]
+
+        # Dedup: ten parts, one rewritten.
+        parts = os.path.join(root, "parts")
+        os.makedirs(parts)
+        for i in range(10):
+            _write_payload(os.path.join(parts, f"part-{i}.bin"), size // 10, seed=i + 1)
+        before = run_.get_stats().get("artifact_bytes_stored", 0)
+        run_.log_artifact(parts, name="sharded", type="model")
+        first = run_.get_stats()["artifact_bytes_stored"] - before
+        _write_payload(os.path.join(parts, "part-3.bin"), size // 10, seed=99)
+        run_.log_artifact(parts, name="sharded", type="model")
+        out["dedup_first_stored_mb"] = first / (1 << 20)
+        out["dedup_second_stored_mb"] = (run_.get_stats()["artifact_bytes_stored"] - before - first) / (1 << 20)
+        run_.finish()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+    mb = float(size_mb)
+    for key in [k for k in out if k.endswith("_s")]:
+        out[key.replace("_s", "_mb_per_s")] = mb / out[key] if out[key] else None
+    out["ratio_log_new_vs_hash_plus_copy"] = out["log_new_s"] / out["floor_hash_plus_copy_s"]
+    out["ratio_relog_vs_sha256"] = out["relog_unchanged_s"] / out["floor_sha256_s"]
+    out["ratio_hardlink_vs_sha256"] = out["log_new_hardlink_s"] / out["floor_sha256_s"]
+    out["ratio_download_vs_hash_plus_copy"] = out["download_verify_s"] / out["floor_hash_plus_copy_s"]
+    return out
+
+
+def table(r: dict[str, Any]) -> str:
+    rows = [
+        ("floor: hashlib.sha256 (read + hash)", "floor_sha256_s", ""),
+        ("floor: shutil.copyfile", "floor_copyfile_s", ""),
+        ("floor: sha256 + copyfile", "floor_hash_plus_copy_s", ""),
+        ("log_artifact, new content", "log_new_s", f"{r['ratio_log_new_vs_hash_plus_copy']:.2f}x sha256+copy"),
+        ("log_artifact, unchanged re-log", "relog_unchanged_s", f"{r['ratio_relog_vs_sha256']:.2f}x sha256"),
+        ("log_artifact, new, hardlink mode", "log_new_hardlink_s", f"{r['ratio_hardlink_vs_sha256']:.2f}x sha256"),
+        ("download (verified)", "download_verify_s", f"{r['ratio_download_vs_hash_plus_copy']:.2f}x sha256+copy"),
+    ]
+    lines = [f"{r['size_mb']} MB file, median of {r['repeats']}, warm page cache", "",
+             "| operation | seconds | MB/s | ratio |", "|---|---:|---:|---|"]
+    for label, key, ratio in rows:
+        lines.append(f"| {label} | {r[key]:.3f} | {r[key.replace('_s', '_mb_per_s')]:.0f} | {ratio} |")
+    lines.append("")
+    lines.append(f"dedup: 10 files of {r['size_mb'] / 10:.0f} MB, one rewritten: first log stored "
+                 f"{r['dedup_first_stored_mb']:.0f} MB, second {r['dedup_second_stored_mb']:.0f} MB")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mb", type=int, default=1024)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--dir", default=None, help="where to put the tmp dir (default: the system tmp)")
+    parser.add_argument("--json", default=None, help="also write the raw numbers here")
+    args = parser.parse_args(argv)
+    result = run(args.size_mb, args.repeats, args.dir)
+    print(table(result))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
