@@ -263,3 +263,19 @@ def test_cli_ls_get_rm_gc(logdir, tmp_path):
     assert out.exit_code != 0 and "no artifact" in out.output
     out = cli.invoke(main, ["artifact", "gc", "--logdir", str(logdir)])
     assert out.exit_code == 0 and "p: freed 0 files" in out.output
+
+
+def test_docs_snippets_run(tmp_path):
+    """The first three snippets of docs/artifacts.md (log, use, read back) run as written."""
+    import re
+
+    from tests.helpers import ROOT, run_python
+
+    text = (ROOT / "docs" / "artifacts.md").read_text()
+    snippets = re.findall(r"```python\n(.*?)```", text, re.S)[:3]
+    assert "log_artifact" in snippets[0] and "use_artifact" in snippets[1] and "Api(" in snippets[2]
+    for code in snippets:
+        proc = run_python(code, cwd=tmp_path, env={"SEETRAIN_SYSTEM_MONITOR": "0", "SEETRAIN_CAPTURE_CONSOLE": "0"})
+        assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "restored-model" / "weights.bin").read_bytes() == (tmp_path / "model" / "weights.bin").read_bytes()
+    assert (tmp_path / "my-model-best" / "config.json").read_text() == '{"layers": 2}'
