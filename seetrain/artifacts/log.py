@@ -96,6 +96,13 @@ def log_artifact(run: Any, path: str | os.PathLike[str], name: str | None = None
         counter["artifact_versions"] += stats["created"]
         counter["artifact_files"] += stats["files"]
         counter["artifact_bytes_stored"] += stats["bytes_stored"]
+    if getattr(run, "mode", None) == "online":
+        try:
+            from seetrain.artifacts.upload import schedule_online_upload
+
+            schedule_online_upload(run)
+        except Exception as exc:  # noqa: BLE001
+            _warn(run, label, f"artifact upload not started: {type_name(exc)}: {exc}")
     return version
 
 

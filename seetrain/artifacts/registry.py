@@ -46,6 +46,9 @@ CREATE TABLE IF NOT EXISTS aliases (
 CREATE TABLE IF NOT EXISTS usage (
     version_id INTEGER NOT NULL, run_id TEXT NOT NULL, used_at REAL NOT NULL,
     PRIMARY KEY (version_id, run_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS remote_sync (
+    target TEXT NOT NULL, kind TEXT NOT NULL, local_id TEXT NOT NULL, remote TEXT, synced_at REAL NOT NULL,
+    PRIMARY KEY (target, kind, local_id)) WITHOUT ROWID;
 """
 _MAX_COMMIT_TRIES = 5
 
@@ -277,6 +280,33 @@ class Registry:
         if row is None:
             raise ArtifactNotFoundError(f"no artifact {ref.name}:{ref.alias} in {self.root}")
         return _row(row)
+
+    def find_by_digest(self, name: str, digest: str) -> VersionRow:
+        with self.reader() as conn:
+            row = None if conn is None else conn.execute(
+                _VERSION_SELECT + " WHERE a.name = ? AND v.digest = ? ORDER BY v.version DESC LIMIT 1",
+                (name, digest)).fetchone()
+        if row is None:
+            raise ArtifactNotFoundError(f"no version of {name!r} with digest {digest}")
+        return _row(row)
+
+    # ---- what was sent where (client side of ``seetrain sync``) ---------------------------------
+    def synced(self, target: str, kind: str) -> dict[str, str | None]:
+        """``local_id -> remote`` of what ``target`` already acknowledged."""
+        with self.reader() as conn:
+            if conn is None:
+                return {}
+            try:
+                rows = conn.execute("SELECT local_id, remote FROM remote_sync WHERE target = ? AND kind = ?",
+                                    (target, kind)).fetchall()
+            except sqlite3.OperationalError:  # a registry written before the table existed
+                return {}
+        return dict(rows)
+
+    def mark_synced(self, target: str, kind: str, local_id: str, remote: str | None = None) -> None:
+        with self.writer() as conn:
+            conn.execute("INSERT OR REPLACE INTO remote_sync (target, kind, local_id, remote, synced_at) "
+                         "VALUES (?, ?, ?, ?, ?)", (target, kind, local_id, remote, time.time()))
 
     def find(self, ref: Ref) -> VersionRow:
         with self.reader() as conn:

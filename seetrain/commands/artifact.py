@@ -107,3 +107,18 @@ def gc(project: str | None, logdir: str | None) -> None:
     for proj in [project] if project else projects_with_artifacts(api.logdir):
         freed = Registry(artifacts_root(api.logdir, proj)).collect_garbage()
         click.echo(f"{proj}: freed {freed.freed_blobs} files, {_size(freed.freed_bytes)}")
+
+
+@artifact.command("push")
+@click.argument("project", required=False)
+@click.option("--host", envvar="SEETRAIN_HOST", required=True, help="Server URL, e.g. http://server:5092.")
+@click.option("--api-key", envvar="SEETRAIN_API_KEY", default=None, help="Write token (default $SEETRAIN_API_KEY).")
+@LOGDIR_OPTION
+def push(project: str | None, host: str, api_key: str | None, logdir: str | None) -> None:
+    """Upload the versions the server lacks (also done by ``seetrain sync``); resumable."""
+    from seetrain.artifacts.upload import push_all
+
+    api = Api(logdir)
+    if not push_all(api.logdir, host, api_key, project, None, click.echo):
+        raise SystemExit(1)
+    click.echo("artifacts up to date on " + host)

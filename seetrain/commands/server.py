@@ -43,6 +43,7 @@ class ServerConfig:
 def build_app(config: ServerConfig):  # noqa: ANN201 - FastAPI is imported lazily
     """The FastAPI app: the dashboard's read API over the database plus the ingest router."""
     from seetrain.server.app import create_app
+    from seetrain.server.artifacts_upload import make_artifact_upload_router
     from seetrain.server.db import Database
     from seetrain.server.db_source import DbSource
     from seetrain.server.ingest import IngestLimits, make_ingest_router
@@ -52,7 +53,8 @@ def build_app(config: ServerConfig):  # noqa: ANN201 - FastAPI is imported lazil
                           max_batch_records=config.max_batch_records,
                           max_media_bytes=config.max_media_bytes)
     router = make_ingest_router(db, config.media_dir, token=config.token, limits=limits)
-    app = create_app(DbSource(db, config.media_dir), extra_routers=[router], read_token=config.read_token,
+    artifacts = make_artifact_upload_router(config.media_dir, token=config.token)
+    app = create_app(DbSource(db, config.media_dir), extra_routers=[router, artifacts], read_token=config.read_token,
                      title="SeeTrain server")
     app.state.db = db
     return app

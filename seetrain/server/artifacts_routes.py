@@ -1,7 +1,8 @@
 """Read API of the artifact store, for the dashboard's Artifacts pages (``/api/v1``).
 
-Served from the data source's local ``logdir`` (``seetrain ui``). A source without one (the
-tracking server's database, which does not hold artifacts yet) answers with empty lists.
+Served from the data source's local ``logdir`` (``seetrain ui``), or for the tracking server
+(a source with a ``media_dir``) from the artifacts uploaded to it
+(:mod:`seetrain.server.artifacts_upload`). Any other source answers with empty lists.
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ def artifacts_router(source: Any) -> APIRouter:
     """Routes over ``source.logdir`` (mounted under ``/api/v1`` by ``create_app``)."""
     router = APIRouter(tags=["artifacts"])
     logdir: str | None = getattr(source, "logdir", None)
+    if logdir is None and getattr(source, "media_dir", None) is not None:
+        from seetrain.server.artifacts_upload import server_artifacts_logdir
+
+        logdir = server_artifacts_logdir(source.media_dir)  # the tracking server's uploaded artifacts
 
     def registry_exists(project: str) -> bool:
         if project in (".", "..") or "\\" in project or "\0" in project:
