@@ -24,6 +24,7 @@ pytestmark = pytest.mark.integration
 
 
 def _fit(tmp_path, logdir, log_model, **ckpt_kw):
+    torch.manual_seed(0)
     logger = SeeTrainLogger(project="p", logdir=logdir, log_model=log_model, **SEETRAIN_KW)
     ckpt = ModelCheckpoint(dirpath=str(tmp_path / "ckpt"), monitor="val/loss", mode="min", **ckpt_kw)
     trainer = _trainer(tmp_path, logger, max_epochs=3, callbacks=[ckpt])
@@ -38,7 +39,12 @@ def test_log_model_all_logs_every_checkpoint_and_marks_best(tmp_path, logdir):
     versions = api.artifact_versions(f"p/model-{run_id}")
     # 3 epoch checkpoints (each saved before top-1 deletes the previous) plus last.ckpt saves.
     names = {v.files[0].path for v in versions}
-    assert names == {"epoch=0-step=8.ckpt", "epoch=1-step=16.ckpt", "epoch=2-step=24.ckpt", "last.ckpt"}, names
+    # Top-1 saves a checkpoint at each epoch whose val/loss improved (deleting the previous one
+    # right after): every one of them was stored before its deletion, plus last.ckpt.
+    val = [value for _, _, value in api.run(f"p/{run_id}").scalars("val/loss")]
+    improved = [e for e, v in enumerate(val) if v < min(val[:e], default=float("inf"))]
+    assert len(val) == 3 and improved[0] == 0
+    assert names == {f"epoch={e}-step={8 * (e + 1)}.ckpt" for e in improved} | {"last.ckpt"}, (names, val)
     assert all(v.type == "model" and v.created_by == run_id for v in versions)
     best = api.artifact(f"p/model-{run_id}:best")
     assert best.files[0].path == os.path.basename(ckpt.best_model_path)
