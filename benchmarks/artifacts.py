@@ -11,12 +11,17 @@ as the store:
 - ``Api().artifact(...).download(dir)`` (copy with sha256 verification in one pass);
 - dedup: ten files of size/10, one rewritten, logged again: bytes newly stored.
 
+With ``--upload``: the same file sent by ``seetrain artifact push`` to a real ``seetrain server``
+(a subprocess on 127.0.0.1): MB/s, and how much the server's and the client's RSS grew at their
+peak (sampled every 20 ms with psutil) over their RSS before the upload.
+
 The page cache is warm (the file was just written) for every measurement, SeeTrain and floors
 alike; cold-cache numbers depend on the disk. Median of ``--repeats``. Ratios are SeeTrain time
 over floor time (1.0 = as fast as the floor). Nothing here is asserted by a test.
 
     python -m benchmarks.artifacts                 # 1 GB, 3 repeats
     python -m benchmarks.artifacts --size-mb 256 --repeats 5 --json out.json
+    python -m benchmarks.artifacts --upload         # also the upload to a local server
 """
 
 from __future__ import annotations
@@ -142,6 +147,89 @@ def run(size_mb: int, repeats: int, workdir: str | None) -> dict[str, Any]:
     return out
 
 
+class _PeakRss:
+    """Peak RSS of a process, sampled in a thread."""
+
+    def __init__(self, pid: int) -> None:
+        import threading
+
+        import psutil
+
+        self.proc = psutil.Process(pid)
+        self.base = self.proc.memory_info().rss
+        self.peak = self.base
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.02):
+            try:
+                self.peak = max(self.peak, self.proc.memory_info().rss)
+            except Exception:  # noqa: BLE001 - the process ended
+                return
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return (self.peak - self.base) / (1 << 20)
+
+
+def run_upload(size_mb: int, workdir: str | None) -> dict[str, Any]:
+    """One push of a ``size_mb`` artifact to a ``seetrain server`` subprocess."""
+    import socket
+    import subprocess
+
+    import httpx
+
+    import seetrain
+    from seetrain.artifacts.upload import ArtifactUploader
+
+    root = tempfile.mkdtemp(prefix="seetrain-bench-upload-", dir=workdir)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "seetrain.cli", "server", "--db",
+                               f"sqlite:///{root}/srv.sqlite", "--media-dir", f"{root}/media", "--port", str(port),
+                               "--token", "bench"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{url}/api/v1/projects", timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        src = os.path.join(root, "model.ckpt")
+        _write_payload(src, size_mb << 20, seed=7)
+        logdir = os.path.join(root, "logs")
+        run_ = seetrain.init(project="bench", logdir=logdir, system_monitor=False, capture_console=False)
+        run_.log_artifact(src, name="ckpt", type="model")
+        run_.finish()
+        server_rss = _PeakRss(server.pid)
+        client_rss = _PeakRss(os.getpid())
+        uploader = ArtifactUploader(url, "bench")
+        start = time.perf_counter()
+        uploader.push_project(logdir, "bench")
+        seconds = time.perf_counter() - start
+        uploader.close()
+        out = {"upload_mb": size_mb, "upload_s": seconds, "upload_mb_per_s": size_mb / seconds,
+               "upload_bytes_sent": uploader.stats.bytes_sent, "chunk_mb": uploader.chunk_bytes / (1 << 20),
+               "server_rss_growth_mb": server_rss.stop(), "client_rss_growth_mb": client_rss.stop()}
+        again = ArtifactUploader(url, "bench")
+        again.push_project(logdir, "bench")
+        out["second_push_bytes_sent"] = again.stats.bytes_sent
+        again.close()
+        return out
+    finally:
+        server.terminate()
+        server.wait(30)
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def table(r: dict[str, Any]) -> str:
     rows = [
         ("floor: hashlib.sha256 (read + hash)", "floor_sha256_s", ""),
@@ -159,6 +247,10 @@ def table(r: dict[str, Any]) -> str:
     lines.append("")
     lines.append(f"dedup: 10 files of {r['size_mb'] / 10:.0f} MB, one rewritten: first log stored "
                  f"{r['dedup_first_stored_mb']:.0f} MB, second {r['dedup_second_stored_mb']:.0f} MB")
+    if "upload_s" in r:
+        lines.append(f"upload to a local `seetrain server` ({r['chunk_mb']:.0f} MiB chunks): {r['upload_s']:.2f} s, "
+                     f"{r['upload_mb_per_s']:.0f} MB/s; RSS growth at peak: server {r['server_rss_growth_mb']:.1f} MB, "
+                     f"client {r['client_rss_growth_mb']:.1f} MB; a second push sent {r['second_push_bytes_sent']} bytes")
     return "\n".join(lines)
 
 
@@ -168,8 +260,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--dir", default=None, help="where to put the tmp dir (default: the system tmp)")
     parser.add_argument("--json", default=None, help="also write the raw numbers here")
+    parser.add_argument("--upload", action="store_true", help="also push it to a local seetrain server")
     args = parser.parse_args(argv)
     result = run(args.size_mb, args.repeats, args.dir)
+    if args.upload:
+        result.update(run_upload(args.size_mb, args.dir))
     print(table(result))
     if args.json:
         with open(args.json, "w") as f:

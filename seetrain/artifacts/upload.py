@@ -17,7 +17,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,7 +73,8 @@ class ArtifactUploader:
         self._client.close()
 
     # ---- HTTP with retries -------------------------------------------------------------------
-    def _call(self, method: str, url: str, *, ok: Iterable[int] = (200,), **kwargs: Any) -> Any:
+    def _call(self, method: str, url: str, *, ok: Iterable[int] = (200,),
+              body: Callable[[], Iterator[bytes]] | None = None, **kwargs: Any) -> Any:
         import httpx
         from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
@@ -82,6 +83,8 @@ class ArtifactUploader:
                                 wait=wait_exponential(multiplier=0.2, max=self.backoff_max),
                                 retry=retry_if_exception_type((_Retryable, httpx.TransportError))):
             with attempt:
+                if body is not None:
+                    kwargs["content"] = body()  # a fresh iterator for each attempt
                 resp = self._client.request(method, url, **kwargs)
                 if resp.status_code in allowed:
                     return resp
@@ -103,10 +106,11 @@ class ArtifactUploader:
         busy_waits = 0
         with open(path, "rb") as f:
             while offset < size:
-                f.seek(offset)
-                data = f.read(min(self.chunk_bytes, size - offset))
-                resp = self._call("PUT", f"{base}/upload", params={"offset": offset}, content=data, ok=(200, 409),
-                                  headers={"Content-Type": "application/octet-stream"})
+                length = min(self.chunk_bytes, size - offset)
+                resp = self._call("PUT", f"{base}/upload", params={"offset": offset}, ok=(200, 409),
+                                  body=lambda o=offset, n=length: _pieces(f, o, n),
+                                  headers={"Content-Type": "application/octet-stream",
+                                           "Content-Length": str(length)})
                 body = resp.json()
                 if resp.status_code == 409:
                     detail = body.get("error")
@@ -125,8 +129,8 @@ class ArtifactUploader:
                     continue
                 if body.get("complete"):
                     return sent
-                sent += len(data)
-                self.stats.bytes_sent += len(data)
+                sent += length
+                self.stats.bytes_sent += length
                 offset = int(body["offset"])
         resp = self._call("POST", f"{base}/complete", ok=(200, 422))
         if resp.status_code == 422:  # the received bytes were wrong (the server dropped them): once more
@@ -185,6 +189,22 @@ class ArtifactUploader:
                 registry.mark_synced(self.target, "usage", key)
                 self.stats.usage += 1
         return self.stats
+
+
+_PIECE = 256 * 1024
+
+
+def _pieces(f: Any, offset: int, length: int) -> Iterator[bytes]:
+    """The request body of one chunk, read in 256 KiB pieces: memory stays at one piece, however
+    large the chunk (whole 8 MiB bytes objects per request made glibc's heap grow with the file)."""
+    f.seek(offset)
+    left = length
+    while left > 0:
+        piece = f.read(min(_PIECE, left))
+        if not piece:
+            raise OSError("the stored file is shorter than recorded")
+        left -= len(piece)
+        yield piece
 
 
 def projects_in(logdir: str, project: str | None = None) -> list[str]:
