@@ -51,7 +51,10 @@ def store_version(registry: Registry, project: str, path: str | os.PathLike[str]
     if not isinstance(type, str) or not type:
         raise ArtifactError(f"artifact type must be a non-empty string, got {type!r}")
     meta = dict(metadata) if metadata is not None else {}
-    sources = collect(os.fspath(path))
+    store = os.path.realpath(registry.root) + os.sep
+    # Logging a folder that holds the logdir (".") must not swallow the artifact store itself.
+    sources = [(rel, full) for rel, full in collect(os.fspath(path))
+               if not os.path.realpath(full).startswith(store)]
     link = _link_mode()
     stats = {"files": 0, "bytes": 0, "bytes_stored": 0}
     files: list[ArtifactFile] = []

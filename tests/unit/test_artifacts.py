@@ -279,3 +279,14 @@ def test_docs_snippets_run(tmp_path):
         assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "restored-model" / "weights.bin").read_bytes() == (tmp_path / "model" / "weights.bin").read_bytes()
     assert (tmp_path / "my-model-best" / "config.json").read_text() == '{"layers": 2}'
+
+
+def test_logging_the_folder_that_holds_the_store_skips_the_store(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "train.py").write_text("print('hi')\n")
+    run = seetrain.init(project="p", logdir="logs")
+    run.log_artifact(tmp_path / "train.py", name="first")
+    code = run.log_artifact(".", name="code", type="code")
+    assert code is not None
+    assert not [f.path for f in code.files if "_artifacts" in f.path]
+    assert "train.py" in [f.path for f in code.files]
