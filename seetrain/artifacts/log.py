@@ -120,6 +120,10 @@ def use_artifact(run: Any, ref: str) -> ArtifactVersion:
     try:
         registry.record_use(version.id, run.id)
         version._users = registry.details(version.id)[2]
+        if getattr(run, "mode", None) == "online" and project == run.project:
+            from seetrain.artifacts.upload import schedule_online_upload
+
+            schedule_online_upload(run)  # the lineage record travels with the next upload
     except Exception as exc:  # noqa: BLE001
         _warn(run, ref, f"use_artifact({ref!r}): lineage not recorded: {type_name(exc)}: {exc}")
     return version

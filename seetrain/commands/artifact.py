@@ -24,7 +24,7 @@ def _size(n: float) -> str:
     return f"{n:.1f} GB"
 
 
-def _project_of(api: Api, ref: str) -> tuple[str, str]:
+def _project_of(ref: str) -> tuple[str, str]:
     parsed = parse_ref(ref)
     from seetrain.artifacts.reader import _default_project
 
@@ -81,6 +81,24 @@ def get(ref: str, root: str | None, logdir: str | None) -> None:
     click.echo(f"{version.qualified_name}: {version.file_count} files, {_size(version.size)} -> {out}")
 
 
+@artifact.command("verify")
+@click.argument("ref")
+@LOGDIR_OPTION
+def verify(ref: str, logdir: str | None) -> None:
+    """Re-hash every stored file of REF; exit 1 and list the files that changed or vanished."""
+    api = Api(logdir)
+    try:
+        version = api.artifact(ref)
+    except ArtifactError as exc:
+        raise click.ClickException(str(exc)) from None
+    problems = version.verify()
+    for problem in problems:
+        click.echo(str(problem))
+    if problems:
+        raise SystemExit(1)
+    click.echo(f"{version.qualified_name}: {version.file_count} files intact")
+
+
 @artifact.command("rm")
 @click.argument("ref")
 @click.option("--force", is_flag=True, help="Also delete a version that holds aliases (other than latest).")
@@ -89,7 +107,7 @@ def rm(ref: str, force: bool, logdir: str | None) -> None:
     """Delete one version (REF: project/name:vN or :alias); frees files no other version uses."""
     api = Api(logdir)
     try:
-        project, _ = _project_of(api, ref)
+        project, _ = _project_of(ref)
         registry = Registry(artifacts_root(api.logdir, project))
         version = api.artifact(ref)
         freed = registry.delete(parse_ref(f"{version.name}:{version.version}"), force=force)

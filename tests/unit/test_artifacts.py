@@ -255,6 +255,13 @@ def test_cli_ls_get_rm_gc(logdir, tmp_path):
     out = cli.invoke(main, ["artifact", "get", "p/net:best", "--dir", str(tmp_path / "got"), "--logdir", str(logdir)])
     assert out.exit_code == 0, out.output
     assert (tmp_path / "got" / "head.bin").read_bytes() == b"0" and "p/net:v0" in out.output
+    out = cli.invoke(main, ["artifact", "verify", "p/net:best", "--logdir", str(logdir)])
+    assert out.exit_code == 0 and "p/net:v0: 2 files intact" in out.output
+    blob = seetrain.Api(logdir).artifact("p/net:v0").blob_path("head.bin")
+    os.chmod(blob, 0o644)
+    _write(blob, b"X")
+    out = cli.invoke(main, ["artifact", "verify", "p/net:v0", "--logdir", str(logdir)])
+    assert out.exit_code == 1 and "head.bin" in out.output and "corrupted" in out.output
     out = cli.invoke(main, ["artifact", "rm", "p/net:v0", "--logdir", str(logdir)])
     assert out.exit_code != 0 and "aliases" in out.output
     out = cli.invoke(main, ["artifact", "rm", "p/net:v0", "--force", "--logdir", str(logdir)])
