@@ -19,7 +19,6 @@ How a source file becomes a blob (``link`` mode, ``SEETRAIN_ARTIFACT_LINK``):
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import secrets
@@ -65,6 +64,10 @@ def copy_hashing(src: str, dst: str) -> str:
 
 
 def _reflink(src: str, dst: str) -> bool:
+    try:
+        import fcntl  # POSIX only; elsewhere there is no FICLONE either
+    except ImportError:
+        return False
     try:
         with open(src, "rb") as fin, open(dst, "wb") as fout:
             fcntl.ioctl(fout.fileno(), _FICLONE, fin.fileno())
