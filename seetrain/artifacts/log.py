@@ -38,6 +38,25 @@ def _link_mode() -> str:
     return mode if mode in LINK_MODES else "copy"
 
 
+def _threads() -> int:
+    try:
+        return max(1, int(os.environ.get("SEETRAIN_ARTIFACT_THREADS", "0")) or min(4, os.cpu_count() or 1))
+    except ValueError:
+        return 1
+
+
+def _put_all(registry: Registry, paths: list[str], link: str) -> list[tuple[str, int, int]]:
+    """Hash and store files, several at once for a folder (hashlib releases the GIL, so a folder
+    of shards hashes on every core: ``SEETRAIN_ARTIFACT_THREADS``, default min(4, cores))."""
+    workers = min(_threads(), len(paths))
+    if workers <= 1:
+        return [registry.blobs.put(p, link) for p in paths]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="seetrain-artifact-hash") as pool:
+        return list(pool.map(lambda p: registry.blobs.put(p, link), paths))
+
+
 def store_version(registry: Registry, project: str, path: str | os.PathLike[str], *, name: str,
                   type: str = "artifact", aliases: Sequence[str] | None = None,
                   metadata: Mapping[str, Any] | None = None, description: str | None = None,
@@ -59,9 +78,9 @@ def store_version(registry: Registry, project: str, path: str | os.PathLike[str]
     stats = {"files": 0, "bytes": 0, "bytes_stored": 0}
     files: list[ArtifactFile] = []
     by_digest: dict[str, str] = {}
-    for rel, full in sources:
+    for rel, _ in sources:
         safe_relpath(rel)
-        digest, size, stored = registry.blobs.put(full, link)
+    for (rel, full), (digest, size, stored) in zip(sources, _put_all(registry, [f for _, f in sources], link)):
         files.append(ArtifactFile(rel, size, digest))
         by_digest.setdefault(digest, full)
         stats["files"] += 1
