@@ -16,7 +16,9 @@ With ``--upload``: the same file sent by ``seetrain artifact push`` to a real ``
 peak (sampled every 20 ms with psutil) over their RSS before the upload.
 
 The page cache is warm (the file was just written) for every measurement, SeeTrain and floors
-alike; cold-cache numbers depend on the disk. Median of ``--repeats``. Ratios are SeeTrain time
+alike; cold-cache numbers depend on the disk. The operations run in rounds (each once per round,
+``--repeats`` rounds, medians), with ``os.sync()`` before each, so floors and SeeTrain see the
+same machine state on a shared host. Ratios are SeeTrain time
 over floor time (1.0 = as fast as the floor). Nothing here is asserted by a test.
 
     python -m benchmarks.artifacts                 # 1 GB, 3 repeats
@@ -35,7 +37,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from typing import Any
 
 CHUNK = 1 << 20
@@ -66,17 +67,6 @@ def _sha256(path: str) -> str:
     return digest.hexdigest()
 
 
-def _timed(fn: Callable[[], Any], setup: Callable[[], Any] | None = None, repeats: int = 3) -> float:
-    times = []
-    for _ in range(repeats):
-        if setup is not None:
-            setup()
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def run(size_mb: int, repeats: int, workdir: str | None) -> dict[str, Any]:
     import seetrain
 
@@ -89,15 +79,9 @@ def run(size_mb: int, repeats: int, workdir: str | None) -> dict[str, Any]:
         copy_dst = os.path.join(root, "copy.bin")
         out: dict[str, Any] = {"size_mb": size_mb, "repeats": repeats}
 
-        out["floor_sha256_s"] = _timed(lambda: _sha256(src), repeats=repeats)
-        out["floor_copyfile_s"] = _timed(lambda: shutil.copyfile(src, copy_dst),
-                                         setup=lambda: os.path.exists(copy_dst) and os.unlink(copy_dst),
-                                         repeats=repeats)
-        os.unlink(copy_dst)
-        out["floor_hash_plus_copy_s"] = out["floor_sha256_s"] + out["floor_copyfile_s"]
-
         run_ = seetrain.init(project="bench", logdir=logdir, system_monitor=False, capture_console=False)
         store = os.path.join(logdir, "bench", "_artifacts")
+        dl = os.path.join(root, "dl")
 
         def fresh_store() -> None:
             shutil.rmtree(store, ignore_errors=True)
@@ -105,21 +89,42 @@ def run(size_mb: int, repeats: int, workdir: str | None) -> dict[str, Any]:
         def log_once() -> None:
             assert run_.log_artifact(src, name="ckpt", type="model") is not None
 
-        out["log_new_s"] = _timed(log_once, setup=fresh_store, repeats=repeats)
-        out["relog_unchanged_s"] = _timed(log_once, repeats=repeats)
-        os.environ["SEETRAIN_ARTIFACT_LINK"] = "hardlink"
-        try:
-            out["log_new_hardlink_s"] = _timed(log_once, setup=fresh_store, repeats=repeats)
-        finally:
-            del os.environ["SEETRAIN_ARTIFACT_LINK"]
-        fresh_store()
-        log_once()
-        version = seetrain.Api(logdir).artifact("bench/ckpt:latest")
-        dl = os.path.join(root, "dl")
-        out["download_verify_s"] = _timed(lambda: version.download(dl),
-                                          setup=lambda: shutil.rmtree(dl, ignore_errors=True), repeats=repeats)
+        def hardlink_once() -> None:
+            os.environ["SEETRAIN_ARTIFACT_LINK"] = "hardlink"
+            try:
+                log_once()
+            finally:
+                del os.environ["SEETRAIN_ARTIFACT_LINK"]
+
+        def download_once() -> None:
+            seetrain.Api(logdir).artifact("bench/ckpt:latest").download(dl)
+
+        def clean_copy() -> None:
+            if os.path.exists(copy_dst):
+                os.unlink(copy_dst)
+
+        # (name, timed call, untimed set-up); one round runs each once, rounds repeat, so floors
+        # and SeeTrain see the same machine. os.sync() before each call: writeback of the
+        # previous call's gigabyte is not charged to the next one.
+        steps = [("floor_sha256_s", lambda: _sha256(src), None),
+                 ("floor_copyfile_s", lambda: shutil.copyfile(src, copy_dst), clean_copy),
+                 ("log_new_s", log_once, fresh_store),
+                 ("relog_unchanged_s", log_once, None),
+                 ("download_verify_s", download_once, lambda: shutil.rmtree(dl, ignore_errors=True)),
+                 ("log_new_hardlink_s", hardlink_once, fresh_store)]
+        times: dict[str, list[float]] = {name: [] for name, _, _ in steps}
+        for _ in range(repeats):
+            for name, fn, setup in steps:
+                if setup is not None:
+                    setup()
+                os.sync()
+                begin = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - begin)
+        clean_copy()
         shutil.rmtree(dl, ignore_errors=True)
-        out["floor_sha256_plus_copy_read_s"] = out["floor_hash_plus_copy_s"]
+        out.update({name: statistics.median(values) for name, values in times.items()})
+        out["floor_hash_plus_copy_s"] = out["floor_sha256_s"] + out["floor_copyfile_s"]
 
         # Dedup: ten parts, one rewritten.
         parts = os.path.join(root, "parts")
@@ -127,6 +132,7 @@ def run(size_mb: int, repeats: int, workdir: str | None) -> dict[str, Any]:
         for i in range(10):
             _write_payload(os.path.join(parts, f"part-{i}.bin"), size // 10, seed=i + 1)
         before = run_.get_stats().get("artifact_bytes_stored", 0)
+        os.sync()
         start = time.perf_counter()
         run_.log_artifact(parts, name="sharded", type="model")
         out["log_folder_of_10_s"] = time.perf_counter() - start
