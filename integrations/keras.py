@@ -16,11 +16,12 @@ from typing import Any
 
 import keras
 
+from integrations._artifacts import CheckpointArtifacts
 from integrations._base import Integration
 from integrations._binding import LazyIntegration, current_run_integration
 from integrations._patching import Target
 
-__all__ = ["KerasIntegration", "SeeTrainCallback"]
+__all__ = ["KerasIntegration", "SeeTrainCallback", "SeeTrainModelCheckpoint"]
 
 
 class KerasIntegration(Integration):
@@ -160,6 +161,48 @@ class SeeTrainCallback(keras.callbacks.Callback):
         if integration.enabled:
             integration.log({f"eval/{k}": v for k, v in logs.items()}, step=max(self._step - 1, 0))
             integration.guard(integration.run.flush)
+
+
+class SeeTrainModelCheckpoint(keras.callbacks.ModelCheckpoint):
+    """``keras.callbacks.ModelCheckpoint`` that also stores every file it saves as a version of
+    the artifact ``artifact_name`` (default ``model-<run id>``), like W&B's WandbModelCheckpoint.
+
+    With ``save_best_only=True`` each saved file is a new best and gets the ``best`` alias.
+    Versions go to ``callback``'s run when given (a :class:`SeeTrainCallback` in the same
+    ``fit``), else to the current run (``seetrain.get_run()``); with no run, it only saves.
+    All other arguments are ``ModelCheckpoint``'s.
+    """
+
+    def __init__(self, filepath: str, *args: Any, artifact_name: str | None = None,
+                 callback: SeeTrainCallback | None = None, **kwargs: Any) -> None:
+        super().__init__(filepath, *args, **kwargs)
+        self._artifact_name = artifact_name
+        self._seetrain_callback = callback
+        self._artifacts: CheckpointArtifacts | None = None
+
+    def _run(self) -> Any:
+        if self._seetrain_callback is not None:
+            integration = self._seetrain_callback.integration
+            return integration.run if integration is not None else None
+        import seetrain
+
+        return seetrain.get_run()
+
+    def _save_model(self, epoch: int, batch: int | None, logs: Mapping[str, Any] | None) -> None:
+        filepath = self._get_file_path(epoch, batch, logs)
+        best_before = self.best
+        super()._save_model(epoch, batch, logs)
+        run = self._run()
+        if run is None or not os.path.exists(filepath):
+            return
+        if self._artifacts is None or self._artifacts.run is not run:
+            self._artifacts = CheckpointArtifacts(run, name=self._artifact_name)
+        improved = bool(self.save_best_only) and self.best != best_before
+        current = (logs or {}).get(self.monitor)
+        metadata = {"epoch": epoch, "batch": batch, "monitor": self.monitor,
+                    "value": float(current) if isinstance(current, (int, float)) else None,
+                    "original_filename": os.path.basename(filepath), "save_weights_only": self.save_weights_only}
+        self._artifacts.log(filepath, ["best"] if improved else [], metadata)
 
 
 def _count_weights(weight: Any) -> int:

@@ -20,6 +20,7 @@ from typing import Any
 from lightning.pytorch.loggers import Logger
 from lightning_utilities.core.rank_zero import rank_zero_only
 
+from integrations._artifacts import CheckpointArtifacts, log_model_setting
 from integrations._base import Integration
 from integrations._binding import LazyIntegration, current_run_integration
 from integrations._patching import Target
@@ -50,6 +51,10 @@ class SeeTrainLogger(Logger):
         prefix: put before every metric key (``prefix/key``).
         log_model_summary: record the module tree and parameter counts when training starts.
         log_all_ranks: log from every rank as grouped runs instead of rank 0 only.
+        log_model: store ModelCheckpoint files as versions of the artifact ``model-<run id>``
+            (as WandbLogger does): ``True`` logs the kept checkpoints when training ends (every
+            one as it is saved when ``save_top_k=-1``), ``"all"`` logs each checkpoint as soon as
+            it is saved; the best one (``best_model_path``) carries the ``best`` alias.
         integration: bind to an existing ``LightningIntegration`` instead of creating a run.
         **init_kwargs: more ``seetrain.init`` arguments (``system_monitor``, ``group`` ...).
 
@@ -62,8 +67,12 @@ class SeeTrainLogger(Logger):
                  description: str | None = None, config: Any = None, tags: list[str] | None = None,
                  logdir: str | os.PathLike[str] | None = None, mode: str | None = None, prefix: str = "",
                  log_model_summary: bool = True, log_all_ranks: bool = False,
+                 log_model: bool | str = False,
                  integration: LightningIntegration | None = None, **init_kwargs: Any) -> None:
         super().__init__()
+        self._log_model = log_model_setting(log_model)
+        self._model_artifacts: CheckpointArtifacts | None = None
+        self._checkpoint_callback: Any = None
         self._prefix = prefix
         self._log_model_summary = log_model_summary
         self._project = project
@@ -166,6 +175,27 @@ class SeeTrainLogger(Logger):
         integration = self._session()
         if integration.enabled:
             integration.guard(self._record_checkpoint, integration, checkpoint_callback)
+            if self._log_model == "all" or (self._log_model is True
+                                            and getattr(checkpoint_callback, "save_top_k", None) == -1):
+                self._log_checkpoints(integration, checkpoint_callback)
+            elif self._log_model is True:
+                self._checkpoint_callback = checkpoint_callback
+
+    def _log_checkpoints(self, integration: Integration, callback: Any) -> None:
+        """Log the checkpoint files ModelCheckpoint currently keeps, oldest first."""
+        if self._model_artifacts is None or self._model_artifacts.run is not integration.run:
+            self._model_artifacts = CheckpointArtifacts(integration.run, guard=integration.guard)
+        best = getattr(callback, "best_model_path", "") or ""
+        scores = {str(p): s for p, s in (getattr(callback, "best_k_models", None) or {}).items()}
+        paths = {*scores, getattr(callback, "last_model_path", "") or "", best} - {""}
+        existing = sorted((p for p in paths if os.path.isfile(p)), key=os.path.getmtime)
+        settings = {k: getattr(callback, k, None) for k in ("monitor", "mode", "save_last", "save_top_k",
+                                                             "save_weights_only", "_every_n_train_steps")}
+        for path in existing:
+            score = scores.get(path)
+            metadata = {"score": float(score) if score is not None else None,
+                        "original_filename": os.path.basename(path), "ModelCheckpoint": settings}
+            self._model_artifacts.log(path, ["best"] if path == best else [], metadata)
 
     def _record_checkpoint(self, integration: Integration, callback: Any) -> None:
         path = (getattr(callback, "_last_checkpoint_saved", None) or getattr(callback, "last_model_path", None)
@@ -193,6 +223,9 @@ class SeeTrainLogger(Logger):
         integration = self._lazy.created
         if integration is None:
             return
+        if integration.enabled and self._checkpoint_callback is not None:
+            integration.guard(self._log_checkpoints, integration, self._checkpoint_callback)
+            self._checkpoint_callback = None
         if not integration.enabled:
             self._lazy.finish()  # a no-op run (other rank): just leave the hub's active list
             return

@@ -381,6 +381,18 @@ class Run:
             body = orjson.dumps([ts or time.time(), str(stream), line])
         self._journal.append(CONSOLE, body)
 
+    def log_artifact(self, path: Any, *args: Any, **kwargs: Any) -> Any:
+        """Store a file or folder as a new artifact version (see :mod:`seetrain.artifacts`)."""
+        from seetrain.artifacts import log_artifact
+
+        return log_artifact(self, path, *args, **kwargs)
+
+    def use_artifact(self, ref: str) -> Any:
+        """Resolve ``"name:alias"`` and record that this run used it (see :mod:`seetrain.artifacts`)."""
+        from seetrain.artifacts import use_artifact
+
+        return use_artifact(self, ref)
+
     def update_config(self, values: Any = None, **kwargs: Any) -> None:
         self.config.update(values, **kwargs)
 

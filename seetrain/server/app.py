@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 
 from seetrain.server.aggregate import Aggregator
+from seetrain.server.artifacts_routes import artifacts_router
 from seetrain.server.datasource import DEFAULT_CONSOLE_LIMIT, DEFAULT_MAX_POINTS, MAX_MAX_POINTS, DataSource
 from seetrain.server.export import iter_csv
 from seetrain.server.report_jobs import ReportJobs
@@ -422,6 +423,8 @@ def create_app(source: DataSource, *, extra_routers: Iterable[APIRouter] = (),
         return JSONResponse({"error": str(exc)}, status_code=400)
 
     app.include_router(api_router(source, read_token, write_token, views, edits, limiter), prefix="/api/v1")
+    app.include_router(artifacts_router(source), prefix="/api/v1",
+                       dependencies=[Depends(_require_token(read_token, limiter=limiter))])
     for router in extra_routers:
         app.include_router(router)
 
