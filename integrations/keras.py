@@ -9,16 +9,19 @@ so epoch points line up with the batch curves.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from typing import Any
 
 import keras
 
+from integrations._artifacts import CheckpointArtifacts
 from integrations._base import Integration
-from integrations._lazy import LazyIntegration
+from integrations._binding import LazyIntegration, current_run_integration
+from integrations._patching import Target
 
-__all__ = ["KerasIntegration", "SeeTrainCallback"]
+__all__ = ["KerasIntegration", "SeeTrainCallback", "SeeTrainModelCheckpoint"]
 
 
 class KerasIntegration(Integration):
@@ -160,6 +163,48 @@ class SeeTrainCallback(keras.callbacks.Callback):
             integration.guard(integration.run.flush)
 
 
+class SeeTrainModelCheckpoint(keras.callbacks.ModelCheckpoint):
+    """``keras.callbacks.ModelCheckpoint`` that also stores every file it saves as a version of
+    the artifact ``artifact_name`` (default ``model-<run id>``), like W&B's WandbModelCheckpoint.
+
+    With ``save_best_only=True`` each saved file is a new best and gets the ``best`` alias.
+    Versions go to ``callback``'s run when given (a :class:`SeeTrainCallback` in the same
+    ``fit``), else to the current run (``seetrain.get_run()``); with no run, it only saves.
+    All other arguments are ``ModelCheckpoint``'s.
+    """
+
+    def __init__(self, filepath: str, *args: Any, artifact_name: str | None = None,
+                 callback: SeeTrainCallback | None = None, **kwargs: Any) -> None:
+        super().__init__(filepath, *args, **kwargs)
+        self._artifact_name = artifact_name
+        self._seetrain_callback = callback
+        self._artifacts: CheckpointArtifacts | None = None
+
+    def _run(self) -> Any:
+        if self._seetrain_callback is not None:
+            integration = self._seetrain_callback.integration
+            return integration.run if integration is not None else None
+        import seetrain
+
+        return seetrain.get_run()
+
+    def _save_model(self, epoch: int, batch: int | None, logs: Mapping[str, Any] | None) -> None:
+        filepath = self._get_file_path(epoch, batch, logs)
+        best_before = self.best
+        super()._save_model(epoch, batch, logs)
+        run = self._run()
+        if run is None or not os.path.exists(filepath):
+            return
+        if self._artifacts is None or self._artifacts.run is not run:
+            self._artifacts = CheckpointArtifacts(run, name=self._artifact_name)
+        improved = bool(self.save_best_only) and self.best != best_before
+        current = (logs or {}).get(self.monitor)
+        metadata = {"epoch": epoch, "batch": batch, "monitor": self.monitor,
+                    "value": float(current) if isinstance(current, (int, float)) else None,
+                    "original_filename": os.path.basename(filepath), "save_weights_only": self.save_weights_only}
+        self._artifacts.log(filepath, ["best"] if improved else [], metadata)
+
+
 def _count_weights(weight: Any) -> int:
     size = 1
     for dim in weight.shape:
@@ -202,3 +247,30 @@ def _learning_rate(model: Any) -> float | None:
     # float() of the variable or the scheduled tensor: no numpy round trip (that path warns on
     # numpy 2 with the torch backend).
     return float(optimizer.learning_rate)
+
+
+# ---- seetrain.autolog() -------------------------------------------------------------------------
+_FIT_CALLBACKS_POSITION = 5  # Model.fit(x, y, batch_size, epochs, verbose, callbacks, ...)
+
+
+def _with_callback(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+    try:
+        positional = len(args) > _FIT_CALLBACKS_POSITION
+        given = args[_FIT_CALLBACKS_POSITION] if positional else kwargs.get("callbacks")
+        callbacks = list(given or [])
+        if not any(isinstance(cb, SeeTrainCallback) for cb in callbacks):
+            callbacks.append(SeeTrainCallback(integration=current_run_integration(KerasIntegration)))
+            if positional:
+                args = (*args[:_FIT_CALLBACKS_POSITION], callbacks, *args[_FIT_CALLBACKS_POSITION + 1:])
+            else:
+                kwargs["callbacks"] = callbacks
+    except Exception as exc:  # noqa: BLE001 - autolog never stops training
+        logging.getLogger("seetrain").warning("seetrain: autolog could not add its Keras callback: %s", exc)
+    return wrapped(*args, **kwargs)
+
+
+def autolog_targets() -> list[Target]:
+    """``keras.Model.fit`` (patched where the backend's trainer defines it) gets a
+    ``SeeTrainCallback`` unless the caller passed one."""
+    owner = next(klass for klass in keras.Model.__mro__ if "fit" in vars(klass))
+    return [Target(owner, "fit", _with_callback, "Model.fit logs into the current run")]

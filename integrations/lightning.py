@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import logging as log_module
 import os
 import sys
 import traceback
@@ -19,11 +20,13 @@ from typing import Any
 from lightning.pytorch.loggers import Logger
 from lightning_utilities.core.rank_zero import rank_zero_only
 
+from integrations._artifacts import CheckpointArtifacts, log_model_setting
 from integrations._base import Integration
-from integrations._lazy import LazyIntegration
+from integrations._binding import LazyIntegration, current_run_integration
+from integrations._patching import Target
 from seetrain import DisabledRun, Run
 
-__all__ = ["LightningIntegration", "SeeTrainLogger"]
+__all__ = ["LightningIntegration", "SeeTrainLogger", "autolog_targets"]
 
 # Lightning's finalize() statuses -> SeeTrain's final statuses.
 _STATUS = {"success": "finished", "finished": "finished", "failed": "failed", "aborted": "aborted"}
@@ -48,6 +51,10 @@ class SeeTrainLogger(Logger):
         prefix: put before every metric key (``prefix/key``).
         log_model_summary: record the module tree and parameter counts when training starts.
         log_all_ranks: log from every rank as grouped runs instead of rank 0 only.
+        log_model: store ModelCheckpoint files as versions of the artifact ``model-<run id>``
+            (as WandbLogger does): ``True`` logs the kept checkpoints when training ends (every
+            one as it is saved when ``save_top_k=-1``), ``"all"`` logs each checkpoint as soon as
+            it is saved; the best one (``best_model_path``) carries the ``best`` alias.
         integration: bind to an existing ``LightningIntegration`` instead of creating a run.
         **init_kwargs: more ``seetrain.init`` arguments (``system_monitor``, ``group`` ...).
 
@@ -60,8 +67,12 @@ class SeeTrainLogger(Logger):
                  description: str | None = None, config: Any = None, tags: list[str] | None = None,
                  logdir: str | os.PathLike[str] | None = None, mode: str | None = None, prefix: str = "",
                  log_model_summary: bool = True, log_all_ranks: bool = False,
+                 log_model: bool | str = False,
                  integration: LightningIntegration | None = None, **init_kwargs: Any) -> None:
         super().__init__()
+        self._log_model = log_model_setting(log_model)
+        self._model_artifacts: CheckpointArtifacts | None = None
+        self._checkpoint_callback: Any = None
         self._prefix = prefix
         self._log_model_summary = log_model_summary
         self._project = project
@@ -164,6 +175,27 @@ class SeeTrainLogger(Logger):
         integration = self._session()
         if integration.enabled:
             integration.guard(self._record_checkpoint, integration, checkpoint_callback)
+            if self._log_model == "all" or (self._log_model is True
+                                            and getattr(checkpoint_callback, "save_top_k", None) == -1):
+                self._log_checkpoints(integration, checkpoint_callback)
+            elif self._log_model is True:
+                self._checkpoint_callback = checkpoint_callback
+
+    def _log_checkpoints(self, integration: Integration, callback: Any) -> None:
+        """Log the checkpoint files ModelCheckpoint currently keeps, oldest first."""
+        if self._model_artifacts is None or self._model_artifacts.run is not integration.run:
+            self._model_artifacts = CheckpointArtifacts(integration.run, guard=integration.guard)
+        best = getattr(callback, "best_model_path", "") or ""
+        scores = {str(p): s for p, s in (getattr(callback, "best_k_models", None) or {}).items()}
+        paths = {*scores, getattr(callback, "last_model_path", "") or "", best} - {""}
+        existing = sorted((p for p in paths if os.path.isfile(p)), key=os.path.getmtime)
+        settings = {k: getattr(callback, k, None) for k in ("monitor", "mode", "save_last", "save_top_k",
+                                                             "save_weights_only", "_every_n_train_steps")}
+        for path in existing:
+            score = scores.get(path)
+            metadata = {"score": float(score) if score is not None else None,
+                        "original_filename": os.path.basename(path), "ModelCheckpoint": settings}
+            self._model_artifacts.log(path, ["best"] if path == best else [], metadata)
 
     def _record_checkpoint(self, integration: Integration, callback: Any) -> None:
         path = (getattr(callback, "_last_checkpoint_saved", None) or getattr(callback, "last_model_path", None)
@@ -191,6 +223,9 @@ class SeeTrainLogger(Logger):
         integration = self._lazy.created
         if integration is None:
             return
+        if integration.enabled and self._checkpoint_callback is not None:
+            integration.guard(self._log_checkpoints, integration, self._checkpoint_callback)
+            self._checkpoint_callback = None
         if not integration.enabled:
             self._lazy.finish()  # a no-op run (other rank): just leave the hub's active list
             return
@@ -201,8 +236,8 @@ class SeeTrainLogger(Logger):
         if final != "finished" and exc is not None:
             integration.guard(integration.run.set_metadata,
                               error="".join(traceback.format_exception(exc_type, exc, tb))[-4000:])
-        if self._lazy.owns:
-            self._lazy.finish(status=final)
+        if self._lazy.owns or integration.ephemeral:
+            self._lazy.finish(status=final)  # an autolog integration ends here; the user's run does not
         else:
             integration.guard(integration.run.flush)
 
@@ -246,3 +281,28 @@ def model_summary(model: Any) -> dict[str, Any]:
     return {"class": type(model).__name__, "rows": rows,
             "total_params": sum(p.numel() for p in params),
             "trainable_params": sum(p.numel() for p in params if p.requires_grad)}
+
+
+# ---- seetrain.autolog() -------------------------------------------------------------------------
+def _with_logger(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+    try:
+        if not any(isinstance(logger, SeeTrainLogger) for logger in instance.loggers):
+            logger = SeeTrainLogger(integration=current_run_integration(LightningIntegration))
+            instance.loggers = [*instance.loggers, logger]
+    except Exception as exc:  # noqa: BLE001 - autolog never stops training
+        log_module.getLogger("seetrain").warning("seetrain: autolog could not add its Lightning logger: %s", exc)
+    return wrapped(*args, **kwargs)
+
+
+def autolog_targets() -> list[Target]:
+    """``Trainer.fit/validate/test`` of ``lightning.pytorch`` and ``pytorch_lightning`` (those
+    imported) get a ``SeeTrainLogger`` next to the trainer's own loggers."""
+    targets = []
+    for package in ("lightning.pytorch", "pytorch_lightning"):
+        module = sys.modules.get(package)
+        if module is None:
+            continue
+        for method in ("fit", "validate", "test"):
+            targets.append(Target(module.Trainer, method, _with_logger,
+                                  f"{package}.Trainer.{method} logs into the current run"))
+    return targets

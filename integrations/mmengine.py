@@ -10,6 +10,10 @@ config can name it::
 MMDetection (and the other OpenMMLab libraries) build their visualizers through registries whose
 root is MMEngine's, so the same line works in an MMDetection config; ``framework="mmdetection"``
 (or ``init_mmdetection(...)``) tags the run as MMDetection. MMDetection itself is not needed.
+
+``SeeTrainCheckpointHook`` (registered in ``HOOKS``; ``custom_hooks=[dict(type="SeeTrainCheckpointHook")]``)
+stores the files ``CheckpointHook`` saves as versions of the artifact ``model-<run id>``, the best
+one (``save_best``) with the ``best`` alias.
 """
 
 from __future__ import annotations
@@ -19,15 +23,17 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from mmengine.registry import VISBACKENDS
+from mmengine.hooks import CheckpointHook, Hook
+from mmengine.registry import HOOKS, VISBACKENDS
 from mmengine.visualization import BaseVisBackend
 
 from integrations import registry
+from integrations._artifacts import CheckpointArtifacts
 from integrations._base import Integration
-from integrations._lazy import LazyIntegration
+from integrations._binding import LazyIntegration
 from seetrain import Image, Run
 
-__all__ = ["MMDetectionIntegration", "MMEngineIntegration", "SeeTrainVisBackend"]
+__all__ = ["MMDetectionIntegration", "MMEngineIntegration", "SeeTrainCheckpointHook", "SeeTrainVisBackend"]
 
 _MAX_GRAPH_CHARS = 100_000
 
@@ -147,7 +153,9 @@ class SeeTrainVisBackend(BaseVisBackend):
             integration.run.set_metadata(mmengine_config_file=os.fspath(filename))
 
     def add_graph(self, model: Any, data_batch: Any = None, **kwargs: Any) -> None:
-        """Record the module tree and parameter count as a ``model_graph`` event."""
+        """Record the model as a ``graph`` record (``seetrain.log_graph``'s payload: traced with
+        torch.fx, no shapes since MMEngine's data batch is not a forward input) and, as before,
+        the module repr and parameter count as a ``model_graph`` event."""
         integration = self._ensure_env()
         integration.guard(self._add_graph, integration, model)
 
@@ -156,6 +164,10 @@ class SeeTrainVisBackend(BaseVisBackend):
         params = sum(int(p.numel()) for p in model.parameters()) if hasattr(model, "parameters") else None
         integration.log_event("model_graph", {"repr": repr(model)[:_MAX_GRAPH_CHARS], "parameters": params,
                                               "class": type(model).__name__})
+        if hasattr(model, "parameters"):
+            from seetrain.graph import graph_payload
+
+            integration.log_event("graph", graph_payload(model), key="graph")
 
     def add_image(self, name: str, image: Any, step: int = 0, **kwargs: Any) -> None:
         """Record an image (MMEngine passes HWC RGB uint8 arrays)."""
@@ -182,3 +194,66 @@ class SeeTrainVisBackend(BaseVisBackend):
             self._lazy.finish()
         else:
             created.guard(created.run.flush)
+
+
+@HOOKS.register_module(name="SeeTrainCheckpointHook", force=True)
+class SeeTrainCheckpointHook(Hook):
+    """Logs what MMEngine's ``CheckpointHook`` saved as artifact versions.
+
+    Runs after ``CheckpointHook`` (priority ``LOWEST``): after each training epoch/iteration its
+    ``last_ckpt`` is logged if it is new, after validation its best checkpoint(s) get the
+    ``best`` alias. Versions go to the run of the ``SeeTrainVisBackend`` in the Runner's
+    visualizer, else to the current run; with neither, the hook does nothing.
+
+    Args:
+        artifact_name: default ``model-<run id>``.
+    """
+
+    priority = "LOWEST"
+
+    def __init__(self, artifact_name: str | None = None) -> None:
+        self.artifact_name = artifact_name
+        self._artifacts: CheckpointArtifacts | None = None
+
+    def after_train_epoch(self, runner: Any) -> None:
+        self._log(runner)
+
+    def after_train_iter(self, runner: Any, batch_idx: int, data_batch: Any = None, outputs: Any = None) -> None:
+        self._log(runner)
+
+    def after_val_epoch(self, runner: Any, metrics: Mapping[str, float] | None = None) -> None:
+        self._log(runner)
+
+    def _log(self, runner: Any) -> None:
+        hooks = [h for h in getattr(runner, "hooks", []) if isinstance(h, CheckpointHook)]
+        if not hooks:
+            return
+        run = _runner_run(runner)
+        if run is None:
+            return
+        if self._artifacts is None or self._artifacts.run is not run:
+            self._artifacts = CheckpointArtifacts(run, name=self.artifact_name)
+        meta = {"epoch": int(getattr(runner, "epoch", 0)), "iter": int(getattr(runner, "iter", 0))}
+        for hook in hooks:
+            last = getattr(hook, "last_ckpt", None)
+            if last and os.path.isfile(str(last)):
+                self._artifacts.log(str(last), [], {**meta, "original_filename": os.path.basename(str(last))})
+            bests = [getattr(hook, "best_ckpt_path", None),
+                     *(getattr(hook, "best_ckpt_path_dict", None) or {}).values()]
+            for best in bests:
+                if best and os.path.isfile(str(best)) and str(best) != self._artifacts.best_path:
+                    self._artifacts.log(str(best), ["best"], {**meta, "original_filename": os.path.basename(str(best)),
+                                                              "save_best": getattr(hook, "save_best", None)})
+
+
+def _runner_run(runner: Any) -> Any:
+    visualizer = getattr(runner, "visualizer", None)
+    for backend in (getattr(visualizer, "_vis_backends", None) or {}).values():
+        if isinstance(backend, SeeTrainVisBackend):
+            created = backend._lazy.created
+            if created is not None and created.enabled:
+                return created.run
+    import seetrain
+
+    run = seetrain.get_run()
+    return None if run is None or run.finished else run

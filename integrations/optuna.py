@@ -10,7 +10,9 @@ params as ``params/<name>``, cumulative ``trials/complete|pruned|fail`` counts a
 duration; one ``optuna_trial`` event per trial with everything (categorical params, intermediate
 values, user attrs); and a study summary (best params/value, directions, n_trials) kept current
 in the config and written as a ``study_summary`` event at the end. ``one_run_per_trial=True``
-adds one run per trial, grouped under the study name.
+adds one run per trial, grouped under the study name. ``log_best_artifact="checkpoint"`` stores
+the file or folder a trial names in ``trial.set_user_attr("checkpoint", path)`` as a version of
+the artifact ``<study name>-best`` each time that trial becomes the study's best (alias ``best``).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import seetrain
 from integrations._base import Integration
-from integrations._lazy import LazyIntegration
+from integrations._binding import LazyIntegration
 
 if TYPE_CHECKING:
     import optuna
@@ -53,6 +55,11 @@ class OptunaIntegration(Integration):
             self._callback = SeeTrainOptunaCallback(integration=self, **callback_kwargs)
         return self._callback
 
+    def get_callback(self, **callback_kwargs: Any) -> SeeTrainOptunaCallback:
+        """The same object as :meth:`get_tracker`: Optuna calls it a callback
+        (``study.optimize(..., callbacks=[integration.get_callback()])``)."""
+        return self.get_tracker(**callback_kwargs)
+
 
 class SeeTrainOptunaCallback:
     """``study.optimize(..., callbacks=[SeeTrainOptunaCallback(...)])``.
@@ -67,8 +74,11 @@ class SeeTrainOptunaCallback:
     def __init__(self, metric_name: str | Sequence[str] = "value", one_run_per_trial: bool = False,
                  project: str | None = None, experiment_name: str | None = None,
                  description: str | None = None, config: Any = None, tags: list[str] | None = None,
-                 integration: Integration | None = None, **init_kwargs: Any) -> None:
+                 integration: Integration | None = None, log_best_artifact: str | None = None,
+                 **init_kwargs: Any) -> None:
         self.metric_name = metric_name
+        self.log_best_artifact = log_best_artifact
+        self._artifacts: Any = None
         self.one_run_per_trial = one_run_per_trial
         kwargs = {"project": project, "experiment_name": experiment_name, "description": description,
                   "config": config, "tags": tags, **init_kwargs}
@@ -116,6 +126,24 @@ class SeeTrainOptunaCallback:
                                              **_summary(study, names)}})
         if self.one_run_per_trial and integration.enabled:
             self._trial_run(integration, study, trial, names, values)
+        if self.log_best_artifact and integration.enabled and state == "COMPLETE" and len(study.directions) == 1:
+            integration.guard(self._log_best, integration, study, trial, names)
+
+    def _log_best(self, integration: Integration, study: optuna.Study, trial: optuna.trial.FrozenTrial,
+                  names: list[str]) -> None:
+        """Store the new best trial's file (its user attr ``log_best_artifact``) as a version."""
+        path = trial.user_attrs.get(self.log_best_artifact or "")
+        if not path or study.best_trial.number != trial.number:
+            return
+        from integrations._artifacts import CheckpointArtifacts
+        from seetrain.artifacts.manifest import name_from_path
+
+        if self._artifacts is None or self._artifacts.run is not integration.run:
+            self._artifacts = CheckpointArtifacts(integration.run, name=f"{name_from_path(study.study_name)}-best",
+                                                  guard=integration.guard)
+        metadata = {"trial": trial.number, "params": _trial_record(trial, names)["params"],
+                    **{name: value for name, value in zip(names, trial.values or [])}}
+        self._artifacts.log(str(path), ["best", f"trial-{trial.number}"], metadata)
 
     def _trial_run(self, integration: Integration, study: optuna.Study, trial: optuna.trial.FrozenTrial,
                    names: list[str], values: list[float]) -> None:
@@ -143,7 +171,8 @@ class SeeTrainOptunaCallback:
         return self._lazy.get()
 
     def finish(self, status: str = "finished") -> None:
-        """Write the study summary and finish the run if this callback created it."""
+        """Write the study summary and finish the run (also a run of the hub integration this
+        callback is bound to: calling ``finish`` says the study is over)."""
         current = self._lazy.created
         if current is not None and self._study is not None and not current._finished:
             names = self._metric_names(len(self._study.directions))
@@ -151,7 +180,7 @@ class SeeTrainOptunaCallback:
             if summary is not None:
                 current.update_config({"study": {**current.get_config().get("study", {}), **summary}})
                 current.log_event("study_summary", summary, key="optuna/study")
-        self._lazy.finish(status)
+        self._lazy.finish(status, bound="finish")
 
     def __enter__(self) -> SeeTrainOptunaCallback:
         return self

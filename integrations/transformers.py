@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Mapping
 from typing import Any
 
 from transformers import TrainerCallback
 
+from integrations._artifacts import CheckpointArtifacts, log_model_setting
 from integrations._base import Integration
-from integrations._lazy import LazyIntegration
+from integrations._binding import LazyIntegration, current_run_integration
+from integrations._patching import Target
 
 __all__ = ["SeeTrainCallback", "TransformersIntegration", "REPORT_TO_NAME"]
 
@@ -48,6 +51,11 @@ class SeeTrainCallback(TrainerCallback):
         project, experiment_name, description, config, tags, logdir, mode: as in ``seetrain.init``
             (default name: ``args.run_name``).
         log_all_ranks: log from every process as grouped runs instead of the main process only.
+        log_model: store the model as versions of the artifact ``model-<run id>``: ``"checkpoint"``
+            logs each ``checkpoint-<step>`` folder when the Trainer saves it, ``"end"`` logs the
+            final model (``save_pretrained`` plus the processing class) when training ends; the
+            best checkpoint (``load_best_model_at_end``) gets the ``best`` alias. Default: the
+            ``SEETRAIN_LOG_MODEL`` environment variable, else off.
         integration: bind to an existing ``TransformersIntegration``.
     """
 
@@ -55,12 +63,15 @@ class SeeTrainCallback(TrainerCallback):
                  description: str | None = None, config: Any = None, tags: list[str] | None = None,
                  logdir: str | os.PathLike[str] | None = None, mode: str | None = None,
                  log_all_ranks: bool = False, integration: TransformersIntegration | None = None,
-                 **init_kwargs: Any) -> None:
+                 log_model: bool | str | None = None, **init_kwargs: Any) -> None:
         kwargs = {"project": project, "experiment_name": experiment_name, "description": description,
                   "config": config, "tags": tags, "mode": mode, "log_all_ranks": log_all_ranks or None,
                   "logdir": os.fspath(logdir) if logdir is not None else None, **init_kwargs}
         self._lazy = LazyIntegration(TransformersIntegration, kwargs, integration)
         self._configured = False
+        setting = log_model_setting(os.environ.get("SEETRAIN_LOG_MODEL", "") if log_model is None else log_model)
+        self._log_model = "end" if setting is True else setting  # W&B's legacy "true" means "end"
+        self._model_artifacts: CheckpointArtifacts | None = None
 
     @property
     def integration(self) -> Integration | None:
@@ -94,6 +105,11 @@ class SeeTrainCallback(TrainerCallback):
             values["model_config"] = to_dict()
         total, trainable = _parameter_counts(model)
         values["model_parameters"] = total
+        if "peft" in sys.modules and hasattr(model, "peft_config"):
+            # A PeftModel (LoRA ...): its adapter config belongs with the run's config.
+            from integrations.peft import peft_summary
+
+            values["peft"] = peft_summary(model)
         integration.update_config(values)
         integration.run.set_metadata(model={"class": type(model).__name__, "total_params": total,
                                             "trainable_params": trainable})
@@ -124,10 +140,53 @@ class SeeTrainCallback(TrainerCallback):
             "path": path, "global_step": int(state.global_step),
             "best_model_checkpoint": getattr(state, "best_model_checkpoint", None),
             "best_metric": getattr(state, "best_metric", None)}, step=int(state.global_step))
+        if self._log_model == "checkpoint":
+            integration.guard(self._log_checkpoint, integration, path, state)
 
-    def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+    def _artifacts(self, integration: Integration) -> CheckpointArtifacts:
+        if self._model_artifacts is None or self._model_artifacts.run is not integration.run:
+            self._model_artifacts = CheckpointArtifacts(integration.run, guard=integration.guard)
+        return self._model_artifacts
+
+    def _log_checkpoint(self, integration: Integration, path: str, state: Any) -> None:
+        artifacts = self._artifacts(integration)
+        best = getattr(state, "best_model_checkpoint", None)
+        aliases = [f"checkpoint-{state.global_step}", *(["best"] if best == path else [])]
+        artifacts.log(path, aliases, _state_metadata(state))
+        if best and best != path and os.path.normpath(best) in artifacts.versions and best != artifacts.best_path:
+            artifacts.alias(os.path.normpath(best), ["best"])
+
+    def _log_final_model(self, integration: Integration, args: Any, state: Any, model: Any,
+                         processing_class: Any) -> None:
+        import tempfile
+
+        save = getattr(model, "save_pretrained", None)
+        if not callable(save):
+            return
+        best = bool(getattr(args, "load_best_model_at_end", False) and getattr(state, "best_model_checkpoint", None))
+        with tempfile.TemporaryDirectory(prefix="seetrain-model-") as tmp:
+            save(tmp)
+            if processing_class is not None and callable(getattr(processing_class, "save_pretrained", None)):
+                processing_class.save_pretrained(tmp)
+            self._artifacts(integration).log(tmp, ["end", *(["best"] if best else [])],
+                                             {**_state_metadata(state), "model_class": type(model).__name__})
+
+    def on_train_end(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
+        integration = self._lazy.created
+        if integration is not None and integration.enabled and bool(getattr(state, "is_world_process_zero", True)):
+            if self._log_model == "end":
+                integration.guard(self._log_final_model, integration, args, state, model,
+                                  kwargs.get("processing_class") or kwargs.get("tokenizer"))
+            elif self._log_model == "checkpoint" and getattr(state, "best_model_checkpoint", None):
+                self._artifacts(integration).alias(os.path.normpath(state.best_model_checkpoint), ["best"])
         self._lazy.finish("finished")
         self._configured = False
+
+
+def _state_metadata(state: Any) -> dict[str, Any]:
+    return {"global_step": int(getattr(state, "global_step", 0) or 0), "epoch": getattr(state, "epoch", None),
+            "best_metric": getattr(state, "best_metric", None),
+            "best_model_checkpoint": getattr(state, "best_model_checkpoint", None)}
 
 
 def rewrite_logs(logs: Mapping[str, Any]) -> dict[str, float]:
@@ -181,3 +240,22 @@ def _register_report_to() -> None:
 
 
 _register_report_to()
+
+
+# ---- seetrain.autolog() -------------------------------------------------------------------------
+def _with_callback(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+    try:
+        handler = instance.callback_handler
+        if not any(isinstance(cb, SeeTrainCallback) for cb in handler.callbacks):
+            instance.add_callback(SeeTrainCallback(integration=current_run_integration(TransformersIntegration)))
+    except Exception as exc:  # noqa: BLE001 - autolog never stops training
+        logging.getLogger("seetrain").warning("seetrain: autolog could not add its HF callback: %s", exc)
+    return wrapped(*args, **kwargs)
+
+
+def autolog_targets() -> list[Target]:
+    """``transformers.Trainer.train`` (and so every subclass: TRL's, Sentence Transformers')
+    gets a ``SeeTrainCallback`` unless one is there (``report_to=["seetrain"]`` or ``callbacks=``)."""
+    import transformers.trainer
+
+    return [Target(transformers.trainer.Trainer, "train", _with_callback, "Trainer.train logs into the current run")]

@@ -15,8 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from integrations._artifacts import CheckpointArtifacts, log_model_setting
 from integrations._base import Integration
-from integrations._lazy import LazyIntegration
+from integrations._binding import LazyIntegration
 
 __all__ = ["SeeTrainCallbacks", "UltralyticsIntegration", "add_seetrain_callback"]
 
@@ -58,19 +59,24 @@ class SeeTrainCallbacks:
         project, experiment_name, description, config, tags, logdir, mode: as in ``seetrain.init``
             (defaults: project ``ultralytics``, the YOLO run name).
         log_plots: log the png/jpg plots of ``trainer.save_dir`` at the end of training.
+        log_model: store ``best.pt`` (alias ``best``) and ``last.pt`` (alias ``last``) as versions of
+            the artifact ``model-<run id>``: ``True`` when training ends (after Ultralytics strips
+            the optimizer from them), ``"all"`` also after every save.
         integration: bind to an existing ``UltralyticsIntegration``.
     """
 
     def __init__(self, project: str | None = None, experiment_name: str | None = None,
                  description: str | None = None, config: Any = None, tags: list[str] | None = None,
                  logdir: str | os.PathLike[str] | None = None, mode: str | None = None,
-                 log_plots: bool = True, log_all_ranks: bool = False,
+                 log_plots: bool = True, log_all_ranks: bool = False, log_model: bool | str = False,
                  integration: UltralyticsIntegration | None = None, **init_kwargs: Any) -> None:
         kwargs = {"project": project, "experiment_name": experiment_name, "description": description,
                   "config": config, "tags": tags, "mode": mode, "log_all_ranks": log_all_ranks or None,
                   "logdir": os.fspath(logdir) if logdir is not None else None, **init_kwargs}
         self._lazy = LazyIntegration(UltralyticsIntegration, kwargs, integration)
         self.log_plots = log_plots
+        self.log_model = log_model_setting(log_model)
+        self._model_artifacts: CheckpointArtifacts | None = None
         self._epoch_trained = False
         self._logged_epochs: set[int] = set()
 
@@ -154,6 +160,20 @@ class SeeTrainCallbacks:
         payload = {"path": str(trainer.last), "best_model_path": str(trainer.best),
                    "best_fitness": _float_or_none(getattr(trainer, "best_fitness", None)), "epoch": epoch}
         integration.log_event("checkpoint", payload, step=epoch)
+        if self.log_model == "all":
+            self._log_weights(integration, trainer)
+
+    def _log_weights(self, integration: Integration, trainer: Any) -> None:
+        if not integration.enabled:
+            return
+        if self._model_artifacts is None or self._model_artifacts.run is not integration.run:
+            self._model_artifacts = CheckpointArtifacts(integration.run, guard=integration.guard)
+        meta = {"epoch": int(getattr(trainer, "epoch", 0)) + 1,
+                "best_fitness": _float_or_none(getattr(trainer, "best_fitness", None))}
+        for attr, alias in (("last", "last"), ("best", "best")):
+            path = getattr(trainer, attr, None)
+            if path and os.path.isfile(path):
+                self._model_artifacts.log(str(path), [alias], {**meta, "original_filename": os.path.basename(path)})
 
     @_safe
     def on_train_end(self, trainer: Any) -> None:
@@ -163,6 +183,8 @@ class SeeTrainCallbacks:
             for path in _plot_files(trainer):
                 integration.guard(integration.run.log_image, f"plots/{path.stem}", str(path),
                                   caption=path.name, step=step)
+        if self.log_model:
+            self._log_weights(integration, trainer)
         self._lazy.finish("finished")
 
 

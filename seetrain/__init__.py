@@ -13,11 +13,13 @@ from seetrain._api_module import (
     get_run,
     init,
     log,
+    log_artifact,
     log_audio,
     log_image,
     log_scalar,
     log_text,
     update_config,
+    use_artifact,
 )
 from seetrain._disabled import DisabledRun
 from seetrain._errors import (
@@ -38,6 +40,7 @@ __all__ = [
     "Run", "RunFinishedError", "RunInUseError", "SeeTrainError", "SeeTrainWarning", "Text", "__version__", "config",
     "finish", "get_run", "init", "log", "log_audio", "log_image", "log_scalar", "log_text",
     "update_config", "watch", "unwatch", "watch_attention", "monitor", "autolog_torch",
+    "timer", "timing_summary", "autolog", "log_graph", "log_artifact", "use_artifact",
 ]
 
 # Heavier parts load on first use so that ``import seetrain`` stays in the tens of milliseconds.
@@ -48,6 +51,10 @@ _LAZY = {
     "watch_attention": ("seetrain.attention", "watch_attention"),
     "monitor": ("seetrain.helpers", "monitor"),
     "autolog_torch": ("seetrain.helpers", "autolog_torch"),
+    "timer": ("seetrain.timing", "timer"),
+    "timing_summary": ("seetrain.timing", "timing_summary"),
+    "autolog": ("seetrain.autologging", "autolog"),
+    "log_graph": ("seetrain.graph", "log_graph"),
 }
 
 

@@ -130,6 +130,19 @@ def log_text(key: str, text: Any, caption: str | None = None, step: int | None =
     _run().log_text(key, text, caption=caption, step=step)
 
 
+def log_artifact(path: Any, name: str | None = None, type: str = "artifact", aliases: list[str] | None = None,
+                 metadata: Mapping[str, Any] | None = None, description: str | None = None) -> Any:
+    """Store a file or folder as a new version of artifact ``name`` in the current run's project;
+    returns the version, or None (with a counted warning) if it could not be stored."""
+    return _run().log_artifact(path, name=name, type=type, aliases=aliases, metadata=metadata,
+                               description=description)
+
+
+def use_artifact(ref: str) -> Any:
+    """Resolve ``"name:v3"`` / ``"name:best"`` / ``"project/name:latest"`` and record lineage."""
+    return _run().use_artifact(ref)
+
+
 def update_config(values: Any = None, **kwargs: Any) -> None:
     _run().update_config(values, **kwargs)
 

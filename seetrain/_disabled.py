@@ -29,6 +29,7 @@ class DisabledRun:
 
     log = log_scalar = log_image = log_audio = log_text = log_event = log_console = log_side = _noop
     set_metadata = set_name = add_tags = on_finish = _noop
+    log_artifact = use_artifact = _noop
 
     def update_config(self, values: Any = None, **kwargs: Any) -> None:
         self.config.update(values, **kwargs)

@@ -79,11 +79,9 @@ class Run:
         self._finish_callbacks: list[Any] = []
         self._lock_fd: int | None = None
         cfg = normalize_config(config)
-        try:
-            os.makedirs(self.dir, exist_ok=True)
-        except OSError as exc:
-            logger.warning("seetrain: cannot create the run folder %s (%s); records are kept in memory "
-                           "until it can be written", self.dir, exc)
+        # A folder that cannot be made (a file in the way, no permission) is a setting to fix, said
+        # here at init; a disk that fills up later is a fault the writer rides out.
+        os.makedirs(self.dir, exist_ok=True)
         self._lock_fd = acquire_lock(self.dir)
         if self._lock_fd is None and os.path.isfile(os.path.join(self.dir, "writer.lock")) \
                 and os.access(self.dir, os.W_OK):
@@ -380,6 +378,18 @@ class Run:
             line = str(line).encode("utf-8", "backslashreplace").decode("utf-8")
             body = orjson.dumps([ts or time.time(), str(stream), line])
         self._journal.append(CONSOLE, body)
+
+    def log_artifact(self, path: Any, *args: Any, **kwargs: Any) -> Any:
+        """Store a file or folder as a new artifact version (see :mod:`seetrain.artifacts`)."""
+        from seetrain.artifacts import log_artifact
+
+        return log_artifact(self, path, *args, **kwargs)
+
+    def use_artifact(self, ref: str) -> Any:
+        """Resolve ``"name:alias"`` and record that this run used it (see :mod:`seetrain.artifacts`)."""
+        from seetrain.artifacts import use_artifact
+
+        return use_artifact(self, ref)
 
     def update_config(self, values: Any = None, **kwargs: Any) -> None:
         self.config.update(values, **kwargs)

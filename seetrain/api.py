@@ -17,6 +17,7 @@ from typing import Any
 from seetrain._recovery import needs_recovery, recover
 from seetrain._settings import resolve
 from seetrain._store import DB_NAME, connect, count_points, iter_run_dirs, key_names, load_columns, loads
+from seetrain.artifacts.reader import ArtifactsApi
 
 # A running run whose heartbeat is older than this is shown as crashed.
 HEARTBEAT_TIMEOUT = 30.0
@@ -278,7 +279,7 @@ def _read_row(run_dir: str) -> RunView | None:
     return RunView(run_dir, dict(zip(cols, row)))
 
 
-class Api:
+class Api(ArtifactsApi):
     """Read projects, runs, config, summaries, history and media from a logdir."""
 
     def __init__(self, logdir: str | os.PathLike[str] | None = None) -> None:

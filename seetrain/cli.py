@@ -17,6 +17,7 @@ COMMANDS = {
     "server": ("seetrain.commands.server", "server"),
     "sync": ("seetrain.commands.sync", "sync"),
     "compare": ("seetrain.commands.compare", "compare"),
+    "artifact": ("seetrain.commands.artifact", "artifact"),
 }
 
 

@@ -46,6 +46,7 @@ class ServerConfig:
 def build_app(config: ServerConfig):  # noqa: ANN201 - FastAPI is imported lazily
     """The FastAPI app: the dashboard's read API over the database plus the ingest router."""
     from seetrain.server.app import create_app, trusted_hosts
+    from seetrain.server.artifacts_upload import make_artifact_upload_router
     from seetrain.server.db import Database
     from seetrain.server.db_source import DbSource
     from seetrain.server.ingest import FailedTokenLimiter, IngestLimits, make_ingest_router
@@ -58,8 +59,9 @@ def build_app(config: ServerConfig):  # noqa: ANN201 - FastAPI is imported lazil
     store = open_media_store(config.media_store or config.media_dir, cache_dir=config.media_dir)
     limiter = FailedTokenLimiter()
     router = make_ingest_router(db, store, token=config.token, limits=limits, limiter=limiter)
+    artifacts = make_artifact_upload_router(config.media_dir, token=config.token)
     hosts = trusted_hosts(config.bind_host, config.allowed_hosts.split(","))
-    app = create_app(DbSource(db, store), extra_routers=[router], read_token=config.read_token,
+    app = create_app(DbSource(db, store), extra_routers=[router, artifacts], read_token=config.read_token,
                      title="SeeTrain server", allowed_hosts=hosts, limiter=limiter)
     app.state.db = db
     return app

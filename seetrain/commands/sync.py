@@ -90,6 +90,9 @@ def sync(logdir: str | None, host: str, project: str | None, run_ids: tuple[str,
             click.echo(line)
             if isinstance(problem, str) and problem.startswith("server refused"):
                 break
+        from seetrain.artifacts.upload import push_all  # artifacts: seetrain/artifacts/upload.py
+
+        failed = not push_all(folder, target, api_key, project, run_ids, click.echo) or failed
     finally:
         transport.close()
     click.echo(f"synced {totals['runs']} runs to {target}: {totals['records']} records, {totals['files']} files "

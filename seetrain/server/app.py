@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 
 from seetrain.server.aggregate import Aggregator
+from seetrain.server.artifacts_routes import artifacts_router
 from seetrain.server.datasource import DEFAULT_CONSOLE_LIMIT, DEFAULT_MAX_POINTS, MAX_MAX_POINTS, DataSource
 from seetrain.server.export import iter_csv
 from seetrain.server.report_jobs import ReportJobs
@@ -387,7 +388,8 @@ def create_app(source: DataSource, *, extra_routers: Iterable[APIRouter] = (),
     edits beside the runs unless ``views``/``edits`` are given; writes need ``write_token``
     (default: ``read_token``) when one is set. ``allowed_hosts`` (see :func:`trusted_hosts`)
     turns on the ``Host`` header check: a request naming another host gets 400 before any
-    route runs. ``limiter`` rate-limits failed tokens."""
+    route runs. ``limiter`` rate-limits failed tokens.
+    """
     app = FastAPI(title=f"{title} API", version="1", docs_url="/docs", openapi_url="/openapi.json",
                   description="Projects, runs, metrics and media; saved views and run edits.")
     app.state.source = source
@@ -412,17 +414,18 @@ def create_app(source: DataSource, *, extra_routers: Iterable[APIRouter] = (),
     @app.exception_handler(RequestValidationError)
     async def bad_params(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()]
-        # A bad ingest body is 422 Unprocessable (the uploader keeps the data and says why);
-        # the dashboard's own bad parameters and bodies stay 400.
-        ingest = request.url.path.startswith("/api/v1/ingest/")
-        return JSONResponse({"error": "invalid body" if ingest else "invalid parameters", "detail": problems},
-                            status_code=422 if ingest else 400)
+        # A bad request body is 422 Unprocessable; bad query/path parameters are 400.
+        in_body = any(tuple(e.get("loc", ()))[:1] == ("body",) for e in exc.errors())
+        return JSONResponse({"error": "invalid body" if in_body else "invalid parameters", "detail": problems},
+                            status_code=422 if in_body else 400)
 
     @app.exception_handler(ValueError)
     async def bad_value(request: Request, exc: ValueError) -> JSONResponse:
         return JSONResponse({"error": str(exc)}, status_code=400)
 
     app.include_router(api_router(source, read_token, write_token, views, edits, limiter), prefix="/api/v1")
+    app.include_router(artifacts_router(source), prefix="/api/v1",
+                       dependencies=[Depends(_require_token(read_token, limiter=limiter))])
     for router in extra_routers:
         app.include_router(router)
 

@@ -91,6 +91,9 @@ class DbSource:
         self.db = db
         self.media_store: MediaStore = (LocalMediaStore(media) if isinstance(media, (str, os.PathLike))
                                         else media)
+        # The server's own folder (the local store's root, or the S3 store's cache): uploaded
+        # artifacts live under it (seetrain.server.artifacts_upload).
+        self.media_dir = str(getattr(self.media_store, "root", None) or getattr(self.media_store, "cache", ""))
         self._lock = threading.Lock()
         self._series: OrderedDict[tuple[int, str], _Series] = OrderedDict()
 

@@ -3,12 +3,8 @@
 A chart a few hundred pixels wide cannot show a million points, but it must still show
 every spike and every NaN. The x range is cut into buckets of equal x width (a pixel column
 each, whatever the density of points in it) and each bucket keeps the points holding its
-minimum and its maximum, in x order; non-finite points are always kept. Zooming asks again for a narrower x range, which is bucketed afresh, so the
-chart refines down to the raw points.
-
-For series stored with level-of-detail blocks (one summary row per 1024 points),
-:func:`plan_blocks` decides which blocks a request reads raw and which ones stand in by
-their extreme points, before the points go through :func:`select`.
+minimum and its maximum, in x order; non-finite points are always kept. Zooming asks again
+for a narrower x range, which is bucketed afresh, so the chart refines down to the raw points.
 """
 
 from __future__ import annotations
@@ -17,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["BlockPlan", "Selection", "minmax_indices", "plan_blocks", "select"]
+__all__ = ["Selection", "minmax_indices", "select"]
 
 
 @dataclass
@@ -101,62 +97,3 @@ def select(x: np.ndarray, y: np.ndarray, max_points: int, x_min: float | None = 
     if extra:
         picked = np.unique(np.concatenate([picked, np.array(extra, dtype=np.int64)]))
     return Selection(picked, in_range, len(picked) < hi_ext - lo_ext)
-
-
-@dataclass
-class BlockPlan:
-    """How to answer a request over a blocked series.
-
-    ``raw``: sorted indices of the blocks whose raw points to read. ``extremes``: True when the
-    other touched blocks are represented by their min, max and first non-finite point (then
-    ``touched`` marks them and ``unread_in_range`` counts the real points they hold in range,
-    whole blocks, an upper bound for the few cut by an edge).
-    """
-
-    raw: np.ndarray
-    extremes: bool
-    touched: np.ndarray
-    unread_in_range: int
-
-
-def plan_blocks(x_lo: np.ndarray, x_hi: np.ndarray, n: np.ndarray, x_min: float | None, x_max: float | None,
-                raw_limit: int, step_min: np.ndarray | None = None, step_max: np.ndarray | None = None,
-                after_step: int | None = None, edge_blocks: int = 2) -> BlockPlan:
-    """Choose the blocks a request reads raw, given each block's x interval and point count.
-
-    A block is touched when [x_lo, x_hi] meets [x_min, x_max] and, with ``after_step``, when
-    its ``step_max`` is beyond it (blocks are chosen by their ranges, so steps that go back
-    and forth lose nothing). If the touched blocks hold at most ``raw_limit`` points they are
-    all read raw, plus the nearest block beyond each edge of an x range (the point drawn past
-    the edge is then the real neighbour). Otherwise the answer is block extremes, and the at
-    most ``edge_blocks`` blocks cut by the range edges are read raw so the line is exact where
-    the chart cuts it.
-    """
-    count = len(n)
-    touch = np.ones(count, dtype=bool)
-    inside = np.ones(count, dtype=bool)
-    if x_min is not None:
-        touch &= x_hi >= x_min
-        inside &= x_lo >= x_min
-    if x_max is not None:
-        touch &= x_lo <= x_max
-        inside &= x_hi <= x_max
-    if after_step is not None:
-        if step_min is None or step_max is None:
-            raise ValueError("after_step needs step_min and step_max")
-        touch &= step_max > after_step
-        inside &= step_min > after_step
-    inside &= touch
-    if int(n[touch].sum()) <= raw_limit:
-        raw = touch.copy()
-        if after_step is None:
-            if x_min is not None and (below := np.flatnonzero(x_hi < x_min)).size:
-                raw[below[np.argmax(x_hi[below])]] = True
-            if x_max is not None and (above := np.flatnonzero(x_lo > x_max)).size:
-                raw[above[np.argmin(x_lo[above])]] = True
-        return BlockPlan(np.flatnonzero(raw), False, touch, 0)
-    partial = np.flatnonzero(touch & ~inside)
-    raw_idx = partial if len(partial) <= edge_blocks else partial[:0]
-    unread = touch.copy()
-    unread[raw_idx] = False
-    return BlockPlan(raw_idx, True, touch, int(n[unread].sum()))

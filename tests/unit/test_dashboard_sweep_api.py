@@ -200,7 +200,7 @@ def test_saved_views_and_layout_live_in_the_project_folder(sweep: dict) -> None:
     assert c.get("/api/v1/projects/sweep/views").json() == []
     assert c.delete("/api/v1/projects/sweep/views/adam%20runs").status_code == 404
     assert c.get("/api/v1/projects/nope/views").status_code == 404
-    assert c.put("/api/v1/projects/sweep/views/x", json=[1, 2]).status_code == 400
+    assert c.put("/api/v1/projects/sweep/views/x", json=[1, 2]).status_code == 422
 
 
 def test_run_edits_win_and_delete_moves_to_trash(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from seetrain.server.downsample import minmax_indices, plan_blocks, select
+from seetrain.server.downsample import minmax_indices, select
 
 
 def test_small_series_is_returned_whole() -> None:
@@ -60,47 +60,6 @@ def test_empty_range_and_bad_arguments() -> None:
         select(x, x, 10, x_min=5, x_max=1)
     with pytest.raises(ValueError):
         minmax_indices(x, 0)
-
-
-# ---- level-of-detail blocks: which blocks a request reads raw --------------------------------
-def _ten_blocks() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    lo = np.arange(10) * 100.0  # block b holds x in [100 b, 100 b + 99], 100 points each
-    return lo, lo + 99, np.full(10, 100)
-
-
-def test_plan_reads_small_ranges_raw_with_the_neighbour_block_each_side() -> None:
-    lo, hi, n = _ten_blocks()
-    plan = plan_blocks(lo, hi, n, 250, 450, raw_limit=1000)
-    assert not plan.extremes and plan.raw.tolist() == [1, 2, 3, 4, 5]  # touched 2-4, neighbours 1 and 5
-    whole = plan_blocks(lo, hi, n, None, None, raw_limit=1000)
-    assert not whole.extremes and whole.raw.tolist() == list(range(10))
-    edge = plan_blocks(lo, hi, n, 950, None, raw_limit=1000)
-    assert edge.raw.tolist() == [8, 9]
-
-
-def test_plan_answers_large_ranges_with_extremes_and_reads_cut_blocks() -> None:
-    lo, hi, n = _ten_blocks()
-    plan = plan_blocks(lo, hi, n, 250, 750, raw_limit=300)
-    assert plan.extremes and plan.raw.tolist() == [2, 7]  # cut by the edges: exact where the chart ends
-    assert plan.touched.tolist() == [False, False] + [True] * 6 + [False, False]
-    assert plan.unread_in_range == 400  # blocks 3-6, whole
-    whole = plan_blocks(lo, hi, n, None, None, raw_limit=300)
-    assert whole.extremes and whole.raw.tolist() == [] and whole.unread_in_range == 1000
-    many_cut = plan_blocks(lo, hi, n, 250, 750, raw_limit=300, edge_blocks=1)
-    assert many_cut.raw.tolist() == [] and many_cut.unread_in_range == 600
-
-
-def test_plan_follows_block_ranges_when_steps_go_back() -> None:
-    # Steps 0-299 logged twice: blocks 3-5 repeat the ranges of blocks 0-2.
-    lo = np.array([0, 100, 200, 0, 100, 200], dtype=float)
-    hi, n = lo + 99, np.full(6, 100)
-    plan = plan_blocks(lo, hi, n, 120, 180, raw_limit=1000)
-    assert plan.raw.tolist() == [0, 1, 2, 4]  # both passes, one neighbour block each side
-    steps_lo, steps_hi = lo.astype(np.int64), hi.astype(np.int64)
-    live = plan_blocks(lo, hi, n, None, None, 1000, steps_lo, steps_hi, after_step=250)
-    assert live.raw.tolist() == [2, 5]  # only blocks holding a step after 250, no neighbours
-    with pytest.raises(ValueError):
-        plan_blocks(lo, hi, n, None, None, 1000, after_step=5)
 
 
 # ---- buckets of equal x width (issue 13: a zoomed mix of dense and sparse points) ---------------

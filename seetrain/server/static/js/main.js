@@ -3,6 +3,7 @@ import { route, start, parse, render } from "./router.js";
 import { renderProjects, renderProject } from "./runs_table.js";
 import { renderRun } from "./run_page.js";
 import { renderCompare } from "./compare.js";
+import { renderArtifacts } from "./artifacts.js";
 import { el } from "./util.js";
 
 function crumbs() {
@@ -14,6 +15,7 @@ function crumbs() {
     items.push(el("a", { href: `#/project/${encodeURIComponent(parts[1])}` }, parts[1]));
     if (parts[0] === "run" && parts[2]) items.push(el("span", {}, parts[2]));
     if (parts[0] === "compare") items.push(el("span", {}, "compare"));
+    if (parts[0] === "artifacts") items.push(el("span", {}, "artifacts"));
   }
   nav.replaceChildren(...items.flatMap((it, i) => (i ? [el("span", { class: "sep" }, "/"), it] : [it])));
 }
@@ -50,6 +52,7 @@ route("/projects", renderProjects);
 route("/project/:project", renderProject);
 route("/run/:project/:id", renderRun);
 route("/compare/:project", renderCompare);
+route("/artifacts/:project", renderArtifacts);
 window.addEventListener("hashchange", crumbs);
 crumbs();
 start();

@@ -1,4 +1,5 @@
 // One run: overview (summary, config, hardware, metadata), charts, media, console, LLM calls, model.
+import { runArtifactsPane } from "./artifacts.js";
 import { api } from "./api.js";
 import { Workspace } from "./charts.js";
 import { ConsoleView } from "./console.js";
@@ -239,6 +240,7 @@ export async function renderRun(root, { project, id }, query) {
   ];
   if (run.event_kinds.includes("llm_call")) tabs.push(["llm", "LLM calls", () => {
     const c = el("div", {}); api.events(project, run.id, "llm_call").then((ev) => c.appendChild(llmTable(ev))); return c; }]);
+  tabs.push(["artifacts", "Artifacts", () => runArtifactsPane(project, run.id)]);
   if (run.event_kinds.includes("model_summary")) tabs.push(["model", "Model", () => {
     const c = el("div", {}); api.events(project, run.id, "model_summary").then((ev) => { if (ev.length) c.appendChild(modelTable(ev[ev.length - 1])); }); return c; }]);
 

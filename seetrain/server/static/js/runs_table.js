@@ -153,7 +153,8 @@ export async function renderProject(root, { project }, query) {
     onchange: (e) => { state.archived = e.target.checked; drawBody(); updateCharts(); pushUrl(); } }), "archived");
   const viewsCtl = savedViews();
   const filters = el("div", { class: "filters" }, filterInput, statusSel, tagSel, archivedBox, columnPicker(),
-    el("span", { class: "spacer" }), countEl, compareBtn);
+    el("span", { class: "spacer" }), countEl,
+    el("a", { class: "btn artifacts-link", href: `#/artifacts/${encodeURIComponent(project)}` }, "Artifacts"), compareBtn);
 
   function columnPicker() {
     const configKeys = [...new Set(runs.flatMap((r) => Object.keys(r.config)))].sort();
