@@ -11,22 +11,33 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from seetrain.limits import MAX_JSON_DEPTH
 
-def to_jsonable(value: Any) -> Any:
+
+def to_jsonable(value: Any, _depth: int = 0) -> Any:
     """Best-effort conversion of config values to JSON types; unknown objects become their repr
-    so a config never fails to save because of one exotic value."""
+    so a config never fails to save because of one exotic value. Containers nested deeper than
+    ``MAX_JSON_DEPTH`` (the server's limit too) become a short text marker, with a warning."""
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
+    if _depth >= MAX_JSON_DEPTH and isinstance(value, (Mapping, list, tuple, set, frozenset)):
+        import warnings
+
+        from seetrain._errors import SeeTrainWarning
+
+        warnings.warn(f"seetrain: config nested deeper than {MAX_JSON_DEPTH} levels; the deeper part is "
+                      "kept as text", SeeTrainWarning, stacklevel=2)
+        return f"<{type(value).__name__} nested deeper than {MAX_JSON_DEPTH} levels>"
     if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
+        return {str(k): to_jsonable(v, _depth + 1) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
-        return [to_jsonable(v) for v in value]
+        return [to_jsonable(v, _depth + 1) for v in value]
     if isinstance(value, argparse.Namespace):
-        return to_jsonable(vars(value))
+        return to_jsonable(vars(value), _depth)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return to_jsonable(dataclasses.asdict(value))
+        return to_jsonable(dataclasses.asdict(value), _depth)
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     item = getattr(value, "item", None)  # numpy / torch scalars

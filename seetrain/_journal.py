@@ -86,10 +86,6 @@ class Segment:
         self._mm = mm
         self._fd = fd
 
-    @property
-    def in_memory(self) -> bool:
-        return self.path is None
-
     def close(self) -> None:
         if self._mm is not None:
             try:
@@ -264,9 +260,6 @@ class Journal:
             seg.end = off + size
 
     # ---- read side (writer thread) ---------------------------------------------------------
-    def schema_by_id(self, sid: int) -> Schema:
-        return self._by_id[sid]
-
     def pending_bytes(self, number: int, offset: int) -> int:
         """Bytes appended after position ``(number, offset)``."""
         total = 0

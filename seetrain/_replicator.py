@@ -428,24 +428,17 @@ def _clip(text: Any, limit: int) -> Any:
 
 def store_identity(conn: sqlite3.Connection, head: tuple[Any, ...]) -> str:
     """The local store's random identity (``seetrain._store.store_identity``). Stores made
-    before it existed get a stable stand-in from the run's creation time, host and pid, which
-    two stores resuming one id do not share either."""
-    import hashlib
-
+    before it existed and not migrated yet get the stand-in their migration will keep
+    (``seetrain._store.legacy_identity``)."""
     from seetrain import _store
 
-    get = getattr(_store, "store_identity", None)
-    if get is not None:
-        try:
-            ident = get(conn)
-            if ident:
-                return "".join(c for c in str(ident) if c.isalnum() or c in "_-")[:64] or "store"
-        except sqlite3.Error:
-            pass
-    created = head[2]
-    # Only the creation time: a resumed run keeps it, while host and pid change per process.
-    digest = hashlib.sha256(f"{created!r}".encode()).hexdigest()
-    return "h" + digest[:31]
+    try:
+        ident = _store.store_identity(conn)
+        if ident:
+            return "".join(c for c in str(ident) if c.isalnum() or c in "_-")[:64] or "store"
+    except sqlite3.Error:
+        pass
+    return _store.legacy_identity(head[2])
 
 
 class Replicator:

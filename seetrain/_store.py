@@ -21,7 +21,6 @@ import logging
 import os
 import secrets
 import sqlite3
-import time
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -209,7 +208,10 @@ class RunStore:
                 migrate_rows(conn)
             state = dict(conn.execute("SELECT name, value FROM store_state"))
             if "identity" not in state:
-                state["identity"] = secrets.token_hex(8)
+                # A store that already holds a run (written before identities) keeps the stand-in
+                # its uploads used, so the server still knows it as the same store.
+                row = conn.execute("SELECT created_at FROM run").fetchone()
+                state["identity"] = secrets.token_hex(8) if row is None else legacy_identity(row[0])
                 conn.execute("INSERT INTO store_state VALUES ('identity', ?)", (state["identity"],))
             conn.execute("UPDATE run SET schema_version = ? WHERE schema_version IS NOT ?",
                          (SCHEMA_VERSION, SCHEMA_VERSION))
@@ -439,6 +441,14 @@ def max_step(conn: sqlite3.Connection) -> int | None:
     return conn.execute("SELECT MAX(step_max) FROM chunks").fetchone()[0]
 
 
+def legacy_identity(created_at: Any) -> str:
+    """The identity of a store made before stores had one: from the run's creation time, which
+    a resumed run keeps (host and pid change per process)."""
+    import hashlib
+
+    return "h" + hashlib.sha256(f"{created_at!r}".encode()).hexdigest()[:31]
+
+
 def store_identity(conn: sqlite3.Connection) -> str | None:
     """The random identity of a store (set when it is first opened for writing)."""
     if not has_table(conn, "store_state"):
@@ -460,7 +470,3 @@ def iter_run_dirs(logdir: str, project: str | None = None) -> Iterable[tuple[str
             rdir = os.path.join(pdir, run_id)
             if os.path.isfile(os.path.join(rdir, DB_NAME)):
                 yield proj, rdir
-
-
-def now() -> float:
-    return time.time()

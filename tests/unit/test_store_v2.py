@@ -202,6 +202,24 @@ def test_a_v1_store_is_read_then_migrated_on_resume(tmp_path):
     assert "chunks" in tables and "scalars" not in tables
     conn.close()
     assert view.summary["loss"]["count"] == 3001
+    # The migrated store keeps the identity its uploads used before it had one.
+    from seetrain._store import connect, legacy_identity, store_identity
+
+    conn = connect(str(logdir / "legacy" / "v1run" / "run.sqlite"), readonly=True)
+    assert store_identity(conn) == legacy_identity(view.created_at)
+    conn.close()
+
+
+def test_a_config_nested_too_deep_is_kept_as_text(logdir):
+    deep = inner = {}
+    for _ in range(600):
+        inner["a"] = {}
+        inner = inner["a"]
+    with pytest.warns(SeeTrainWarning, match="deeper than 100 levels"):
+        run = seetrain.init(project="deep", logdir=str(logdir), config={"deep": deep, "lr": 0.1})
+    run.finish()
+    config = _view(logdir, run).config
+    assert config["lr"] == 0.1 and "nested deeper than 100 levels" in str(config)
 
 
 def test_a_million_points_read_back_exactly(logdir):
