@@ -288,36 +288,32 @@ def targets(results: list[dict[str, Any]], kills: list[dict[str, Any]]) -> str:
     if ours and floor:
         ratio = ours["median_us"] / floor["median_us"]
         ratio_mean = ours["mean_us"] / floor["mean_us"]
-        out.append(f"- narrow log call vs bare queue.put: {ratio:.1f}x median, {ratio_mean:.1f}x mean "
-                   f"(target <= 10x): {'met' if ratio <= 10 else 'MISSED'}")
+        out.append(f"- narrow log call (journal included) vs bare queue.put: {ratio:.1f}x median, "
+                   f"{ratio_mean:.1f}x mean (target <= 2x): {'met' if ratio <= 2 else 'MISSED'}")
         peers = [by[(p, "narrow")] for p in PEERS if (p, "narrow") in by]
         if peers:
             fastest = min(peers, key=lambda r: r["median_us"])
             f_ratio = fastest["median_us"] / ours["median_us"]
             out.append(f"- fastest peer ({fastest['tracker']}, {fastest['median_us']:.1f} us) / seetrain "
-                       f"({ours['median_us']:.2f} us): {f_ratio:.0f}x (target >= 10x): "
-                       f"{'met' if f_ratio >= 10 else 'MISSED'}")
-        out.append(f"- finish after {ours['points']:,} points: {ours['finish_s']:.3f} s (target < 0.5 s): "
-                   f"{'met' if ours['finish_s'] < 0.5 else 'MISSED'}")
+                       f"({ours['median_us']:.2f} us): {f_ratio:.0f}x (target >= 20x): "
+                       f"{'met' if f_ratio >= 20 else 'MISSED'}")
+    wide = by.get(("seetrain", "wide"))
+    if wide:
+        out.append(f"- 1,000 scalars per call: {wide['median_us']:.1f} us median (target <= 30 us): "
+                   f"{'met' if wide['median_us'] <= 30 else 'MISSED'}")
     for scen in SCENARIOS:
         r = by.get(("seetrain", scen))
         if r:
             ok = r["read_back"] == r["expected_back"]
             out.append(f"- read back via Api after normal finish ({scen}): {r['read_back']:,}/"
                        f"{r['expected_back']:,}: {'met' if ok else 'MISSED'}")
-    interval = float(os.environ.get("SEETRAIN_FLUSH_INTERVAL", "0.2"))
     for k in kills:
         if k["id"] == "seetrain" and k.get("survived") is not None:
-            lost = k["total"] - k["survived"]
-            if k["mode"] == "paced":
-                allowed = KILL_RATE * KILL_WIDTH * interval
-                out.append(f"- SIGKILL (paced): lost {lost:,} points = {lost / (KILL_RATE * KILL_WIDTH):.2f} s "
-                           f"of logging; one flush interval = {interval} s = {allowed:,.0f} points: "
-                           f"{'met' if lost <= allowed else 'MISSED'}")
-            else:
-                out.append(f"- SIGKILL (burst, {k['total']:,} points logged in a few tens of ms): "
-                           f"{k['survived']:,} survived; all of them were logged within one flush "
-                           f"interval, so losing them is within the contract")
+            share = k["survived"] / k["total"]
+            need = 1.0 if k["mode"] == "paced" else 0.999
+            out.append(f"- SIGKILL ({k['mode']}): {k['survived']:,}/{k['total']:,} points readable after "
+                       f"recovery = {100 * share:.2f}% (target >= {100 * need:g}%): "
+                       f"{'met' if share >= need else 'MISSED'}")
     return "\n".join(out)
 
 

@@ -19,19 +19,15 @@ Everything on the recording side is guarded: a failure inside SeeTrain is counte
 
 from __future__ import annotations
 
-import bisect
 import contextvars
 import importlib
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
-
-import wrapt
 
 from integrations._base import Integration
 from integrations._llm_streams import (
@@ -41,6 +37,9 @@ from integrations._llm_streams import (
     ClosableStreamProxy,
     StreamProxy,
 )
+from integrations._patching import PatchSet, Target
+from seetrain._sample import SortedReservoir
+from seetrain._sample import percentile as _percentile
 
 log = logging.getLogger("seetrain")
 
@@ -348,23 +347,14 @@ def _make_wrapper(patch: _Patch, target: PatchTarget) -> Callable[..., Any]:
 # ---------------------------------------------------------------- applying and removing patches
 
 
-@dataclass
-class _Applied:
-    owner: Any
-    attribute: str
-    original: Any      # the attribute object as it was in owner.__dict__ (None when inherited)
-    had_own: bool
-    wrapper: Any
-    label: str
-
-
 def _import(ref: str) -> Any:
     module, _, attr = ref.partition(":")
     return getattr(importlib.import_module(module), attr)
 
 
 class _Patch:
-    """The patches of one provider: applied with the first autolog, removed with the last."""
+    """The patches of one provider (a ``PatchSet``): applied with the first autolog, removed
+    with the last."""
 
     def __init__(self, provider: Provider) -> None:
         self.provider = provider
@@ -372,22 +362,26 @@ class _Patch:
         self.resolver: Any = None
         self.sync_streams: tuple[type, ...] = ()
         self.async_streams: tuple[type, ...] = ()
-        self.applied: list[_Applied] = []
+        self.patches = PatchSet(provider.name)
         self._lock = threading.Lock()
+
+    @property
+    def applied(self) -> list[str]:
+        return self.patches.labels
 
     def attach(self, sink: LLMAutolog) -> list[str]:
         """Start recording into ``sink``; returns the patched targets."""
         with self._lock:
-            if not self.applied:
+            if not self.patches.active:
                 self._apply()
             self.sinks = (*self.sinks, sink)
-            return [a.label for a in self.applied]
+            return self.patches.labels
 
     def detach(self, sink: LLMAutolog) -> None:
         with self._lock:
             self.sinks = tuple(s for s in self.sinks if s is not sink)
             if not self.sinks:
-                self._restore()
+                self.patches.restore()
 
     def _classes(self, refs: tuple[str, ...]) -> tuple[type, ...]:
         found = []
@@ -402,34 +396,9 @@ class _Patch:
         self.resolver = importlib.import_module(self.provider.resolver)
         self.sync_streams = self._classes(self.provider.sync_streams)
         self.async_streams = self._classes(self.provider.async_streams)
-        for target in self.provider.targets:
-            label = f"{target.module}:{target.path}"
-            try:
-                owner, attribute, original = wrapt.resolve_path(target.module, target.path)
-            except (ImportError, AttributeError) as exc:
-                # An older client version lacks this method: nothing to record there.
-                log.debug("seetrain[%s]: skipping %s (%s)", self.provider.name, label, exc)
-                continue
-            had_own = attribute in vars(owner)
-            own = vars(owner)[attribute] if had_own else None
-            wrapper = wrapt.FunctionWrapper(original, _make_wrapper(self, target))
-            setattr(owner, attribute, wrapper)
-            self.applied.append(_Applied(owner, attribute, own, had_own, wrapper, label))
-            log.debug("seetrain[%s]: patched %s: %s", self.provider.name, label, target.why)
-
-    def _restore(self) -> None:
-        for applied in reversed(self.applied):
-            current = vars(applied.owner).get(applied.attribute)
-            if current is not applied.wrapper:
-                # Someone patched on top of us; removing ours would drop theirs. Ours stays, and
-                # calls straight through now that no autolog is attached.
-                log.debug("seetrain: %s was re-patched by another library; left in place", applied.label)
-                continue
-            if applied.had_own:
-                setattr(applied.owner, applied.attribute, applied.original)
-            else:
-                delattr(applied.owner, applied.attribute)
-        self.applied = []
+        # inherited=True: a client version may define the method on a base class only.
+        self.patches.apply(Target(t.module, t.path, _make_wrapper(self, t), t.why, inherited=True)
+                           for t in self.provider.targets)
 
 
 _PATCHES: dict[str, _Patch] = {}
@@ -448,14 +417,6 @@ def _patch_for(provider: Provider) -> _Patch:
 
 
 LATENCY_SAMPLE = 10_000  # latencies kept for the percentiles
-
-
-def _percentile(ordered: list[float], q: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default) on a sorted list."""
-    position = (len(ordered) - 1) * q
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 # Request params that carry content: left out of the record when log_content=False.
@@ -510,8 +471,7 @@ class LLMAutolog(Integration):
         self._record_lock = threading.RLock()
         self._calls = self._errors = 0
         self._tokens = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
-        self._latencies: list[float] = []  # sorted; a uniform sample once there are many
-        self._random = random.Random(0)
+        self._latencies = SortedReservoir(LATENCY_SAMPLE)  # a uniform sample once there are many
         self._patch: _Patch | None = None
         self._detached = False
         super().__init__(project=project, experiment_name=experiment_name, description=description,
@@ -568,17 +528,8 @@ class LLMAutolog(Integration):
             value = record.get(key)
             if isinstance(value, int):
                 self._tokens[key] += value
-        latency = record["latency_s"]
-        ordered = self._latencies
-        if len(ordered) >= LATENCY_SAMPLE:
-            # Reservoir sampling (kept sorted): memory stays bounded in a long-running app, and
-            # the percentiles become estimates from a uniform sample of every call.
-            if self._random.randrange(self._calls) >= LATENCY_SAMPLE:
-                latency = None
-            else:
-                del ordered[self._random.randrange(LATENCY_SAMPLE)]
-        if latency is not None:
-            bisect.insort(ordered, latency)
+        self._latencies.add(record["latency_s"])
+        ordered = self._latencies.values
         latency = record["latency_s"]
         data: dict[str, Any] = {
             "llm/calls": self._calls, "llm/errors": self._errors,
@@ -611,7 +562,7 @@ class LLMAutolog(Integration):
     def get_totals(self) -> dict[str, Any]:
         """The running totals (what the last ``llm/*`` scalars say)."""
         with self._record_lock:
-            ordered = list(self._latencies)
+            ordered = list(self._latencies.values)
             totals: dict[str, Any] = {"calls": self._calls, "errors": self._errors, **self._tokens}
         for name, q in (("latency_p50_s", 0.5), ("latency_p90_s", 0.9), ("latency_p99_s", 0.99)):
             totals[name] = _percentile(ordered, q) if ordered else None

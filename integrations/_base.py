@@ -10,6 +10,7 @@ from collections import Counter
 from typing import Any
 
 import seetrain
+from integrations import _active, registry
 from seetrain import DisabledRun, Run
 from seetrain.resilience import count as count_global
 
@@ -41,13 +42,14 @@ class Integration:
 
     name = "custom"
     mode = "callback"
+    # True for an integration ``seetrain.autolog()`` made for one training call on the user's
+    # current run: the framework's "training ended" finishes it (the run stays open).
+    ephemeral = False
 
     def __init__(self, project: str | None = None, experiment_name: str | None = None,
                  description: str | None = None, config: Any = None, tags: list[str] | None = None,
                  log_all_ranks: bool = False, run: Run | DisabledRun | None = None,
                  **init_kwargs: Any) -> None:
-        from integrations import main, registry
-
         self.spec = registry.get_spec(self.name)
         self.framework, self.framework_version = registry.find_framework(self.spec)
         self.rank = detect_rank()
@@ -68,7 +70,21 @@ class Integration:
             self.run = seetrain.init(project=project, experiment_name=experiment_name, description=description,
                                      config=config, tags=tags, reinit="create_new", **init_kwargs)
         self._tag_framework()
-        main._register(self)
+        _active.register(self)
+
+    @classmethod
+    def start(cls, **kwargs: Any) -> Integration:
+        """``cls(**kwargs)``, or, if SeeTrain cannot start the run (a logdir it cannot create, a
+        full disk ...), the same integration on a no-op run: the failure is counted once (here and
+        in the process-wide stats) and warned about once, and the user's training goes on. The
+        hub (``integrations.main.init``) and every native object that creates its own run use this.
+        """
+        try:
+            return cls(**kwargs)
+        except Exception as exc:  # noqa: BLE001 - SeeTrain must never stop the user's training
+            fallback = cls(run=DisabledRun(config=None))
+            fallback._degraded(exc, "could not start the run; logging is off for it")
+            return fallback
 
     # ---- identity ------------------------------------------------------------------------
     def _tag_framework(self) -> None:
@@ -100,7 +116,8 @@ class Integration:
             return
         try:
             self.run.log(data, step=step)
-            self.stats["records_sent"] += 1
+            if not isinstance(self.run, DisabledRun):
+                self.stats["records_sent"] += 1
         except Exception as exc:  # noqa: BLE001
             self._degraded(exc)
 
@@ -108,7 +125,8 @@ class Integration:
                   step: int | None = None) -> None:
         try:
             self.run.log_event(kind, payload, key=key, step=step)
-            self.stats["records_sent"] += 1
+            if not isinstance(self.run, DisabledRun):
+                self.stats["records_sent"] += 1
         except Exception as exc:  # noqa: BLE001
             self._degraded(exc)
 
@@ -126,14 +144,18 @@ class Integration:
             self._degraded(exc)
             return None
 
-    def _degraded(self, exc: BaseException) -> None:
+    def _degraded(self, exc: BaseException, what: str = "") -> None:
+        """Count one failure inside SeeTrain (here and process-wide) and warn about the first of
+        each kind; never raises."""
         kind = type(exc).__name__
-        self.errors[kind] += 1
-        self.stats["degraded_calls"] += 1
+        with self._lock:
+            self.errors[kind] += 1
+            self.stats["degraded_calls"] += 1
+            first = self.errors[kind] == 1
         count_global("degraded_calls")
-        if self.errors[kind] == 1:
-            log.warning("seetrain[%s]: %s: %s (training continues; counted in get_stats())",
-                        self.name, kind, exc)
+        if first:
+            log.warning("seetrain[%s]: %s%s: %s (training continues; counted in get_stats())",
+                        self.name, f"{what}: " if what else "", kind, exc)
 
     # ---- introspection ---------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
@@ -146,23 +168,25 @@ class Integration:
 
     # ---- end ---------------------------------------------------------------------------------
     def finish(self, status: str = "finished") -> None:
-        """Close the run (idempotent; a second call does nothing)."""
+        """Undo the adapter's hooks and finish the run if this integration started it (a run
+        passed in with ``run=`` is flushed and left open for its owner). Idempotent."""
         with self._lock:
             if self._finished:
                 return
             self._finished = True
-        from integrations import main
-
         try:
             self._teardown()
         except Exception as exc:  # noqa: BLE001
             self._degraded(exc)
-        if self._owns_run:
-            try:
+        try:
+            if self._owns_run:
                 self.run.finish(status=status)
-            except Exception as exc:  # noqa: BLE001
-                self._degraded(exc)
-        main._unregister(self)
+            elif not isinstance(self.run, DisabledRun):
+                # A run given with run=... belongs to the caller: leave it open, but on disk.
+                self.run.flush()
+        except Exception as exc:  # noqa: BLE001
+            self._degraded(exc)
+        _active.unregister(self)
 
     def _teardown(self) -> None:
         """Adapters undo patches or detach hooks here."""

@@ -1,17 +1,16 @@
-"""What the mirror adapters (TensorBoard, MLflow, W&B) share: exact, removable wrapt patches made from a
-table of targets, and extra SeeTrain runs opened on demand next to the integration's own run."""
+"""What the mirror adapters (TensorBoard, MLflow, W&B) share: the patch engine's ``PatchSet`` and
+``Target`` (``integrations._patching``), a per-thread busy flag, and extra SeeTrain runs opened on
+demand next to the integration's own run."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Hashable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any
 
-import wrapt
-
 import seetrain
+from integrations._patching import PatchSet, Target
 from seetrain import DisabledRun, Run
 
 if TYPE_CHECKING:
@@ -19,77 +18,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("seetrain")
 
-Wrapper = Callable[[Any, Any, tuple, dict], Any]
-
-
-@dataclass(frozen=True)
-class Target:
-    """One attribute to wrap: ``owner.attr`` (a module function or a class method)."""
-
-    owner: Any
-    attr: str
-    wrapper: Wrapper
-    why: str
-
-
-class PatchSet:
-    """Applies targets once each and restores the very same original objects on ``restore()``,
-    so ``module.func is original`` holds again. Each installed wrapper checks ``active`` at
-    call time: a reference someone kept to a wrapper after restore just calls the original.
-    Targets can be added later (a module imported after the mirror was switched on)."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.active = False
-        self._applied: list[tuple[Any, str, Any, Any]] = []
-        self._lock = threading.Lock()
-
-    def apply(self, targets: Iterable[Target]) -> None:
-        with self._lock:
-            done = {(id(owner), attr) for owner, attr, _, _ in self._applied}
-            for target in targets:
-                if (id(target.owner), target.attr) in done:
-                    continue
-                original = _own_attribute(target.owner, target.attr)
-                if original is None:
-                    log.debug("seetrain[%s]: %s has no %s in this version; not mirrored",
-                              self.name, getattr(target.owner, "__name__", target.owner), target.attr)
-                    continue
-                patched = wrapt.FunctionWrapper(original, self._gate(target.wrapper))
-                setattr(target.owner, target.attr, patched)
-                self._applied.append((target.owner, target.attr, original, patched))
-            self.active = True
-
-    def _gate(self, wrapper: Wrapper) -> Wrapper:
-        def gated(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
-            if not self.active:
-                return wrapped(*args, **kwargs)
-            return wrapper(wrapped, instance, args, kwargs)
-
-        return gated
-
-    def restore(self) -> None:
-        with self._lock:
-            self.active = False
-            for owner, attr, original, patched in reversed(self._applied):
-                current = _own_attribute(owner, attr)
-                if current is patched:
-                    setattr(owner, attr, original)
-                else:
-                    # Someone wrapped our wrapper afterwards; putting the original back would drop
-                    # their patch. Ours stays as a pass-through (active is False).
-                    log.warning("seetrain[%s]: %s.%s was patched again by someone else; left in place",
-                                self.name, getattr(owner, "__name__", owner), attr)
-            self._applied.clear()
-
-
-def _own_attribute(owner: Any, attr: str) -> Any:
-    # For classes only the class's own attribute counts: wrapping an inherited one would
-    # shadow it on the subclass and restoring could not bring the inheritance back.
-    if isinstance(owner, type):
-        return vars(owner).get(attr)
-    return getattr(owner, attr, None)
-
+__all__ = ["BusyFlag", "MirrorStack", "PatchSet", "RunPool", "Target", "framework_tag"]
 
 class BusyFlag(threading.local):
     """Per-thread "inside a mirrored call" flag: a framework method that calls another mirrored

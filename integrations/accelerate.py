@@ -23,7 +23,7 @@ from typing import Any
 from accelerate.tracking import GeneralTracker, on_main_process
 
 from integrations._base import Integration
-from integrations._lazy import LazyIntegration
+from integrations._binding import LazyIntegration
 
 log = logging.getLogger("seetrain")
 
@@ -136,8 +136,10 @@ class SeeTrainTracker(GeneralTracker):
 
     @on_main_process
     def finish(self) -> None:
-        """Called by ``end_training``: finish the run if this tracker created it."""
-        self._lazy.finish("finished")
+        """Called by ``end_training``: finish the run. Training is over for good here, so a tracker
+        bound to a hub integration (``init_accelerate(...).get_tracker()``) finishes that
+        integration too; a run passed to the integration with ``run=`` is flushed and left open."""
+        self._lazy.finish("finished", bound="finish")
 
 
 def _convert(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,11 +1,13 @@
-"""Errors of the hub, and the resilience primitives (tenacity retry, pybreaker breaker, graceful
-degradation) re-exported from ``seetrain.resilience`` where the core keeps them."""
+"""Errors of the hub (defined in ``integrations.exceptions``) and the resilience primitives
+(tenacity retry, pybreaker breaker, graceful degradation) re-exported from ``seetrain.resilience``
+where the core keeps them. Guide: docs/integrations/hub_api.md."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from seetrain._errors import SeeTrainError
+from integrations import _active
+from integrations.exceptions import FrameworkNotInstalledError, IntegrationError, UnknownIntegrationError
 from seetrain.resilience import (
     CircuitBreakerError,
     get_error_stats,
@@ -23,40 +25,17 @@ __all__ = [
 ]
 
 
-class IntegrationError(SeeTrainError):
-    """Base class of the hub's errors."""
-
-
-class UnknownIntegrationError(IntegrationError, KeyError):
-    def __init__(self, name: str, known: list[str]) -> None:
-        super().__init__(f"unknown integration {name!r}; known integrations: {', '.join(sorted(known))}")
-        self.name = name
-        self.known = known
-
-    def __str__(self) -> str:  # KeyError would otherwise quote the message
-        return str(self.args[0])
-
-
-class FrameworkNotInstalledError(IntegrationError, ImportError):
-    """The framework an adapter needs is missing or too old."""
-
-    def __init__(self, integration: str, package: str, extra: str, min_version: str,
-                 found: str | None = None) -> None:
-        problem = f"{package} {found} is older than the minimum {min_version}" if found else \
-            f"{package} is not installed"
-        super().__init__(f"integration {integration!r} needs {package}>={min_version}: {problem}. "
-                         f"Install it with: pip install 'seetrain[{extra}]'")
-        self.integration = integration
-        self.package = package
-        self.extra = extra
-        self.min_version = min_version
-
-
 def get_integration_error_stats() -> dict[str, Any]:
-    """Process-wide counts (retries, breaker state changes, degraded calls) plus per-integration stats."""
-    from integrations import main
+    """Process-wide counts plus the stats of every open integration::
 
+        {"global": {"degraded_calls": 1, "retries": 2, ...},        # only kinds that happened
+         "integrations": {"accelerate#0": {...integration.get_stats()...}}}
+
+    ``global`` counts every retry, give-up, breaker state change and degraded call in this
+    process (hub or not); each failure of an integration counts once there and once in its own
+    ``degraded_calls``. Finished integrations leave ``integrations`` but stay in ``global``.
+    """
     return {
         "global": get_error_stats(),
-        "integrations": {f"{i.name}#{idx}": i.get_stats() for idx, i in enumerate(main.active_integrations())},
+        "integrations": {label: i.get_stats() for label, i in _active.labelled().items()},
     }

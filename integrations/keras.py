@@ -9,6 +9,7 @@ so epoch points line up with the batch curves.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -17,7 +18,8 @@ import keras
 
 from integrations._artifacts import CheckpointArtifacts
 from integrations._base import Integration
-from integrations._lazy import LazyIntegration
+from integrations._binding import LazyIntegration, current_run_integration
+from integrations._patching import Target
 
 __all__ = ["KerasIntegration", "SeeTrainCallback", "SeeTrainModelCheckpoint"]
 
@@ -245,3 +247,30 @@ def _learning_rate(model: Any) -> float | None:
     # float() of the variable or the scheduled tensor: no numpy round trip (that path warns on
     # numpy 2 with the torch backend).
     return float(optimizer.learning_rate)
+
+
+# ---- seetrain.autolog() -------------------------------------------------------------------------
+_FIT_CALLBACKS_POSITION = 5  # Model.fit(x, y, batch_size, epochs, verbose, callbacks, ...)
+
+
+def _with_callback(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+    try:
+        positional = len(args) > _FIT_CALLBACKS_POSITION
+        given = args[_FIT_CALLBACKS_POSITION] if positional else kwargs.get("callbacks")
+        callbacks = list(given or [])
+        if not any(isinstance(cb, SeeTrainCallback) for cb in callbacks):
+            callbacks.append(SeeTrainCallback(integration=current_run_integration(KerasIntegration)))
+            if positional:
+                args = (*args[:_FIT_CALLBACKS_POSITION], callbacks, *args[_FIT_CALLBACKS_POSITION + 1:])
+            else:
+                kwargs["callbacks"] = callbacks
+    except Exception as exc:  # noqa: BLE001 - autolog never stops training
+        logging.getLogger("seetrain").warning("seetrain: autolog could not add its Keras callback: %s", exc)
+    return wrapped(*args, **kwargs)
+
+
+def autolog_targets() -> list[Target]:
+    """``keras.Model.fit`` (patched where the backend's trainer defines it) gets a
+    ``SeeTrainCallback`` unless the caller passed one."""
+    owner = next(klass for klass in keras.Model.__mro__ if "fit" in vars(klass))
+    return [Target(owner, "fit", _with_callback, "Model.fit logs into the current run")]

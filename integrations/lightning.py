@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import logging as log_module
 import os
 import sys
 import traceback
@@ -21,10 +22,11 @@ from lightning_utilities.core.rank_zero import rank_zero_only
 
 from integrations._artifacts import CheckpointArtifacts, log_model_setting
 from integrations._base import Integration
-from integrations._lazy import LazyIntegration
+from integrations._binding import LazyIntegration, current_run_integration
+from integrations._patching import Target
 from seetrain import DisabledRun, Run
 
-__all__ = ["LightningIntegration", "SeeTrainLogger"]
+__all__ = ["LightningIntegration", "SeeTrainLogger", "autolog_targets"]
 
 # Lightning's finalize() statuses -> SeeTrain's final statuses.
 _STATUS = {"success": "finished", "finished": "finished", "failed": "failed", "aborted": "aborted"}
@@ -234,8 +236,8 @@ class SeeTrainLogger(Logger):
         if final != "finished" and exc is not None:
             integration.guard(integration.run.set_metadata,
                               error="".join(traceback.format_exception(exc_type, exc, tb))[-4000:])
-        if self._lazy.owns:
-            self._lazy.finish(status=final)
+        if self._lazy.owns or integration.ephemeral:
+            self._lazy.finish(status=final)  # an autolog integration ends here; the user's run does not
         else:
             integration.guard(integration.run.flush)
 
@@ -279,3 +281,28 @@ def model_summary(model: Any) -> dict[str, Any]:
     return {"class": type(model).__name__, "rows": rows,
             "total_params": sum(p.numel() for p in params),
             "trainable_params": sum(p.numel() for p in params if p.requires_grad)}
+
+
+# ---- seetrain.autolog() -------------------------------------------------------------------------
+def _with_logger(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+    try:
+        if not any(isinstance(logger, SeeTrainLogger) for logger in instance.loggers):
+            logger = SeeTrainLogger(integration=current_run_integration(LightningIntegration))
+            instance.loggers = [*instance.loggers, logger]
+    except Exception as exc:  # noqa: BLE001 - autolog never stops training
+        log_module.getLogger("seetrain").warning("seetrain: autolog could not add its Lightning logger: %s", exc)
+    return wrapped(*args, **kwargs)
+
+
+def autolog_targets() -> list[Target]:
+    """``Trainer.fit/validate/test`` of ``lightning.pytorch`` and ``pytorch_lightning`` (those
+    imported) get a ``SeeTrainLogger`` next to the trainer's own loggers."""
+    targets = []
+    for package in ("lightning.pytorch", "pytorch_lightning"):
+        module = sys.modules.get(package)
+        if module is None:
+            continue
+        for method in ("fit", "validate", "test"):
+            targets.append(Target(module.Trainer, method, _with_logger,
+                                  f"{package}.Trainer.{method} logs into the current run"))
+    return targets

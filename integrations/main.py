@@ -5,47 +5,41 @@
     trainer = Trainer(logger=integration.get_callback())
 
 Every ``init_<name>`` is ``init(name, ...)``; module-level ``log`` reaches every active run
-exactly once, however many integrations share it.
+exactly once, however many integrations share it. The user guide is docs/integrations/hub_api.md.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from integrations import registry
+from integrations import _active, registry
+from integrations.lazy import LazyModule
 
 if TYPE_CHECKING:
     from integrations._base import Integration
 
-_active: list[Integration] = []
-_lock = threading.Lock()
-
-
-def _register(integration: Integration) -> None:
-    with _lock:
-        _active.append(integration)
-
-
-def _unregister(integration: Integration) -> None:
-    with _lock:
-        if integration in _active:
-            _active.remove(integration)
-
-
-def active_integrations() -> list[Integration]:
-    with _lock:
-        return list(_active)
+active_integrations = _active.active_integrations
 
 
 def init(name: str, **kwargs: Any) -> Integration:
-    """Create the integration ``name`` (see ``integrations.registry.names()``): its framework is
-    imported now, not before. Keyword arguments go to ``seetrain.init`` (project,
-    experiment_name, description, config, tags, mode, logdir ...) and to the adapter."""
+    """Create the integration ``name`` (see ``integrations.registry.names()``) and its run.
+
+    The registry first checks from package metadata, without importing anything, that the
+    framework is installed and new enough (``UnknownIntegrationError`` / ``FrameworkNotInstalledError``
+    otherwise). Then the adapter module is imported; adapters that subclass a framework class
+    (Lightning's ``Logger``, Keras' ``Callback`` ...) import their framework with it, the mirrors
+    and LLM autologs import it only when they patch it. Nothing is imported before this call.
+
+    Keyword arguments go to ``seetrain.init`` (project, experiment_name, description, config,
+    tags, mode, logdir ...) and to the adapter. If the run cannot be started (e.g. ``logdir`` is
+    a path SeeTrain cannot create), nothing is raised: the integration comes back on a no-op run,
+    the failure is counted once in its ``get_stats()`` and in ``get_integration_error_stats()``,
+    and one warning is logged.
+    """
     cls = registry.load(name)
-    return cls(**kwargs)
+    return cls.start(**kwargs)
 
 
 @contextmanager
@@ -103,6 +97,30 @@ def update_config(values: Any = None, **kwargs: Any) -> None:
         integration.update_config(values, **kwargs)
 
 
+def get_config(integration: Integration | str | None = None) -> dict[str, Any]:
+    """The run config of an active integration as a plain dict: the one given (an object or a
+    registry name), else the most recently created one; ``{}`` when none is active."""
+    active = active_integrations()
+    if isinstance(integration, str):
+        active = [i for i in active if i.name == integration]
+    elif integration is not None:
+        return integration.get_config()
+    return active[-1].get_config() if active else {}
+
+
+def get_stats() -> dict[str, dict[str, Any]]:
+    """``{"<name>#<index>": integration.get_stats()}`` for every active integration (see
+    docs/integrations/hub_api.md for the fields)."""
+    return {label: integration.get_stats() for label, integration in _active.labelled().items()}
+
+
+def autolog(exclude: Any = None, disable: bool = False) -> dict[str, Any]:
+    """``seetrain.autolog()``: see :func:`integrations.autolog.autolog`."""
+    from integrations.autolog import autolog as hub_autolog
+
+    return hub_autolog(exclude=exclude, disable=disable)
+
+
 def finish(status: str = "finished") -> None:
     """Finish every active integration (each run once)."""
     for integration in active_integrations():
@@ -131,6 +149,15 @@ init_mmengine = _named("mmengine")
 init_mmdetection = _named("mmdetection")
 init_tensorboard = _named("tensorboard")
 init_mlflow = _named("mlflow")
+init_xgboost = _named("xgboost")
+init_lightgbm = _named("lightgbm")
+init_catboost = _named("catboost")
+init_sklearn = _named("sklearn")
+init_hydra = _named("hydra")
+init_peft = _named("peft")
+init_trl = _named("trl")
+init_sentence_transformers = _named("sentence_transformers")
+init_stable_baselines3 = _named("stable_baselines3")
 
 
 def enable_openai_autolog(**kwargs: Any) -> Integration:
@@ -149,9 +176,9 @@ def enable_anthropic_autolog(**kwargs: Any) -> Integration:
 
 
 __all__ = [
-    "active_integrations", "enable_anthropic_autolog", "enable_openai_autolog", "enable_zhipuai_autolog",
-    "finish", "init", "init_accelerate", "init_keras", "init_mlflow", "init_mmdetection", "init_mmengine",
-    "init_optuna", "init_pytorch_lightning", "init_ray_tune", "init_tensorboard", "init_transformers",
-    "init_ultralytics", "init_wandb", "log", "log_audio", "log_image", "log_scalar", "log_text",
+    "LazyModule", "active_integrations", "autolog", "get_config", "get_stats", "enable_anthropic_autolog", "enable_openai_autolog", "enable_zhipuai_autolog",
+    "finish", "init", "init_accelerate", "init_catboost", "init_hydra", "init_keras", "init_lightgbm", "init_mlflow", "init_mmdetection", "init_mmengine",
+    "init_optuna", "init_peft", "init_sentence_transformers", "init_trl", "init_pytorch_lightning", "init_ray_tune", "init_sklearn", "init_stable_baselines3", "init_tensorboard", "init_transformers",
+    "init_ultralytics", "init_wandb", "init_xgboost", "log", "log_audio", "log_image", "log_scalar", "log_text",
     "update_config", "with_integration",
 ]

@@ -30,7 +30,7 @@ from mmengine.visualization import BaseVisBackend
 from integrations import registry
 from integrations._artifacts import CheckpointArtifacts
 from integrations._base import Integration
-from integrations._lazy import LazyIntegration
+from integrations._binding import LazyIntegration
 from seetrain import Image, Run
 
 __all__ = ["MMDetectionIntegration", "MMEngineIntegration", "SeeTrainCheckpointHook", "SeeTrainVisBackend"]
@@ -153,7 +153,9 @@ class SeeTrainVisBackend(BaseVisBackend):
             integration.run.set_metadata(mmengine_config_file=os.fspath(filename))
 
     def add_graph(self, model: Any, data_batch: Any = None, **kwargs: Any) -> None:
-        """Record the module tree and parameter count as a ``model_graph`` event."""
+        """Record the model as a ``graph`` record (``seetrain.log_graph``'s payload: traced with
+        torch.fx, no shapes since MMEngine's data batch is not a forward input) and, as before,
+        the module repr and parameter count as a ``model_graph`` event."""
         integration = self._ensure_env()
         integration.guard(self._add_graph, integration, model)
 
@@ -162,6 +164,10 @@ class SeeTrainVisBackend(BaseVisBackend):
         params = sum(int(p.numel()) for p in model.parameters()) if hasattr(model, "parameters") else None
         integration.log_event("model_graph", {"repr": repr(model)[:_MAX_GRAPH_CHARS], "parameters": params,
                                               "class": type(model).__name__})
+        if hasattr(model, "parameters"):
+            from seetrain.graph import graph_payload
+
+            integration.log_event("graph", graph_payload(model), key="graph")
 
     def add_image(self, name: str, image: Any, step: int = 0, **kwargs: Any) -> None:
         """Record an image (MMEngine passes HWC RGB uint8 arrays)."""

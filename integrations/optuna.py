@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import seetrain
 from integrations._base import Integration
-from integrations._lazy import LazyIntegration
+from integrations._binding import LazyIntegration
 
 if TYPE_CHECKING:
     import optuna
@@ -54,6 +54,11 @@ class OptunaIntegration(Integration):
         if self._callback is None:
             self._callback = SeeTrainOptunaCallback(integration=self, **callback_kwargs)
         return self._callback
+
+    def get_callback(self, **callback_kwargs: Any) -> SeeTrainOptunaCallback:
+        """The same object as :meth:`get_tracker`: Optuna calls it a callback
+        (``study.optimize(..., callbacks=[integration.get_callback()])``)."""
+        return self.get_tracker(**callback_kwargs)
 
 
 class SeeTrainOptunaCallback:
@@ -166,7 +171,8 @@ class SeeTrainOptunaCallback:
         return self._lazy.get()
 
     def finish(self, status: str = "finished") -> None:
-        """Write the study summary and finish the run if this callback created it."""
+        """Write the study summary and finish the run (also a run of the hub integration this
+        callback is bound to: calling ``finish`` says the study is over)."""
         current = self._lazy.created
         if current is not None and self._study is not None and not current._finished:
             names = self._metric_names(len(self._study.directions))
@@ -174,7 +180,7 @@ class SeeTrainOptunaCallback:
             if summary is not None:
                 current.update_config({"study": {**current.get_config().get("study", {}), **summary}})
                 current.log_event("study_summary", summary, key="optuna/study")
-        self._lazy.finish(status)
+        self._lazy.finish(status, bound="finish")
 
     def __enter__(self) -> SeeTrainOptunaCallback:
         return self

@@ -27,7 +27,7 @@ from ray.tune.logger import LoggerCallback
 
 import seetrain
 from integrations._base import Integration
-from integrations._lazy import LazyIntegration
+from integrations._binding import LazyIntegration
 
 if TYPE_CHECKING:
     from ray.tune.experiment import Trial
@@ -61,6 +61,10 @@ class RayTuneIntegration(Integration):
         if self._callback is None:
             self._callback = SeeTrainLoggerCallback(integration=self, **callback_kwargs)
         return self._callback
+
+    def get_callback(self, **callback_kwargs: Any) -> SeeTrainLoggerCallback:
+        """The same object as :meth:`get_tracker` (``RunConfig(callbacks=[...])`` takes it)."""
+        return self.get_tracker(**callback_kwargs)
 
 
 def _metrics(result: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -237,13 +241,14 @@ class SeeTrainLoggerCallback(LoggerCallback):
                                                "mode": mode, "config": _plain(trial.config)})
 
     def finish(self, status: str = "finished") -> None:
-        """Close every open run this callback made (for use outside ``Tuner.fit``)."""
+        """Close every open run this callback made, and the bound hub integration's (for use
+        outside ``Tuner.fit``)."""
         integration = self._lazy.created
         for run in self._trial_runs.values():
             if integration is not None:
                 integration.guard(run.finish, status=status)
         self._trial_runs.clear()
-        self._lazy.finish(status)
+        self._lazy.finish(status, bound="finish")
 
 
 def _error_text(trial: Trial) -> str | None:

@@ -7,7 +7,6 @@ A new adapter is one module plus one row here. Third-party packages can add rows
 from __future__ import annotations
 
 import functools
-import importlib
 import importlib.metadata
 import importlib.util
 import logging
@@ -15,7 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from integrations.errors import FrameworkNotInstalledError, UnknownIntegrationError
+from integrations.exceptions import FrameworkNotInstalledError, UnknownIntegrationError
+from integrations.lazy import LazyModule
 
 log = logging.getLogger("seetrain")
 MODES = ("callback", "tracker", "visbackend", "autolog")
@@ -31,6 +31,11 @@ class AdapterSpec:
     extra: str                      # pip extra: pip install 'seetrain[extra]'
     min_version: str
     description: str = ""
+
+    @property
+    def adapter_module(self) -> LazyModule:
+        """The adapter module as a ``LazyModule``: imported (with its framework) on first use."""
+        return _adapter_module(self.target.partition(":")[0])
 
 
 _BUILTIN = [
@@ -64,9 +69,32 @@ _BUILTIN = [
                 "autolog of chat.completions"),
     AdapterSpec("anthropic", "autolog", "integrations.anthropic:AnthropicAutolog", ("anthropic",), "anthropic",
                 "0.30", "autolog of messages.create/stream"),
+    AdapterSpec("xgboost", "callback", "integrations.xgboost:XGBoostIntegration", ("xgboost",), "xgboost", "2.0",
+                "xgb.train TrainingCallback"),
+    AdapterSpec("lightgbm", "callback", "integrations.lightgbm:LightGBMIntegration", ("lightgbm",), "lightgbm",
+                "4.0", "lgb.train callback"),
+    AdapterSpec("stable_baselines3", "callback", "integrations.stable_baselines3:StableBaselines3Integration",
+                ("stable_baselines3",), "sb3", "2.0", "SB3 BaseCallback + logger writer"),
+    AdapterSpec("catboost", "callback", "integrations.catboost:CatBoostIntegration", ("catboost",), "catboost",
+                "1.2", "CatBoost after_iteration callback"),
+    AdapterSpec("sklearn", "tracker", "integrations.sklearn:SklearnIntegration", ("sklearn",), "sklearn", "1.3",
+                "fit/score recorder and model summary"),
+    AdapterSpec("hydra", "tracker", "integrations.hydra:HydraIntegration", ("omegaconf",), "hydra", "2.1",
+                "DictConfig / Hydra job config as the run config; Hydra callback"),
+    AdapterSpec("peft", "callback", "integrations.peft:PeftIntegration", ("peft",), "peft", "0.10",
+                "adapter config in the run config (HF callback)"),
+    AdapterSpec("trl", "callback", "integrations.trl:TRLIntegration", ("trl",), "trl", "0.12",
+                "SFT/DPO/GRPO trainers through the HF callback"),
+    AdapterSpec("sentence_transformers", "callback",
+                "integrations.sentence_transformers:SentenceTransformersIntegration", ("sentence_transformers",),
+                "sentence-transformers", "3.0", "SentenceTransformerTrainer through the HF callback"),
 ]
 
 _REGISTRY: dict[str, AdapterSpec] = {spec.name: spec for spec in _BUILTIN}
+# Other names users reach for: the module is integrations/lightning.py and the extra is
+# seetrain[lightning], so "lightning" finds the Lightning row as well.
+ALIASES = {"lightning": "pytorch_lightning", "pl": "pytorch_lightning", "hf": "transformers",
+           "huggingface": "transformers", "sb3": "stable_baselines3", "scikit-learn": "sklearn", "omegaconf": "hydra", "tensorboardx": "tensorboard", "ray": "ray_tune"}
 _entry_points_loaded = False
 
 
@@ -97,7 +125,7 @@ def names() -> list[str]:
 
 def get_spec(name: str) -> AdapterSpec:
     _load_entry_points()
-    spec = _REGISTRY.get(name)
+    spec = _REGISTRY.get(name) or _REGISTRY.get(ALIASES.get(str(name).lower(), ""))
     if spec is None:
         raise UnknownIntegrationError(name, list(_REGISTRY))
     return spec
@@ -143,9 +171,13 @@ def find_framework(spec: AdapterSpec) -> tuple[str, str]:
                                      found=found_old[1] if found_old else None)
 
 
+@functools.cache
+def _adapter_module(module_name: str) -> LazyModule:
+    return LazyModule(module_name)
+
+
 def load(name: str) -> Any:
     """The Integration class for ``name``, imported now (checks the framework first)."""
     spec = get_spec(name)
     find_framework(spec)
-    module_name, _, attr = spec.target.partition(":")
-    return getattr(importlib.import_module(module_name), attr)
+    return getattr(spec.adapter_module, spec.target.partition(":")[2])

@@ -114,6 +114,10 @@ def _hparams(a: dict[str, Any]) -> tuple[dict[str, Any], Any, dict[str, Any]]:
     return dict(a["metric_dict"]), a.get("global_step"), {"hparams": dict(a["hparam_dict"])}
 
 
+def _graph(a: dict[str, Any]) -> tuple[dict[str, Any], Any, None]:
+    return {}, None, None  # not a metric: capture() stores it as a graph record
+
+
 # method -> (builder, why the patch exists)
 METHODS: dict[str, tuple[Callable[[dict[str, Any]], tuple[dict[str, Any], Any, Any]], str]] = {
     "add_scalar": (_scalar, "the scalar curve (loss, lr ...) most scripts write"),
@@ -125,6 +129,7 @@ METHODS: dict[str, tuple[Callable[[dict[str, Any]], tuple[dict[str, Any], Any, A
     "add_audio": (_audio, "audio clips with their sample rate"),
     "add_figure": (_figure, "matplotlib figures, rendered to PNG before TensorBoard closes them"),
     "add_hparams": (_hparams, "hyperparameters to the run config and their result metrics"),
+    "add_graph": (_graph, "the model graph, stored as a seetrain.log_graph record"),
 }
 
 
@@ -252,10 +257,21 @@ class TensorBoardMirror:
                 kwargs: dict) -> Callable[[], None] | None:
         """Convert one call now; return what sends it once the original call succeeded."""
         builder = METHODS[method][0]
-        records, step, config = builder(_arguments(wrapped, args, kwargs))
+        arguments = _arguments(wrapped, args, kwargs)
+        records, step, config = builder(arguments)
         run, prefix = self.run_for(instance)
         if isinstance(run, DisabledRun):
             return None
+        if method == "add_graph":
+            from seetrain.graph import graph_payload
+
+            # Traced before TensorBoard's own jit trace runs the model (both in eval mode).
+            payload = graph_payload(arguments["model"], arguments.get("input_to_model"))
+
+            def send_graph() -> None:
+                run.log_event("graph", payload, key=f"{prefix}graph")
+
+            return send_graph
         if prefix:
             records = {prefix + key: value for key, value in records.items()}
         integration = self.integration

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,7 +17,8 @@ from transformers import TrainerCallback
 
 from integrations._artifacts import CheckpointArtifacts, log_model_setting
 from integrations._base import Integration
-from integrations._lazy import LazyIntegration
+from integrations._binding import LazyIntegration, current_run_integration
+from integrations._patching import Target
 
 __all__ = ["SeeTrainCallback", "TransformersIntegration", "REPORT_TO_NAME"]
 
@@ -103,6 +105,11 @@ class SeeTrainCallback(TrainerCallback):
             values["model_config"] = to_dict()
         total, trainable = _parameter_counts(model)
         values["model_parameters"] = total
+        if "peft" in sys.modules and hasattr(model, "peft_config"):
+            # A PeftModel (LoRA ...): its adapter config belongs with the run's config.
+            from integrations.peft import peft_summary
+
+            values["peft"] = peft_summary(model)
         integration.update_config(values)
         integration.run.set_metadata(model={"class": type(model).__name__, "total_params": total,
                                             "trainable_params": trainable})
@@ -233,3 +240,22 @@ def _register_report_to() -> None:
 
 
 _register_report_to()
+
+
+# ---- seetrain.autolog() -------------------------------------------------------------------------
+def _with_callback(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+    try:
+        handler = instance.callback_handler
+        if not any(isinstance(cb, SeeTrainCallback) for cb in handler.callbacks):
+            instance.add_callback(SeeTrainCallback(integration=current_run_integration(TransformersIntegration)))
+    except Exception as exc:  # noqa: BLE001 - autolog never stops training
+        logging.getLogger("seetrain").warning("seetrain: autolog could not add its HF callback: %s", exc)
+    return wrapped(*args, **kwargs)
+
+
+def autolog_targets() -> list[Target]:
+    """``transformers.Trainer.train`` (and so every subclass: TRL's, Sentence Transformers')
+    gets a ``SeeTrainCallback`` unless one is there (``report_to=["seetrain"]`` or ``callbacks=``)."""
+    import transformers.trainer
+
+    return [Target(transformers.trainer.Trainer, "train", _with_callback, "Trainer.train logs into the current run")]

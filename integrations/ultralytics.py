@@ -17,7 +17,7 @@ from typing import Any
 
 from integrations._artifacts import CheckpointArtifacts, log_model_setting
 from integrations._base import Integration
-from integrations._lazy import LazyIntegration
+from integrations._binding import LazyIntegration
 
 __all__ = ["SeeTrainCallbacks", "UltralyticsIntegration", "add_seetrain_callback"]
 

@@ -26,6 +26,7 @@ from seetrain._errors import (
     InvalidValueError,
     NotInitializedError,
     RunFinishedError,
+    RunInUseError,
     SeeTrainError,
     SeeTrainWarning,
 )
@@ -36,9 +37,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Api", "Audio", "DisabledRun", "Histogram", "Image", "InvalidValueError", "NotInitializedError",
-    "Run", "RunFinishedError", "SeeTrainError", "SeeTrainWarning", "Text", "__version__", "config",
+    "Run", "RunFinishedError", "RunInUseError", "SeeTrainError", "SeeTrainWarning", "Text", "__version__", "config",
     "finish", "get_run", "init", "log", "log_audio", "log_image", "log_scalar", "log_text",
-    "update_config", "watch", "log_artifact", "use_artifact", "unwatch", "watch_attention", "monitor", "autolog_torch",
+    "update_config", "watch", "unwatch", "watch_attention", "monitor", "autolog_torch",
+    "timer", "timing_summary", "autolog", "log_graph", "log_artifact", "use_artifact",
 ]
 
 # Heavier parts load on first use so that ``import seetrain`` stays in the tens of milliseconds.
@@ -49,6 +51,10 @@ _LAZY = {
     "watch_attention": ("seetrain.attention", "watch_attention"),
     "monitor": ("seetrain.helpers", "monitor"),
     "autolog_torch": ("seetrain.helpers", "autolog_torch"),
+    "timer": ("seetrain.timing", "timer"),
+    "timing_summary": ("seetrain.timing", "timing_summary"),
+    "autolog": ("seetrain.autologging", "autolog"),
+    "log_graph": ("seetrain.graph", "log_graph"),
 }
 
 

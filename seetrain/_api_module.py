@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from seetrain import limits
 from seetrain._config import Config
 from seetrain._disabled import DisabledRun
 from seetrain._errors import NotInitializedError
@@ -48,9 +49,13 @@ def init(project: str | None = None, experiment_name: str | None = None, descrip
         if settings.mode == "disabled":
             _current = DisabledRun(config=config)
             return _current
-        run = Run(settings, project=project, experiment_name=experiment_name or name,
-                  description=description, config=config, tags=tags, group=group, resume=resume,
-                  strict=strict)
+        # One definition of ids, names and tags for client and server (seetrain.limits): a bad
+        # resume id is a ValueError here, never data the server later refuses.
+        fixed = limits.check_init(run_id=resume, name=experiment_name or name, description=description,
+                                  group=group, tags=tags)
+        run = Run(settings, project=project, experiment_name=fixed["name"],
+                  description=fixed["description"], config=config, tags=fixed.get("tags"),
+                  group=fixed["group"], resume=resume, strict=strict)
         _start_transport(run, upload_timeout)
         _start_extras(run, system_monitor, monitor_interval, capture_console)
         _current = run

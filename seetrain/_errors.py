@@ -21,3 +21,7 @@ class RunFinishedError(SeeTrainError):
 
 class SeeTrainWarning(UserWarning):
     """Warnings about bad input: the data is skipped, training goes on."""
+
+
+class RunInUseError(SeeTrainError):
+    """Another live process writes this run (two processes resuming one run id)."""

@@ -88,3 +88,17 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     # Re-deliver with the default action so the exit code still says "killed by SIGTERM".
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.kill(os.getpid(), signal.SIGTERM)
+
+
+def background_thread(target: Any, name: str) -> threading.Thread:
+    """A daemon thread that blocks SIGTERM and SIGINT, so the kernel delivers them to the main
+    thread: Python runs signal handlers only there, and a signal taken by another thread does
+    not interrupt a main thread blocked in ``time.sleep`` (the handler would wait for it)."""
+    def run() -> None:
+        if hasattr(signal, "pthread_sigmask"):
+            try:
+                signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+            except (OSError, ValueError):
+                pass
+        target()
+    return threading.Thread(target=run, name=name, daemon=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 import sqlite3
 import sys
 import threading
@@ -22,7 +23,9 @@ import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from seetrain._store import DB_NAME, connect, loads
+from seetrain import limits
+from seetrain._exit import background_thread
+from seetrain._store import DB_NAME, connect, count_points, has_table, loads, read_points
 from seetrain.transport.base import (
     AuthError,
     Batch,
@@ -39,21 +42,24 @@ if TYPE_CHECKING:
 log = logging.getLogger("seetrain")
 
 DEFAULT_UPLOAD_TIMEOUT = 5.0
+# A batch the server answers with 5xx this many times in a row stops the run's upload (the
+# records stay local and the report says why) instead of being retried forever.
+DEFAULT_MAX_BATCH_ATTEMPTS = 20
 DEFAULT_BATCH_SIZE = 2000
+DEFAULT_POINTS_PER_BATCH = 10_000
 MEDIA_BATCH_SIZE = 50
 SNAPSHOT_INTERVAL = 2.0
 TABLES = ("scalars", "media", "console")
 
 # Fixed statements, one per table: no SQL is assembled from data.
 _SELECT = {
-    "scalars": "SELECT s.seq, k.name, s.step, s.ts, s.value, s.special FROM scalars s "
-               "JOIN metric_keys k ON k.id = s.key_id WHERE s.seq > ? ORDER BY s.seq LIMIT ?",
     "media": "SELECT seq, key, step, ts, kind, path, caption, payload FROM media "
              "WHERE seq > ? ORDER BY seq LIMIT ?",
     "console": "SELECT seq, ts, stream, line FROM console WHERE seq > ? ORDER BY seq LIMIT ?",
 }
+_SELECT_V1_POINTS = ("SELECT s.seq, k.name, s.step, s.ts, s.value, s.special FROM scalars s "
+                     "JOIN metric_keys k ON k.id = s.key_id WHERE s.seq > ? ORDER BY s.seq LIMIT ?")
 _PENDING = {
-    "scalars": "SELECT COUNT(*) FROM scalars WHERE seq > ?",
     "media": "SELECT COUNT(*) FROM media WHERE seq > ?",
     "console": "SELECT COUNT(*) FROM console WHERE seq > ?",
 }
@@ -62,6 +68,15 @@ _ADVANCE = {
     "media": "UPDATE replication SET media_seq = ? WHERE target = ? AND media_seq < ?",
     "console": "UPDATE replication SET console_seq = ? WHERE target = ? AND console_seq < ?",
 }
+
+
+class UploadStopped(TransportError):
+    """The server refused a whole batch for good (4xx/409) or kept failing it: this run's
+    upload stops, nothing more is sent, every unsent record stays in the local store."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 def normalize_target(host: str) -> str:
@@ -75,9 +90,15 @@ def pending_counts(run_dir: str, target: str) -> dict[str, int]:
     try:
         row = conn.execute("SELECT scalars_seq, media_seq, console_seq FROM replication WHERE target = ?",
                            (normalize_target(target),)).fetchone() or (0, 0, 0)
-        return {t: conn.execute(_PENDING[t], (seq,)).fetchone()[0] for t, seq in zip(TABLES, row)}
+        return {t: _pending(conn, t, seq) for t, seq in zip(TABLES, row)}
     finally:
         conn.close()
+
+
+def _pending(conn: sqlite3.Connection, table: str, after: int) -> int:
+    if table == "scalars":
+        return count_points(conn, after)
+    return conn.execute(_PENDING[table], (after,)).fetchone()[0]
 
 
 class RunUploader:
@@ -85,28 +106,47 @@ class RunUploader:
     one uploader per thread (the replicator's, or ``seetrain sync``'s)."""
 
     def __init__(self, run_dir: str, transport: Transport, target: str,
-                 batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+                 batch_size: int = DEFAULT_BATCH_SIZE, *, upload_as: str | None = None,
+                 max_batch_attempts: int = DEFAULT_MAX_BATCH_ATTEMPTS) -> None:
         self.run_dir = run_dir
         self.transport = transport
         self.target = normalize_target(target)
         self.batch_size = batch_size
+        self.max_batch_attempts = max(1, max_batch_attempts)
+        # Points per batch: packed chunks are cheap to send, so batches are larger than the
+        # JSON record batches of media and console.
+        self.points_per_batch = DEFAULT_POINTS_PER_BATCH if batch_size == DEFAULT_BATCH_SIZE else batch_size
+        self.columnar = os.environ.get("SEETRAIN_UPLOAD_JSON_POINTS", "") not in ("1", "true")
         self.conn = connect(os.path.join(run_dir, DB_NAME))
-        self.conn.execute("INSERT OR IGNORE INTO replication (target) VALUES (?)", (self.target,))
-        row = self.conn.execute("SELECT scalars_seq, media_seq, console_seq FROM replication WHERE target = ?",
-                                (self.target,)).fetchone()
-        self.cursor = dict(zip(TABLES, row))
-        head = self.conn.execute("SELECT id, project FROM run").fetchone()
+        head = self.conn.execute("SELECT id, project, created_at, hostname, pid FROM run").fetchone()
         if head is None:
             raise ValueError(f"{run_dir} holds no run")
-        self.run_id, self.project = head
+        self.run_id, self.project = head[0], head[1]
+        self.local_id = self.run_id
+        # The cursor row: one per server, and one per (server, new id) for `sync --as`, so an
+        # upload under a new id starts from the first record whatever the old id got.
+        self.cursor_key = self.target
+        if upload_as is not None:
+            limits.check_run_id(upload_as)
+            self.run_id = upload_as
+            self.cursor_key = f"{self.target}#as={upload_as}"
+        self.store = store_identity(self.conn, head)
+        self.conn.execute("INSERT OR IGNORE INTO replication (target) VALUES (?)", (self.cursor_key,))
+        row = self.conn.execute("SELECT scalars_seq, media_seq, console_seq FROM replication WHERE target = ?",
+                                (self.cursor_key,)).fetchone()
+        self.cursor = dict(zip(TABLES, row))
         self.sent: Counter[str] = Counter()
         self.dropped: Counter[str] = Counter()
+        # Why this run's upload stopped for good (None while it goes on).
+        self.stopped: str | None = None
+        self.attempts: Counter[str] = Counter()  # failed sends of the batch now at the head
+        self.max_attempts_seen = 0
         self._snapshot_sent: tuple[Any, ...] | None = None
         self._snapshot_time = 0.0
 
     # ---- what is left ------------------------------------------------------------------------
     def pending(self) -> dict[str, int]:
-        return {t: self.conn.execute(_PENDING[t], (self.cursor[t],)).fetchone()[0] for t in TABLES}
+        return {t: _pending(self.conn, t, self.cursor[t]) for t in TABLES}
 
     def snapshot_pending(self) -> bool:
         """True while the server lacks the run row: any change once the run has ended; only
@@ -121,10 +161,20 @@ class RunUploader:
 
     # ---- sending -----------------------------------------------------------------------------
     def pump(self, force_snapshot: bool = False) -> int:
-        """Send one batch per table (and the run row if it changed); return records sent."""
+        """Send one batch per table (and the run row if it changed); return records sent.
+        Raises :class:`UploadStopped` once the server has refused this run for good."""
+        if self.stopped is not None:
+            raise UploadStopped(self.stopped)
         sent = 0
         snapshot = self._snapshot_if_due(force_snapshot)
         for table in TABLES:
+            if table == "scalars":
+                points = self._read_points()
+                if points is None:
+                    continue
+                sent += self._send_points(*points, snapshot)
+                snapshot = None
+                continue
             rows = self.conn.execute(_SELECT[table], (self.cursor[table],
                                                       MEDIA_BATCH_SIZE if table == "media" else self.batch_size)
                                      ).fetchall()
@@ -138,14 +188,8 @@ class RunUploader:
 
     def _send_snapshot_alone(self, snapshot: tuple[tuple[Any, ...], dict[str, Any]]) -> None:
         batch = Batch(self._batch_id("run", int(snapshot[1]["snapshot_at"] * 1000), 0),
-                      self.project, self.run_id, run=snapshot[1])
-        try:
-            self._send(batch, snapshot)
-        except AuthError:
-            raise
-        except RejectedError as exc:
-            self.dropped[f"run metadata: {exc.reason}"] += 1
-            self._snapshot_sent = snapshot[0]  # resending the same row cannot succeed
+                      self.project, self.run_id, run=snapshot[1], store=self.store)
+        self._send(batch, snapshot, "run metadata")
 
     def drain(self, deadline: float | None = None, stop: threading.Event | None = None) -> bool:
         """Pump until nothing is left (True) or the deadline/stop comes first (False)."""
@@ -159,28 +203,15 @@ class RunUploader:
                 return True
 
     def _send_rows(self, table: str, rows: list[tuple], snapshot: tuple | None) -> int:
-        """Send rows; a batch the server refuses for good is halved until the bad record is
-        found, which alone is dropped (with the reason counted)."""
+        """Send rows as one batch. The cursor moves past them only once the server has
+        stored them: a batch refused for good stops this run's upload (:class:`UploadStopped`)
+        and a failing one is retried, never split up and never skipped."""
         records, files = self._encode(table, rows)
         lo, hi = rows[0][0], rows[-1][0]
         batch = Batch(self._batch_id(table, lo, hi), self.project, self.run_id,
-                      run=snapshot[1] if snapshot else None, files=files)
+                      run=snapshot[1] if snapshot else None, files=files, store=self.store)
         setattr(batch, table, records)
-        try:
-            result = self._send(batch, snapshot)
-        except AuthError:
-            raise
-        except RejectedError as exc:
-            if snapshot is not None:
-                # The run row may be what the server refuses: settle it alone, then the rows.
-                self._send_snapshot_alone(snapshot)
-                return self._send_rows(table, rows, None)
-            if len(rows) == 1:
-                self.dropped[exc.reason] += 1
-                self._advance(table, hi)
-                return 0
-            mid = len(rows) // 2
-            return self._send_rows(table, rows[:mid], snapshot) + self._send_rows(table, rows[mid:], None)
+        result = self._send(batch, snapshot, f"{table} {lo}-{hi}")
         for reason in result.dropped_files.values():
             self.dropped[f"media file: {reason}"] += 1
         self.sent[table] += len(records) - len(result.dropped_files)
@@ -188,22 +219,103 @@ class RunUploader:
         self._advance(table, hi)
         return len(records)
 
-    def _send(self, batch: Batch, snapshot: tuple | None) -> Any:
-        result = self.transport.send(batch)
+    # ---- metric points: packed chunks ----------------------------------------------------------
+    def _read_points(self) -> tuple[int, int, list[tuple[str, Any]]] | None:
+        """(first seq, last seq, [(key, Columns)]) of the next points after the cursor, or None.
+        The store's chunks are read as they are (seq is dense, so nothing below ``last`` is
+        left out) and go to the server as packed chunks again."""
+        after = self.cursor["scalars"]
+        if not has_table(self.conn, "chunks"):
+            return self._read_v1_points(after)
+        last, by_key = read_points(self.conn, after, self.points_per_batch)
+        if last <= after or not by_key:
+            return None
+        return after + 1, last, list(by_key.items())
+
+    def _read_v1_points(self, after: int) -> tuple[int, int, list[tuple[str, Any]]] | None:
+        """A store from before chunks (not yet migrated: ``sync`` of an old logdir): one row per point."""
+        import numpy as np
+
+        from seetrain._chunks import Columns
+
+        rows = self.conn.execute(_SELECT_V1_POINTS, (after, self.points_per_batch)).fetchall()
+        if not rows:
+            return None
+        grouped: dict[str, list[tuple]] = {}
+        for seq, key, step, ts, value, special in rows:
+            v = _SPECIAL[special] if special else (float("nan") if value is None else value)
+            grouped.setdefault(key, []).append((seq, step, ts, v))
+        series = [(key, Columns(*(np.array(col, dtype=dt) for col, dt in
+                                  zip(zip(*group), (np.int64, np.int64, np.float64, np.float64)))))
+                  for key, group in grouped.items()]
+        return rows[0][0], rows[-1][0], series
+
+    def _send_points(self, lo: int, hi: int, series: list[tuple[str, Any]], snapshot: tuple | None) -> int:
+        """One batch of metric points, one packed chunk per key (JSON records to a server from
+        before chunks). Same cursor rules as :meth:`_send_rows`."""
+        n = sum(len(cols.seq) for _, cols in series)
+        batch = Batch(self._batch_id("scalars", lo, hi), self.project, self.run_id,
+                      run=snapshot[1] if snapshot else None, store=self.store)
+        if self.columnar:
+            from seetrain import _chunks
+
+            batch.chunks = [{"key": key, "data": _chunks.to_wire(_chunks.pack(cols.seq, cols.step, cols.ts,
+                                                                              cols.value, compress=True))}
+                            for key, cols in series]
+            batch.points = n
+        else:
+            batch.scalars = _records(series)
+        try:
+            self._send(batch, snapshot, f"scalars {lo}-{hi}")
+        except UploadStopped:
+            if not (self.columnar and "chunks" in (self.stopped or "") and "HTTP 422" in (self.stopped or "")):
+                raise
+            self.columnar, self.stopped = False, None  # a server from before chunks: JSON records
+            return self._send_points(lo, hi, series, snapshot)
+        self.sent["scalars"] += n
+        self._advance("scalars", hi)
+        return n
+
+    def _send(self, batch: Batch, snapshot: tuple | None, what: str) -> Any:
+        try:
+            result = self.transport.send(batch)
+        except AuthError:
+            raise  # the key, not this run: the caller stops every upload
+        except RejectedError as exc:
+            self._stop(f"the server refused {what} for good ({exc.reason})")
+        except TemporaryError as exc:
+            # The server answered but failed (5xx, 429 past the transport's own retries) or
+            # did not answer: counted per batch; 5xx answers stop the run past the cap.
+            self.attempts[batch.batch_id] += 1
+            tries = self.attempts[batch.batch_id]
+            self.max_attempts_seen = max(self.max_attempts_seen, tries)
+            if exc.status is not None and exc.status >= 500 and tries >= self.max_batch_attempts:
+                self._stop(f"the server failed {what} {tries} times in a row ({exc})")
+            raise
+        self.attempts.pop(batch.batch_id, None)
         self.sent["batches"] += 1
         if snapshot is not None:
             self._snapshot_sent = snapshot[0]
             self._snapshot_time = time.monotonic()
             self.conn.execute("UPDATE replication SET run_synced_at = ? WHERE target = ?",
-                              (time.time(), self.target))
+                              (time.time(), self.cursor_key))
         return result
 
+    def _stop(self, reason: str) -> None:
+        self.stopped = reason
+        hint = ""
+        if "another local store" in reason:
+            hint = f"; upload this copy under a new id with: seetrain sync --run {shlex.quote(self.local_id)} --as NEW_ID"
+        self.stopped = reason + hint
+        raise UploadStopped(self.stopped)
+
     def _advance(self, table: str, seq: int) -> None:
-        self.conn.execute(_ADVANCE[table], (seq, self.target, seq))
+        self.conn.execute(_ADVANCE[table], (seq, self.cursor_key, seq))
         self.cursor[table] = max(self.cursor[table], seq)
 
     def _batch_id(self, table: str, lo: int, hi: int) -> str:
-        return f"{self.project}/{self.run_id}/{table}/{lo}-{hi}"
+        # The store identity first: the same run id written by two stores never shares ids.
+        return f"{self.store}/{self.project}/{self.run_id}/{table}/{lo}-{hi}"
 
     def _encode(self, table: str, rows: list[tuple]) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
         files: list[tuple[str, str]] = []
@@ -211,8 +323,9 @@ class RunUploader:
             return [{"seq": s, "key": k, "step": st, "ts": ts, "value": v, "special": sp}
                     for s, k, st, ts, v, sp in rows], files
         if table == "console":
+            # NUL cannot be stored by PostgreSQL: shown as U+FFFD (documented in docs/server.md).
             return [{"seq": s, "ts": ts, "stream": stream if stream in ("stdout", "stderr") else "stdout",
-                     "line": line} for s, ts, stream, line in rows], files
+                     "line": limits.replace_nul(line)} for s, ts, stream, line in rows], files
         out = []
         for seq, key, step, ts, kind, path, caption, payload in rows:
             if path:
@@ -223,7 +336,8 @@ class RunUploader:
                     self.dropped["media file missing locally"] += 1
                     path = None
             out.append({"seq": seq, "key": key, "step": step, "ts": ts, "kind": kind, "path": path,
-                        "caption": caption, "payload": loads(payload) or {}})
+                        "caption": limits.replace_nul(caption) if caption else caption,
+                        "payload": loads(payload) or {}})
         return out, files
 
     # ---- the run row -------------------------------------------------------------------------
@@ -243,12 +357,17 @@ class RunUploader:
             return None
         (name, description, tags, group, status, created, finished, hostname, pid, config,
          metadata, error, summary, stats, heartbeat) = row
+        # Stores written before init checked the shared limits may hold longer text: cut it
+        # the same way init now does, rather than have the server refuse the whole run row.
         snapshot = {
             "snapshot_at": max(x for x in (created, finished, heartbeat, 0.0) if x is not None),
-            "name": name, "description": description, "tags": loads(tags) or [], "group": group,
+            "name": _clip(name, limits.MAX_NAME_LENGTH), "description": _clip(description, limits.MAX_DESCRIPTION_LENGTH),
+            "tags": [limits.replace_nul(str(t))[:limits.MAX_TAG_LENGTH] for t in (loads(tags) or [])][:limits.MAX_TAGS],
+            "group": _clip(group, limits.MAX_GROUP_LENGTH),
             "status": status, "created_at": created, "finished_at": finished, "heartbeat_at": heartbeat,
-            "hostname": hostname, "pid": pid, "config": loads(config), "metadata": loads(metadata),
-            "summary": loads(summary), "stats": loads(stats), "error": error,
+            "hostname": _clip(hostname, limits.MAX_HOSTNAME_LENGTH), "pid": pid, "config": loads(config),
+            "metadata": loads(metadata), "summary": loads(summary), "stats": loads(stats),
+            "error": _clip(error, limits.MAX_ERROR_LENGTH),
         }
         return row, snapshot
 
@@ -265,13 +384,58 @@ class RunUploader:
         self.conn.close()
 
 
+_SPECIAL = {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf")}
+
+
+def _records(series: list[tuple[str, Any]]) -> list[dict[str, Any]]:
+    """Metric points as the JSON records of servers from before packed chunks."""
+    import math
+
+    out = []
+    for key, cols in series:
+        for q, st, t, v in zip(cols.seq.tolist(), cols.step.tolist(), cols.ts.tolist(), cols.value.tolist()):
+            special = None if math.isfinite(v) else ("nan" if v != v else ("inf" if v > 0 else "-inf"))
+            out.append({"seq": q, "key": key, "step": st, "ts": t, "value": None if special else v,
+                        "special": special})
+    out.sort(key=lambda r: r["seq"])
+    return out
+
+
+def _clip(text: Any, limit: int) -> Any:
+    return limits.replace_nul(text)[:limit] if isinstance(text, str) else text
+
+
+def store_identity(conn: sqlite3.Connection, head: tuple[Any, ...]) -> str:
+    """The local store's random identity (``seetrain._store.store_identity``). Stores made
+    before it existed get a stable stand-in from the run's creation time, host and pid, which
+    two stores resuming one id do not share either."""
+    import hashlib
+
+    from seetrain import _store
+
+    get = getattr(_store, "store_identity", None)
+    if get is not None:
+        try:
+            ident = get(conn)
+            if ident:
+                return "".join(c for c in str(ident) if c.isalnum() or c in "_-")[:64] or "store"
+        except sqlite3.Error:
+            pass
+    created = head[2]
+    # Only the creation time: a resumed run keeps it, while host and pid change per process.
+    digest = hashlib.sha256(f"{created!r}".encode()).hexdigest()
+    return "h" + digest[:31]
+
+
 class Replicator:
     """The daemon thread behind an ``online`` run."""
 
     def __init__(self, run_dir: str, transport: Transport, target: str, *, logdir: str = "",
                  stats: Counter[str] | None = None, upload_timeout: float = DEFAULT_UPLOAD_TIMEOUT,
-                 interval: float = 0.5, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+                 interval: float = 0.5, batch_size: int = DEFAULT_BATCH_SIZE,
+                 max_batch_attempts: int = DEFAULT_MAX_BATCH_ATTEMPTS) -> None:
         self.run_dir = run_dir
+        self.max_batch_attempts = max_batch_attempts
         self.transport = transport
         self.target = normalize_target(target)
         self.logdir = logdir
@@ -287,7 +451,7 @@ class Replicator:
         self._abort = threading.Event()
         self._wake = threading.Event()
         self._finished = False
-        self._thread = threading.Thread(target=self._loop, name="seetrain-replicator", daemon=True)
+        self._thread = background_thread(self._loop, "seetrain-replicator")
 
     def start(self) -> Replicator:
         self._thread.start()
@@ -295,7 +459,8 @@ class Replicator:
 
     def _loop(self) -> None:
         try:
-            self.uploader = RunUploader(self.run_dir, self.transport, self.target, self.batch_size)
+            self.uploader = RunUploader(self.run_dir, self.transport, self.target, self.batch_size,
+                                        max_batch_attempts=self.max_batch_attempts)
         except (sqlite3.Error, ValueError) as exc:
             self.state, self.last_error = "failed", f"cannot read the local store: {exc}"
             log.warning("seetrain: upload disabled: %s", self.last_error)
@@ -322,6 +487,11 @@ class Replicator:
                 self.state, self.last_error = "refused", f"server refused the API key ({exc.reason})"
                 log.warning("seetrain: upload stopped: %s; records stay local", self.last_error)
                 break
+            except UploadStopped as exc:
+                self.state, self.last_error = "stopped", f"upload stopped: {exc.reason}"
+                self.stats["upload_stopped"] = exc.reason  # type: ignore[assignment] - shown by `seetrain status`
+                log.warning("seetrain: %s; records stay local", self.last_error)
+                break
             except (TransportError, sqlite3.Error, OSError) as exc:
                 self.state, self.last_error = "retrying", f"{type(exc).__name__}: {exc}"
                 log.warning("seetrain: upload error (will retry): %s", self.last_error)
@@ -340,6 +510,7 @@ class Replicator:
         stats["upload_files_sent"] = up.sent["files"]
         stats["upload_batches"] = up.sent["batches"]
         stats["upload_dropped"] = sum(up.dropped.values())
+        stats["upload_batch_attempts_max"] = up.max_attempts_seen
         for key, value in self.transport.stats().items():
             if isinstance(value, (int, float)):
                 stats[f"upload_{key}"] = value
@@ -386,6 +557,8 @@ class Replicator:
         extra = {k: v for k, v in self.stats.items() if k.startswith("upload_")}
         extra.update(upload_records_sent=sent, upload_kept_locally=kept, upload_dropped=dropped,
                      upload_dropped_reasons=dict(up.dropped), upload_target=self.target)
+        if up.stopped:
+            extra["upload_stopped"] = up.stopped
         try:
             if not alive:
                 up.save_stats(extra)
@@ -398,9 +571,11 @@ class Replicator:
         line += f", kept locally {kept}{reason}"
         reasons = "; ".join(f"{r}: {n}" for r, n in up.dropped.items())
         line += f", dropped {dropped}" + (f" ({reasons})" if reasons else "")
+        if up.stopped and not kept:
+            line += f"; {self.last_error}"
         if kept:
             line += (f"; send the rest with: seetrain sync {self.logdir or '<logdir>'} --host {self.target}"
-                     f" --project {up.project} --run {up.run_id}")
+                     f" --project {up.project} --run {shlex.quote(up.local_id)}")
         return line
 
 
@@ -414,5 +589,7 @@ def start_replicator(run: Run, upload_timeout: float | None = None) -> Replicato
     transport = HttpTransport.from_env(host, run.settings.api_key)
     interval = float(os.environ.get("SEETRAIN_REPLICATOR_INTERVAL") or 0.5)
     batch_size = int(os.environ.get("SEETRAIN_UPLOAD_BATCH") or DEFAULT_BATCH_SIZE)
+    attempts = int(os.environ.get("SEETRAIN_UPLOAD_MAX_ATTEMPTS") or DEFAULT_MAX_BATCH_ATTEMPTS)
     return Replicator(run.dir, transport, host, logdir=run.settings.logdir, stats=run.stats,
-                      upload_timeout=upload_timeout, interval=interval, batch_size=batch_size).start()
+                      upload_timeout=upload_timeout, interval=interval, batch_size=batch_size,
+                      max_batch_attempts=attempts).start()

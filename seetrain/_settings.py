@@ -18,7 +18,7 @@ class Settings:
     host: str | None
     api_key: str | None
     flush_interval: float
-    max_queue: int
+    finish_timeout: float = 30.0
 
 
 def resolve(
@@ -39,5 +39,5 @@ def resolve(
         host=host or env.get("SEETRAIN_HOST"),
         api_key=env.get("SEETRAIN_API_KEY"),
         flush_interval=float(env.get("SEETRAIN_FLUSH_INTERVAL", "0.2")),
-        max_queue=int(env.get("SEETRAIN_MAX_QUEUE", "100000")),
+        finish_timeout=float(env.get("SEETRAIN_FINISH_TIMEOUT", "30")),
     )

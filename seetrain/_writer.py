@@ -1,31 +1,41 @@
-"""The background writer: drains the in-memory queue into the local store in batches.
+"""The background writer: moves journal records into the local store.
 
-The queue is a ``collections.deque`` (append is atomic under the GIL and costs ~50 ns, several
-times cheaper than ``queue.Queue.put``). It is bounded by ``max_queue`` records: when full,
-``put`` waits for the writer to drain it (back-pressure, counted in stats) instead of growing
-memory without limit or dropping data.
+Every flush interval the writer thread reads the records appended to the journal since the
+position it last stored, turns them into one chunk per key (numpy, no per-point Python), media
+rows, console lines and run fields, and writes all of it plus the new journal position in one
+SQLite transaction. If that transaction fails (disk full, I/O error, a read-only folder) nothing
+is lost: the records stay in the journal, the run's stats say how many points are pending, one
+message says what failed and where, and the writer tries again with back-off.
+
+Derived data comes after the points are safe and cannot cost one: the summary (last/min/max/
+count per key), the heartbeat, and merging small chunks. A failure there is logged and retried.
 """
 
 from __future__ import annotations
 
 import logging
-import math
-import operator
 import os
+import pickle
 import re
+import sqlite3
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from seetrain._media import Media
-from seetrain._store import RunWriter, decode_scalar, dumps, encode_scalar
+import orjson
+
+from seetrain._exit import background_thread
+from seetrain._journal import CONSOLE, FIELDS, HEADER_SIZE, PICKLED, SCALARS, Journal, Schema, walk
+from seetrain._store import Chunk, RunStore, chunk_of, chunks_of_group, dumps
+
+if TYPE_CHECKING:
+    from seetrain._chunks import Columns
 
 log = logging.getLogger("seetrain")
 
 HEARTBEAT_INTERVAL = 1.0
-_VALUE = operator.itemgetter(4)
+MAX_BACKOFF = 5.0
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -35,224 +45,392 @@ def media_dir_name(key: str) -> str:
     return name[:120]
 
 
+def finite_or_text(value: Any) -> Any:
+    """JSON has no NaN or infinity: those become the strings ``"nan"``, ``"inf"``, ``"-inf"``."""
+    if isinstance(value, float) and value - value != 0:
+        return "nan" if value != value else ("inf" if value > 0 else "-inf")
+    return value
+
+
 class Summary:
-    """last/min/max/count per metric, kept in memory by the writer so readers get it for free."""
+    """last/min/max/count/non-finite count per metric, kept by the writer from the chunks it stores."""
 
     __slots__ = ("data",)
 
     def __init__(self, data: dict[str, dict[str, Any]] | None = None) -> None:
         self.data: dict[str, dict[str, Any]] = data or {}
 
-    def add(self, key: str, step: int, value: float) -> None:
-        entry = self.data.get(key)
+    def add(self, chunk: Chunk) -> None:
+        """Fold in one chunk's aggregates (computed when it was packed)."""
+        entry = self.data.get(chunk.key)
         if entry is None:
-            entry = self.data[key] = {"last": value, "min": None, "max": None, "count": 0,
-                                      "step": step, "nonfinite": 0}
-        entry["last"] = value
-        entry["step"] = step
-        entry["count"] += 1
-        if value - value != 0:  # NaN or inf: flagged, kept out of min/max
-            entry["nonfinite"] += 1
-            return
-        if entry["min"] is None or value < entry["min"]:
-            entry["min"] = value
-        if entry["max"] is None or value > entry["max"]:
-            entry["max"] = value
-
-    def add_rows(self, key: str, rows: list[tuple]) -> None:
-        """Same as :meth:`add` for each of one key's ``(seq, key_id, step, ts, value, special)``
-        rows (in order), at the cost of a few builtin calls instead of one method call a point."""
-        entry = self.data.get(key)
-        if entry is None:
-            entry = self.data[key] = {"last": None, "min": None, "max": None, "count": 0,
-                                      "step": None, "nonfinite": 0}
-        last = rows[-1]
-        entry["last"] = decode_scalar(last[4], last[5])
-        entry["step"] = last[2]
-        entry["count"] += len(rows)
-        vals = list(map(_VALUE, rows))
-        try:
-            lo, hi = min(vals), max(vals)
-        except TypeError:  # NaN and inf are stored as None: counted, kept out of min/max
-            entry["nonfinite"] += vals.count(None)
-            vals = [v for v in vals if v is not None]
-            if not vals:
-                return
-            lo, hi = min(vals), max(vals)
-        if entry["min"] is None or lo < entry["min"]:
-            entry["min"] = lo
-        if entry["max"] is None or hi > entry["max"]:
-            entry["max"] = hi
+            entry = self.data[chunk.key] = {"last": None, "min": None, "max": None, "count": 0, "step": None,
+                                            "nonfinite": 0}
+        entry["last"] = chunk.last
+        entry["step"] = chunk.last_step
+        entry["count"] += chunk.n
+        entry["nonfinite"] += chunk.nonfinite
+        if chunk.v_min is not None and (entry["min"] is None or chunk.v_min < entry["min"]):
+            entry["min"] = chunk.v_min
+        if chunk.v_max is not None and (entry["max"] is None or chunk.v_max > entry["max"]):
+            entry["max"] = chunk.v_max
 
     def to_json(self) -> str:
-        def clean(v: Any) -> Any:
-            if isinstance(v, float) and v - v != 0:
-                return str(v)
-            return v
-        return dumps({k: {f: clean(v) for f, v in e.items()} for k, e in self.data.items()})
+        return dumps({k: {f: finite_or_text(v) for f, v in e.items()} for k, e in self.data.items()})
+
+    @classmethod
+    def from_json(cls, text: str | None) -> Summary:
+        raw = orjson.loads(text) if text else {}
+        return cls({k: {f: (float(v) if f in ("last", "min", "max") and isinstance(v, str) else v)
+                        for f, v in e.items()} for k, e in raw.items()})
+
+
+class Batch:
+    """What one pass over the journal found, ready for one store transaction."""
+
+    __slots__ = ("scalars", "media", "console", "fields", "points", "end", "bad")
+
+    def __init__(self) -> None:
+        # Per key tuple: its schema, record bytes, and (first seq, record count) of each run.
+        self.scalars: dict[tuple[str, ...], tuple[Schema, list[bytes], list[tuple[int, int]]]] = {}
+        self.media: list[tuple] = []
+        self.console: list[tuple] = []
+        self.fields: dict[str, Any] = {}
+        self.points = 0
+        self.end: tuple[int, int] | None = None
+        self.bad = 0
+
+    def chunks(self) -> list[Chunk]:
+        """One chunk per key, in seq order (the numbers were given while reading). Keys logged
+        together under one schema are packed across keys at once; a key found under several
+        schemas in this batch is merged on its own."""
+        import numpy as np
+
+        from seetrain._chunks import Columns
+
+        groups = []
+        seen: dict[str, int] = {}
+        for sch, records, bases in self.scalars.values():
+            k = len(sch.keys)
+            dtype = np.dtype([("len", "<u4"), ("kind", "u1"), ("sid", "<u4"), ("step", "<i8"), ("ts", "<f8"),
+                              ("v", "<f8", (k,)), ("tr", "u1")])
+            arr = np.frombuffer(b"".join(records), dtype=dtype)
+            base = np.concatenate([first + k * np.arange(count, dtype=np.int64) for first, count in bases])
+            groups.append((sch.keys, base, arr))
+            for key in sch.keys:
+                seen[key] = seen.get(key, 0) + 1
+        out: list[Chunk] = []
+        split: dict[str, list[Columns]] = {}
+        for keys, base, arr in groups:
+            steps, ts, vals = arr["step"], arr["ts"], arr["v"]
+            alone = [j for j, key in enumerate(keys) if seen[key] == 1]
+            if len(alone) == len(keys):
+                seq = base[:, None] + np.arange(len(keys), dtype=np.int64)
+                out.extend(chunks_of_group(keys, seq, steps, ts, vals))
+                continue
+            for j, key in enumerate(keys):
+                if seen[key] == 1:
+                    out.append(chunk_of(key, Columns(base + j, steps, ts, np.ascontiguousarray(vals[:, j]))))
+                else:
+                    split.setdefault(key, []).append(Columns(base + j, steps, ts, vals[:, j]))
+        for key, pieces in split.items():
+            cols = Columns.concat(pieces)
+            out.append(chunk_of(key, cols.take(np.argsort(cols.seq, kind="stable"))))
+        return out
+
+
+def read_journal(segments: list[Any], pos: tuple[int, int], schemas: dict[int, Schema], first_seq: int,
+                 run_dir: str, on_media_warning: Callable[[str, str], None]) -> Batch:
+    """Decode the complete records of ``segments`` (in order) from ``pos`` on into a batch whose
+    points are numbered from ``first_seq``. A segment is left for the next one only when it is
+    sealed and read to its end; ``batch.end`` is where the next read starts."""
+    batch = Batch()
+    seq = first_seq
+    number, offset = pos
+    end = pos
+    for seg in segments:
+        if seg.number < number:
+            continue
+        start = offset if seg.number == number else HEADER_SIZE
+        sealed, stop = seg.sealed, seg.end
+        last = start
+        for rec in walk(seg.buf, start, stop, schemas):
+            last = rec.end
+            kind = rec.kind
+            if kind == SCALARS:
+                sch = rec.schema
+                # By key tuple: each segment declares its schemas anew, and a recovered
+                # journal may hold several processes' ids.
+                slot = batch.scalars.get(sch.keys)
+                if slot is None:
+                    slot = batch.scalars[sch.keys] = (sch, [], [])
+                slot[1].append(bytes(seg.buf[rec.offset:rec.end]))
+                slot[2].append((seq, rec.count))
+                seq += len(sch.keys) * rec.count
+            elif kind == PICKLED:
+                _decode_media(rec.payload, seg.number, rec.offset, batch, run_dir, on_media_warning)
+            elif kind == CONSOLE:
+                ts, stream, line = orjson.loads(bytes(rec.payload))
+                batch.console.append((ts, stream, line))
+            elif kind == FIELDS:
+                batch.fields.update(orjson.loads(bytes(rec.payload)))
+        done = sealed and last >= stop
+        end = (seg.number + 1, HEADER_SIZE) if done else (seg.number, last)
+        if not done:
+            break
+    batch.points = seq - first_seq
+    batch.end = end
+    return batch
+
+
+def _decode_media(payload: Any, number: int, offset: int, batch: Batch, run_dir: str,
+                  on_media_warning: Callable[[str, str], None]) -> None:
+    try:
+        step, ts, key, obj = pickle.loads(payload)
+    except Exception as exc:  # noqa: BLE001 - one unreadable record costs itself only
+        batch.bad += 1
+        on_media_warning("", f"a media record could not be read back: {exc}")
+        return
+    sub = media_dir_name(key)
+    directory = os.path.join(run_dir, "media", sub)
+    try:
+        os.makedirs(directory, exist_ok=True)
+        name, body = obj.encode(directory, f"{step}-{number}-{offset}")
+    except OSError:
+        raise  # the disk: retried with the whole batch
+    except Exception as exc:  # noqa: BLE001
+        batch.bad += 1
+        on_media_warning(key, f"could not encode {obj.kind} for {key!r}: {exc}")
+        return
+    if obj.warning:
+        on_media_warning(key, obj.warning)
+    rel = None if name is None else f"media/{sub}/{name}"
+    batch.media.append((key, step, ts, obj.kind, rel, obj.caption, dumps(body)))
 
 
 class Writer:
-    def __init__(self, run_dir: str, flush_interval: float, max_queue: int,
-                 stats: dict[str, Any], on_media_warning: Callable[[str, str], None],
-                 summary: Summary | None = None,
-                 stats_snapshot: Callable[[], dict[str, Any]] | None = None) -> None:
-        self.store = RunWriter(run_dir)
+    """The writer thread of one run and its view of the journal."""
+
+    def __init__(self, run_dir: str, journal: Journal, flush_interval: float, stats: Any,
+                 on_media_warning: Callable[[str, str], None], summary: Summary | None = None,
+                 stats_snapshot: Callable[[], dict[str, Any]] | None = None,
+                 create_row: dict[str, Any] | None = None) -> None:
+        self.run_dir = run_dir
+        self.journal = journal
         self.flush_interval = flush_interval
-        self.max_queue = max_queue
-        self.queue: deque[tuple] = deque()
         self.stats = stats
         self.summary = summary or Summary()
         self._stats_snapshot = stats_snapshot or (lambda: dict(stats))
         self._on_media_warning = on_media_warning
-        self._run_fields: dict[str, Any] = {}
-        self._fields_lock = threading.Lock()
+        self._create_row = create_row
+        self._schemas: dict[int, Schema] = {}
+        self.pos = (journal.seg.number, HEADER_SIZE)
+        self.store: RunStore | None = None
+        self.error: str | None = None
+        self._failures = 0
         self._wake = threading.Event()
         self._stop = False
-        self._media_counter = 0
         self._last_heartbeat = 0.0
         self._summary_dirty = False
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._loop, name="seetrain-writer", daemon=True)
+        self._lock = threading.Lock()
+        self._synced = threading.Condition()
+        self._flushes = 0
+        self._media_n = 0
+        self.stats["points_written"] += 0
+        self._open_store()
+        self._thread = background_thread(self._loop, "seetrain-writer")
         self._thread.start()
 
-    # ---- caller side (training thread) -------------------------------------------------
-    def put(self, item: tuple) -> None:
-        q = self.queue
-        if len(q) >= self.max_queue:
-            self._wait_for_room()
-        q.append(item)
-
-    def _wait_for_room(self) -> None:
-        self.stats["backpressure_waits"] += 1
+    # ---- caller side --------------------------------------------------------------------------
+    def wake(self) -> None:
         self._wake.set()
-        deadline = time.monotonic() + 60.0
-        while len(self.queue) >= self.max_queue and self._thread.is_alive():
-            if time.monotonic() > deadline:  # a dead disk must not hang training forever
-                self.stats["backpressure_timeouts"] += 1
-                return
-            time.sleep(0.001)
 
-    def set_run_fields(self, **fields: Any) -> None:
-        with self._fields_lock:
-            self._run_fields.update(fields)
-        self._wake.set()
+    def pending_bytes(self) -> int:
+        return self.journal.pending_bytes(*self.pos)
 
     def flush(self, timeout: float = 10.0) -> bool:
-        """Block until everything queued before this call is on disk."""
-        if not self._thread.is_alive():
-            return not self.queue
-        done = threading.Event()
-        self.queue.append(("sync", done))
-        self._wake.set()
-        return done.wait(timeout)
+        """Block until everything appended before this call is in the store (False on timeout)."""
+        target = (self.journal.seg.number, self.journal.seg.end)
+        deadline = time.monotonic() + timeout
+        self._flush_requested = True
+        with self._synced:
+            while (self.pos < target or self._flush_requested) and self._thread.is_alive():
+                self._wake.set()
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._synced.wait(min(left, 0.05))
+        return self.pos >= target
 
-    def close(self, final_fields: dict[str, Any], timeout: float = 60.0) -> None:
-        self.set_run_fields(**final_fields)
+    def close(self, timeout: float = 30.0) -> bool:
+        """Write everything, then stop. True when the journal was emptied into the store."""
         self._stop = True
         self._wake.set()
         self._thread.join(timeout)
         if self._thread.is_alive():
-            log.warning("seetrain: writer did not finish within %.0fs; data may be incomplete", timeout)
-            return
-        self.store.close()
+            self._give_up = True
+            self._wake.set()
+            self._thread.join(5.0)
+        return self._finish()
 
-    # ---- writer thread -------------------------------------------------------------------
+    # ---- the thread -------------------------------------------------------------------------
+    _give_up = False
+    _final_counts: tuple[int, int] | None = None
+    _flush_requested = False
+
     def _loop(self) -> None:
         while True:
-            self._wake.wait(self.flush_interval)
-            self._wake.clear()
+            if not (self._stop and not self._failures):
+                self._wake.wait(self.flush_interval if not self._failures else
+                                min(MAX_BACKOFF, self.flush_interval * 2 ** self._failures))
+                self._wake.clear()
             stopping = self._stop
-            try:
-                self._flush_once()
-            except Exception as exc:  # noqa: BLE001 - never kill the process from here
-                self.stats["write_errors"] += 1
-                self._error = exc
-                log.exception("seetrain: writing to the local store failed")
-                time.sleep(self.flush_interval)
-            if stopping and not self.queue:
+            ok = self._flush_safely()
+            if self._give_up or (stopping and ok and self.pending_bytes() == 0):
                 return
 
-    def _flush_once(self) -> None:
-        q = self.queue
-        scalars: list[tuple] = []
-        media: list[tuple] = []
-        console: list[tuple] = []
-        syncs: list[threading.Event] = []
-        store = self.store
-        key_id = store.key_id
-        # Points are numbered here (seq is the rowid; this thread is the store's only writer)
-        # and grouped by key on the way, for the summary and the level-of-detail blocks.
-        seq = store.next_seq
-        groups: dict[str, tuple[int, list[tuple]]] = {}
-        n = len(q)
-        for _ in range(n):
-            item = q.popleft()
-            tag = item[0]
-            if tag == "s":
-                _, step, ts, pairs = item
-                for key, value in pairs:
-                    slot = groups.get(key)
-                    if slot is None:
-                        slot = groups[key] = (key_id(key), [])
-                    try:
-                        value = float(value)
-                    except OverflowError:  # an int beyond float range
-                        value = math.inf if value > 0 else -math.inf
-                    if value - value == 0.0:  # finite: the common case, no encoding needed
-                        row = (seq, slot[0], step, ts, value, None)
-                    else:
-                        row = (seq, slot[0], step, ts, *encode_scalar(value))
-                    scalars.append(row)
-                    slot[1].append(row)
-                    seq += 1
-            elif tag == "m":
-                self._encode_media(item, media)
-            elif tag == "c":
-                console.append(item[1:])
-            elif tag == "sync":
-                syncs.append(item[1])
-        by_key: dict[int, list[tuple]] = {}
-        add_rows = self.summary.add_rows
-        for key, (kid, rows) in groups.items():
-            add_rows(key, rows)
-            by_key[kid] = rows
-        if scalars or media:
-            self._summary_dirty = True
-            self.stats["points_written"] += len(scalars)
-            self.stats["media_written"] += len(media)
-        fields = self._take_run_fields()
-        now = time.time()
-        if now - self._last_heartbeat >= HEARTBEAT_INTERVAL or fields or self._stop:
-            fields["heartbeat_at"] = now
-            self._last_heartbeat = now
-            if self._summary_dirty:
-                fields["summary"] = self.summary.to_json()
-                self._summary_dirty = False
-            fields["stats"] = dumps(self._stats_snapshot())
-        if scalars or media or console or fields:
-            store.write_batch(scalars, media, console, fields, by_key=by_key)
-        for ev in syncs:
-            ev.set()
-
-    def _take_run_fields(self) -> dict[str, Any]:
-        with self._fields_lock:
-            fields, self._run_fields = self._run_fields, {}
-        return fields
-
-    def _encode_media(self, item: tuple, out: list[tuple]) -> None:
-        _, step, ts, key, obj = item
-        obj: Media
-        self._media_counter += 1
-        sub = media_dir_name(key)
-        directory = os.path.join(self.store.media_dir, sub)
+    def _flush_safely(self) -> bool:
         try:
-            os.makedirs(directory, exist_ok=True)
-            name, payload = obj.encode(directory, f"{step}-{self._media_counter}")
-        except Exception as exc:  # noqa: BLE001
-            self._on_media_warning(key, f"could not encode {obj.kind} for {key!r}: {exc}")
+            self._open_store()
+            if self.store is None:
+                return False
+            self._flush_once()
+        except Exception as exc:  # noqa: BLE001 - the writer must survive any failure
+            self._failed(exc)
+            return False
+        if self._failures:
+            log.warning("seetrain: the local store at %s is writable again; pending records written", self.run_dir)
+            self._failures = 0
+            self.error = None
+            self.stats["write_state"] = "ok"
+        force, self._flush_requested = self._flush_requested, False
+        self._derive(final=False, force=force)
+        with self._synced:
+            self._synced.notify_all()
+        return True
+
+    def _open_store(self) -> None:
+        if self.store is not None:
             return
-        if obj.warning:
-            self._on_media_warning(key, obj.warning)
-        rel = None if name is None else f"media/{sub}/{name}"
-        out.append((key, step, ts, obj.kind, rel, obj.caption, dumps(payload)))
+        try:
+            store = RunStore(self.run_dir)
+            if self._create_row is not None:
+                store.create_run(self._create_row)
+        except Exception as exc:  # noqa: BLE001
+            self._failed(exc)
+            return
+        self.store = store
+        self._create_row = None
+
+    def _failed(self, exc: BaseException) -> None:
+        self._failures += 1
+        self.stats["write_errors"] += 1
+        message = f"{type(exc).__name__}: {exc}"
+        self.stats["write_state"] = "pending"
+        self.stats["last_write_error"] = message
+        if message != self.error:
+            self.error = message
+            where = "in memory" if self.journal.fallback_reason else "in the journal on disk"
+            log.warning("seetrain: cannot write to the local store at %s (%s); %d points are pending %s "
+                        "and will be retried", self.run_dir, message, self.pending_points(), where)
+
+    def pending_points(self) -> int:
+        """Scalar points in the journal that are not in the store yet (any thread)."""
+        return self.counts()[1]
+
+    def counts(self) -> tuple[int, int]:
+        """``(points written, points pending)``, consistent with each other: the journal after
+        the stored position is walked (records only; schemas it declares are read on the way)."""
+        if self._final_counts is not None:
+            return self._final_counts
+        with self._lock:
+            written = int(self.stats["points_written"])
+            number, offset = self.pos
+            schemas = dict(self._schemas)
+            pending = 0
+            with self.journal.lock:
+                for seg in self.journal.segments:
+                    if seg.number < number:
+                        continue
+                    start = offset if seg.number == number else HEADER_SIZE
+                    for rec in walk(seg.buf, start, seg.end, schemas):
+                        if rec.kind == SCALARS:
+                            pending += len(rec.schema.keys) * rec.count
+        return written, pending
+
+    def read_batch(self) -> Batch:
+        """Decode every complete record after ``self.pos`` (without consuming it)."""
+        number = self.pos[0]
+        segments = [s for s in list(self.journal.segments) if s.number >= number]
+        first = self.store.next_seq if self.store is not None else 1
+        return read_journal(segments, self.pos, self._schemas, first, self.run_dir, self._on_media_warning)
+
+    def _flush_once(self) -> None:
+        store = self.store
+        assert store is not None
+        batch = self.read_batch()
+        if batch.end == self.pos and not batch.fields:
+            return
+        chunks = batch.chunks()
+        store.write(chunks, batch.media, batch.console, batch.fields, batch.end,
+                    store.next_seq + batch.points)
+        with self._lock:
+            self.pos = batch.end
+            self.stats["points_written"] += batch.points
+        self.stats["media_written"] += len(batch.media)
+        self.stats["console_written"] += len(batch.console)
+        if batch.bad:
+            self.stats["records_unreadable"] += batch.bad
+        self.journal.release(self.pos[0])
+        try:
+            add = self.summary.add
+            for chunk in chunks:
+                add(chunk)
+            if chunks:
+                self._summary_dirty = True
+        except Exception:  # noqa: BLE001 - derived: rebuilt from the chunks on recovery
+            self.stats["summary_errors"] += 1
+            log.warning("seetrain: could not update the summary of %s", self.run_dir, exc_info=True)
+
+    def _derive(self, final: bool = False, force: bool = False) -> None:
+        """Heartbeat, summary and stats in the run row; merging small chunks. Never raises."""
+        store = self.store
+        if store is None:
+            return
+        now = time.time()
+        if final or force or now - self._last_heartbeat >= HEARTBEAT_INTERVAL:
+            fields: dict[str, Any] = {"heartbeat_at": now}
+            if self._summary_dirty or final:
+                fields["summary"] = self.summary.to_json()
+            fields["stats"] = dumps(self._stats_snapshot())
+            try:
+                store.update_run(**fields)
+                self._last_heartbeat = now
+                self._summary_dirty = False
+            except Exception as exc:  # noqa: BLE001
+                self.stats["derived_errors"] += 1
+                log.debug("seetrain: heartbeat not written: %s", exc)
+        try:
+            while store.merge_small_chunks() and final:
+                pass
+        except Exception as exc:  # noqa: BLE001
+            self.stats["derived_errors"] += 1
+            log.debug("seetrain: chunk merge postponed: %s", exc)
+
+    def _finish(self) -> bool:
+        emptied = self.store is not None and self.pending_bytes() == 0
+        self._final_counts = self.counts()
+        if emptied:
+            self._derive(final=True)
+        self.journal.close(remove=emptied)
+        if emptied:
+            try:
+                os.rmdir(self.journal.directory)
+            except OSError:
+                pass
+        if self.store is not None:
+            try:
+                self.store.close()
+            except sqlite3.Error:
+                pass
+        return emptied

@@ -14,8 +14,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from seetrain._recovery import needs_recovery, recover
 from seetrain._settings import resolve
-from seetrain._store import DB_NAME, connect, decode_scalar, iter_run_dirs, loads
+from seetrain._store import DB_NAME, connect, count_points, iter_run_dirs, key_names, load_columns, loads
 from seetrain.artifacts.reader import ArtifactsApi
 
 # A running run whose heartbeat is older than this is shown as crashed.
@@ -126,43 +127,73 @@ class RunView:
             conn.close()
 
     def keys(self) -> list[str]:
+        """The names of the run's scalar metrics, sorted."""
         with self._conn() as conn:
-            return [r[0] for r in conn.execute("SELECT name FROM metric_keys ORDER BY name")]
+            return key_names(conn)
+
+    def columns(self, key: str) -> Any:
+        """Every point of one metric as numpy columns ``seq, step, ts, value`` (logging order);
+        None if the run has no such metric. The fastest way to read a long metric."""
+        with self._conn() as conn:
+            return load_columns(conn, key)
 
     def scalars(self, key: str) -> list[tuple[int, float, float]]:
         """Every point of one metric as (step, timestamp, value), in logging order."""
+        cols = self.columns(key)
+        if cols is None:
+            return []
+        return list(zip(cols.step.tolist(), cols.ts.tolist(), cols.value.tolist()))
+
+    def _long(self, keys: Iterable[str] | None) -> tuple[list[str], Any]:
+        """Every point of ``keys`` (default: all) in logging order as numpy columns plus a
+        key index: ``(names, (key_index, step, ts, value))``."""
+        import numpy as np
+
         with self._conn() as conn:
-            kid = conn.execute("SELECT id FROM metric_keys WHERE name = ?", (key,)).fetchone()
-            if kid is None:
-                return []
-            # The (key_id, seq) index gives these rows already in order; a schema-1 database
-            # has a (key_id, step) index instead and SQLite sorts, with the same answer.
-            rows = conn.execute("SELECT step, ts, value, special FROM scalars WHERE key_id = ? ORDER BY seq",
-                                kid).fetchall()
-        return [(step, ts, decode_scalar(v, sp)) for step, ts, v, sp in rows]
+            names = key_names(conn) if keys is None else list(dict.fromkeys(keys))
+            found = [(name, c) for name in names if (c := load_columns(conn, name)) is not None and len(c)]
+        names = [name for name, _ in found]
+        if not found:
+            empty = np.empty(0)
+            return names, (empty.astype(np.int64), empty.astype(np.int64), empty, empty)
+        seq = np.concatenate([c.seq for _, c in found])
+        order = np.argsort(seq, kind="stable")
+        kidx = np.concatenate([np.full(len(c), i, np.int64) for i, (_, c) in enumerate(found)])[order]
+        step = np.concatenate([c.step for _, c in found])[order]
+        ts = np.concatenate([c.ts for _, c in found])[order]
+        value = np.concatenate([c.value for _, c in found])[order]
+        return names, (kidx, step, ts, value)
 
     def history(self, keys: Iterable[str] | None = None) -> list[dict[str, Any]]:
-        """Rows merged by step: ``{"_step": s, "_timestamp": t, key: value, ...}``."""
-        wanted = None if keys is None else set(keys)
+        """Rows merged by step: ``{"_step": s, "_timestamp": t, key: value, ...}``, sorted by
+        step. ``_timestamp`` is the time of the step's first point; a key logged twice at one
+        step keeps its later value here (:meth:`scalars` has every point)."""
+        names, (kidx, step, ts, value) = self._long(keys)
         rows: dict[int, dict[str, Any]] = {}
-        with self._conn() as conn:
-            names = dict(conn.execute("SELECT id, name FROM metric_keys"))
-            cur = conn.execute("SELECT key_id, step, ts, value, special FROM scalars ORDER BY seq")
-            for kid, step, ts, v, sp in cur:
-                name = names[kid]
-                if wanted is not None and name not in wanted:
-                    continue
-                row = rows.get(step)
-                if row is None:
-                    row = rows[step] = {"_step": step, "_timestamp": ts}
-                row[name] = decode_scalar(v, sp)
+        for k, st, t, v in zip(kidx.tolist(), step.tolist(), ts.tolist(), value.tolist()):
+            row = rows.get(st)
+            if row is None:
+                row = rows[st] = {"_step": st, "_timestamp": t}
+            row[names[k]] = v
         return [rows[s] for s in sorted(rows)]
 
     def history_df(self, keys: Iterable[str] | None = None) -> Any:
-        """The history as a pandas DataFrame (needs pandas)."""
+        """:meth:`history` as a pandas DataFrame (needs pandas), built column-wise with numpy."""
+        import numpy as np
         import pandas as pd
 
-        return pd.DataFrame(self.history(keys))
+        names, (kidx, step, ts, value) = self._long(keys)
+        if not len(step):
+            return pd.DataFrame(columns=["_step", "_timestamp", *names])
+        steps, first = np.unique(step, return_index=True)  # first point of each step, logging order
+        out = {"_step": steps, "_timestamp": ts[first]}
+        pos = np.searchsorted(steps, step)
+        for i, name in enumerate(names):
+            col = np.full(len(steps), np.nan)
+            mine = kidx == i
+            col[pos[mine]] = value[mine]  # later points overwrite earlier ones at the same step
+            out[name] = col
+        return pd.DataFrame(out)
 
     def media(self, key: str | None = None, kind: str | None = None) -> list[MediaRecord]:
         sql = "SELECT seq, key, step, ts, kind, path, caption, payload FROM media"
@@ -190,8 +221,9 @@ class RunView:
         return [{"seq": s, "timestamp": t, "stream": st, "line": ln} for s, t, st, ln in rows]
 
     def point_count(self) -> int:
+        """How many scalar points the run holds (every key)."""
         with self._conn() as conn:
-            return conn.execute("SELECT COUNT(*) FROM scalars").fetchone()[0]
+            return count_points(conn)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -216,8 +248,22 @@ def _json_safe(obj: Any) -> Any:
     return obj
 
 
-def read_run(run_dir: str) -> RunView | None:
+def read_run(run_dir: str, recover_dead: bool = True) -> RunView | None:
+    """The run in ``run_dir``; a run whose process is gone is recovered first (its journal tail
+    moved into the store, its summary rebuilt, status ``crashed``), unless ``recover_dead`` is
+    False or the folder is read-only."""
+    view = _read_row(run_dir)
+    if recover_dead and needs_recovery(run_dir, None if view is None else view.raw_status):
+        if view is None or view.hostname in (None, _HOST):
+            if recover(run_dir) is not None:
+                view = _read_row(run_dir)
+    return view
+
+
+def _read_row(run_dir: str) -> RunView | None:
     path = os.path.join(run_dir, DB_NAME)
+    if not os.path.isfile(path):
+        return None
     try:
         conn = connect(path, readonly=True)
         try:

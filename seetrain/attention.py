@@ -27,6 +27,8 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from seetrain._exit import background_thread
+
 if TYPE_CHECKING:
     import torch
 
@@ -79,7 +81,7 @@ class AttentionWatcher:
             chosen[pos] = candidates[pos]
         self.layers = {pos: name for pos, (name, _) in sorted(chosen.items())}
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._worker = threading.Thread(target=self._work, name="seetrain-attention", daemon=True)
+        self._worker = background_thread(self._work, "seetrain-attention")
         self._worker.start()
         self._handles = [model.register_forward_pre_hook(self._begin)]
         for pos, (_, module) in sorted(chosen.items()):

@@ -120,6 +120,9 @@ def _build(data: list[_RunData], metrics: Sequence[str] | None) -> dict[str, Any
         stamps = [ts for k, pts in d.series.items() if not k.startswith(SYS_PREFIX) for _, ts, _ in pts]
         report["runs"].append({
             "id": r.id, "project": r.project, "name": r.name, "status": r.status,
+            # A crashed, failed or still running run's total time is no training time: it is
+            # flagged and never ranked (no speedup against it or for it).
+            "unfinished": r.status != "finished",
             "created_at": r.created_at, "finished_at": r.finished_at, "total_time_s": r.duration,
             "logging_span_s": (max(stamps) - min(stamps)) if stamps else None,
             "steps": len({s for k, pts in d.series.items() if not k.startswith(SYS_PREFIX) for s, _, _ in pts}),
@@ -142,9 +145,10 @@ def _build(data: list[_RunData], metrics: Sequence[str] | None) -> dict[str, Any
     for entry in report["runs"][1:]:
         rid = entry["id"]
         bt = report["batch_time"][rid]
+        timed = not entry["unfinished"] and not base["unfinished"]
         cmp: dict[str, Any] = {
-            "total_time_ratio": _ratio(entry["total_time_s"], base["total_time_s"]),
-            "speedup": _ratio(base["total_time_s"], entry["total_time_s"]),
+            "total_time_ratio": _ratio(entry["total_time_s"], base["total_time_s"]) if timed else None,
+            "speedup": _ratio(base["total_time_s"], entry["total_time_s"]) if timed else None,
             "batch_time_median_ratio": _ratio(bt and bt["median"], base_bt and base_bt["median"]),
             "final": {}}
         for key, per_run in report["metrics"].items():

@@ -54,13 +54,6 @@ class _Sink:
 
     def emit(self, stream: str, line: str, ts: float) -> None:
         size = len(line.encode("utf-8", "replace"))
-        writer = self.run._writer
-        if len(writer.queue) >= writer.max_queue:
-            # Never wait for room here: the writer thread itself may be the one printing.
-            self.dropped_lines += 1
-            self.dropped_bytes += size
-            self.queue_full += 1
-            return
         if self.lines >= self.max_lines or self.bytes + size > self.max_bytes:
             if self.dropped_lines == self.queue_full:  # the first line over the size limit
                 self.run.log_console("stderr", f"[seetrain] console capture limit reached "

@@ -18,6 +18,8 @@ import threading
 import time
 from typing import Any
 
+from seetrain._exit import background_thread
+
 log = logging.getLogger("seetrain.system_monitor")
 
 DEFAULT_INTERVAL = 2.0
@@ -292,7 +294,7 @@ class SystemMonitor:
         # A resumed run continues its sample index instead of writing over old steps.
         last = run.summary.get("sys/cpu_percent", {}).get("step")
         self._index = int(last) + 1 if last is not None else 0
-        self._thread = threading.Thread(target=self._loop, name="seetrain-sysmon", daemon=True)
+        self._thread = background_thread(self._loop, "seetrain-sysmon")
 
     def start(self) -> None:
         self._thread.start()

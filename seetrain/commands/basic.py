@@ -85,7 +85,12 @@ def _progress_line(run: RunView) -> str:
     step = max((e.get("step", 0) for e in summary.values()), default=0)
     shown = ", ".join(f"{k}={e['last']:.4g}" for k, e in list(summary.items())[:4]
                       if isinstance(e.get("last"), (int, float)))
-    return f"{run.project}/{run.name:20s} {run.status:9s} step {step:>7d}  {_fmt_duration(run.duration):>8s}  {shown}"
+    line = f"{run.project}/{run.name:20s} {run.status:9s} step {step:>7d}  {_fmt_duration(run.duration):>8s}  {shown}"
+    stopped = (run.stats or {}).get("upload_stopped")
+    if stopped:
+        kept = (run.stats or {}).get("upload_kept_locally")
+        line += f"\n  upload stopped ({kept if kept is not None else 'all unsent'} records kept locally): {stopped}"
+    return line
 
 
 @click.command()

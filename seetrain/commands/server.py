@@ -26,6 +26,9 @@ class ServerConfig:
     max_request_bytes: int = 32 * 1024 * 1024
     max_batch_records: int = 20_000
     max_media_bytes: int = 64 * 1024 * 1024
+    media_store: str | None = None
+    bind_host: str = "127.0.0.1"
+    allowed_hosts: str = ""
 
     def to_env(self) -> dict[str, str]:
         return {_ENV + k.upper(): str(v) for k, v in asdict(self).items() if v is not None}
@@ -42,20 +45,24 @@ class ServerConfig:
 
 def build_app(config: ServerConfig):  # noqa: ANN201 - FastAPI is imported lazily
     """The FastAPI app: the dashboard's read API over the database plus the ingest router."""
-    from seetrain.server.app import create_app
+    from seetrain.server.app import create_app, trusted_hosts
     from seetrain.server.artifacts_upload import make_artifact_upload_router
     from seetrain.server.db import Database
     from seetrain.server.db_source import DbSource
-    from seetrain.server.ingest import IngestLimits, make_ingest_router
+    from seetrain.server.ingest import FailedTokenLimiter, IngestLimits, make_ingest_router
+    from seetrain.server.media_store import open_media_store
 
     db = Database(config.db)
     limits = IngestLimits(max_request_bytes=config.max_request_bytes,
                           max_batch_records=config.max_batch_records,
                           max_media_bytes=config.max_media_bytes)
-    router = make_ingest_router(db, config.media_dir, token=config.token, limits=limits)
+    store = open_media_store(config.media_store or config.media_dir, cache_dir=config.media_dir)
+    limiter = FailedTokenLimiter()
+    router = make_ingest_router(db, store, token=config.token, limits=limits, limiter=limiter)
     artifacts = make_artifact_upload_router(config.media_dir, token=config.token)
-    app = create_app(DbSource(db, config.media_dir), extra_routers=[router, artifacts], read_token=config.read_token,
-                     title="SeeTrain server")
+    hosts = trusted_hosts(config.bind_host, config.allowed_hosts.split(","))
+    app = create_app(DbSource(db, store), extra_routers=[router, artifacts], read_token=config.read_token,
+                     title="SeeTrain server", allowed_hosts=hosts, limiter=limiter)
     app.state.db = db
     return app
 
@@ -93,9 +100,16 @@ def _defaults(db: str | None, media_dir: str | None) -> tuple[str, str]:
 @click.option("--max-request-mb", default=32, show_default=True, type=int, help="Largest ingest request.")
 @click.option("--max-batch-records", default=20_000, show_default=True, type=int)
 @click.option("--max-media-mb", default=64, show_default=True, type=int, help="Largest media file.")
+@click.option("--media-store", envvar="SEETRAIN_SERVER_MEDIA_STORE", default=None,
+              help="s3://bucket/prefix to keep media in S3-compatible object storage (endpoint from "
+                   "AWS_ENDPOINT_URL, credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY); "
+                   "--media-dir is then only a read cache. Default: --media-dir.")
+@click.option("--allowed-host", "allowed_hosts", multiple=True, envvar="SEETRAIN_SERVER_ALLOWED_HOSTS",
+              help="Another Host name clients use to reach this server (repeatable; '*' allows any). "
+                   "The bind address and localhost are always allowed; other Host headers get 400.")
 def server(db: str | None, media_dir: str | None, host: str, port: int, token: str | None,
            read_token: str | None, workers: int, max_request_mb: int, max_batch_records: int,
-           max_media_mb: int) -> None:
+           max_media_mb: int, media_store: str | None, allowed_hosts: tuple[str, ...]) -> None:
     """Run the tracking server: dashboard, read API and ingest API (docs at /docs)."""
     import uvicorn
 
@@ -108,13 +122,14 @@ def server(db: str | None, media_dir: str | None, host: str, port: int, token: s
             read_token = token  # off localhost, reads are not open unless a read token says how
     config = ServerConfig(db=db, media_dir=media_dir, token=token or None, read_token=read_token or None,
                           max_request_bytes=max_request_mb * 1024 * 1024, max_batch_records=max_batch_records,
-                          max_media_bytes=max_media_mb * 1024 * 1024)
+                          max_media_bytes=max_media_mb * 1024 * 1024, media_store=media_store,
+                          bind_host=host, allowed_hosts=",".join(h for v in allowed_hosts for h in v.split(",")))
     from seetrain.server.db import Database
 
     # Create the schema once here, so N workers do not race on it.
     Database(db).dispose()
     shown = db if "@" not in db else db.split("://", 1)[0] + "://***@" + db.rsplit("@", 1)[1]
-    click.echo(f"SeeTrain server on http://{host}:{port}/  db={shown}  media={media_dir}  "
+    click.echo(f"SeeTrain server on http://{host}:{port}/  db={shown}  media={media_store or media_dir}  "
                f"writes={'token' if token else 'open (localhost)'}  reads={'token' if read_token else 'open'}")
     sys.stdout.flush()
     if workers > 1:

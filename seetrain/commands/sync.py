@@ -19,17 +19,31 @@ import click
 @click.option("--run", "run_ids", multiple=True, help="Only this run id (repeatable).")
 @click.option("--api-key", envvar="SEETRAIN_API_KEY", default=None, help="Write token (default $SEETRAIN_API_KEY).")
 @click.option("--timeout", default=0.0, type=float, help="Give up after this many seconds (0: no limit).")
+@click.option("--as", "upload_as", default=None, metavar="NEW_ID",
+              help="Upload the one run chosen with --run under this new run id (when the server "
+                   "answers that its id holds another store's data).")
 def sync(logdir: str | None, host: str, project: str | None, run_ids: tuple[str, ...],
-         api_key: str | None, timeout: float) -> None:
-    """Upload every run in LOGDIR (default ./seetrain_logs or $SEETRAIN_LOGDIR) to --host."""
+         api_key: str | None, timeout: float, upload_as: str | None) -> None:
+    """Upload every run in LOGDIR (default ./seetrain_logs or $SEETRAIN_LOGDIR) to --host.
+
+    A run the server refuses for good (a 409 conflict, a 4xx) is reported with the reason and
+    stays in the local store; the exit status is then 1. --run takes the run id or its folder name.
+    """
     import time
 
-    from seetrain._replicator import RunUploader, normalize_target
+    from seetrain._replicator import RunUploader, UploadStopped, normalize_target
     from seetrain._settings import resolve
     from seetrain._store import iter_run_dirs
+    from seetrain.api import read_run
+    from seetrain.limits import run_id_problem
     from seetrain.transport import AuthError, ServerUnavailable, TransportError
     from seetrain.transport.http import HttpTransport
 
+    if upload_as is not None:
+        if len(run_ids) != 1:
+            raise click.UsageError("--as NEW_ID needs exactly one --run")
+        if run_id_problem(upload_as):
+            raise click.UsageError(f"--as {upload_as!r}: {run_id_problem(upload_as)}")
     folder = os.path.abspath(logdir) if logdir else resolve().logdir
     target = normalize_target(host)
     transport = HttpTransport.from_env(target, api_key)
@@ -38,10 +52,11 @@ def sync(logdir: str | None, host: str, project: str | None, run_ids: tuple[str,
     failed = False
     try:
         for _, run_dir in iter_run_dirs(folder, project):
-            if run_ids and os.path.basename(run_dir) not in run_ids:
+            if run_ids and os.path.basename(run_dir) not in run_ids and _run_id_of(run_dir) not in run_ids:
                 continue
+            read_run(run_dir)  # a killed run's journal tail goes into its store before upload
             try:
-                uploader = RunUploader(run_dir, transport, target)
+                uploader = RunUploader(run_dir, transport, target, upload_as=upload_as)
             except Exception as exc:  # noqa: BLE001 - one unreadable run must not stop the others
                 click.echo(f"skip {run_dir}: {exc}", err=True)
                 failed = True
@@ -53,6 +68,8 @@ def sync(logdir: str | None, host: str, project: str | None, run_ids: tuple[str,
                     problem = "time limit reached"
             except AuthError as exc:
                 problem = f"server refused the API key ({exc.reason})"
+            except UploadStopped as exc:
+                problem = f"upload stopped: {exc.reason}"
             except (ServerUnavailable, TransportError) as exc:
                 problem = f"server unreachable: {exc}"
             left = sum(uploader.pending().values())
@@ -82,3 +99,20 @@ def sync(logdir: str | None, host: str, project: str | None, run_ids: tuple[str,
                f"sent, {totals['dropped']} dropped, {totals['left']} left")
     if failed:
         raise SystemExit(1)
+
+
+def _run_id_of(run_dir: str) -> str | None:
+    """The run id a store holds (folder names fold '/' and spaces to '_')."""
+    import sqlite3
+
+    from seetrain._store import DB_NAME, connect
+
+    try:
+        conn = connect(os.path.join(run_dir, DB_NAME), readonly=True)
+        try:
+            row = conn.execute("SELECT id FROM run").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return None
+    return row[0] if row else None

@@ -11,22 +11,23 @@ from collections import OrderedDict
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from seetrain._store import loads
 from seetrain.api import _json_safe, live_status
 from seetrain.compare_report import build_report
+from seetrain.limits import project_problem, run_id_problem
 from seetrain.server.datasource import (
     DEFAULT_CONSOLE_LIMIT,
     DEFAULT_MAX_POINTS,
     check_metric_params,
     compare_payload,
     lru_get,
-    resolve_media_file,
 )
-from seetrain.server.db import Database, console, media, runs, scalars
+from seetrain.server.db import Database, console, media, runs
 from seetrain.server.downsample import select as downsample
 from seetrain.server.local_source import MEDIA_KINDS, check_name, flatten
+from seetrain.server.media_store import LocalMediaStore, MediaStore
 
 _SERIES_CACHE_SIZE = 128
 _SPECIAL = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
@@ -45,29 +46,20 @@ class _Series:
         self.value = np.empty(0, dtype=np.float64)
 
     def refresh(self, db: Database, run_pk: int, key: str) -> bool:
-        base = (scalars.c.run_pk == run_pk) & (scalars.c.key == key)
         with db.engine.connect() as conn:
-            total = conn.execute(select(func.count()).select_from(scalars).where(base)).scalar_one()
+            total = db.series_count(conn, run_pk, key)
             if total == len(self.seq):
                 return total > 0
-            rows = conn.execute(select(scalars.c.seq, scalars.c.step, scalars.c.ts, scalars.c.value,
-                                       scalars.c.special).where(base, scalars.c.seq > self.last_seq)
-                                .order_by(scalars.c.seq)).all()
-            if len(self.seq) + len(rows) != total:
+            new = db.read_series(conn, run_pk, key, after_seq=self.last_seq)
+            if len(self.seq) + len(new.seq) != total:
                 self.__init__()  # type: ignore[misc]
-                rows = conn.execute(select(scalars.c.seq, scalars.c.step, scalars.c.ts, scalars.c.value,
-                                           scalars.c.special).where(base).order_by(scalars.c.seq)).all()
-        if rows:
-            seq, step, ts, value, special = zip(*rows)
-            vals = np.array([math.nan if v is None else v for v in value], dtype=np.float64)
-            for i, sp in enumerate(special):
-                if sp is not None:
-                    vals[i] = _SPECIAL[sp]
-            self.seq = np.concatenate([self.seq, np.array(seq, dtype=np.int64)])
-            self.step = np.concatenate([self.step, np.array(step, dtype=np.int64)])
-            self.ts = np.concatenate([self.ts, np.array(ts, dtype=np.float64)])
-            self.value = np.concatenate([self.value, vals])
-            self.last_seq = int(seq[-1])
+                new = db.read_series(conn, run_pk, key)
+        if len(new.seq):
+            self.seq = np.concatenate([self.seq, new.seq])
+            self.step = np.concatenate([self.step, new.step])
+            self.ts = np.concatenate([self.ts, new.ts])
+            self.value = np.concatenate([self.value, new.value])
+            self.last_seq = int(new.seq[-1])
         return len(self.seq) > 0
 
 
@@ -84,23 +76,24 @@ class _ReportRun:
 
     def keys(self) -> list[str]:
         with self._db.engine.connect() as conn:
-            return list(conn.execute(select(scalars.c.key).where(scalars.c.run_pk == self._pk).distinct()
-                                     .order_by(scalars.c.key)).scalars())
+            return self._db.metric_keys(conn, self._pk)
 
     def scalars(self, key: str) -> list[tuple[int, float, float]]:
-        stmt = (select(scalars.c.step, scalars.c.ts, scalars.c.value, scalars.c.special)
-                .where(scalars.c.run_pk == self._pk, scalars.c.key == key).order_by(scalars.c.seq))
         with self._db.engine.connect() as conn:
-            return [(st, ts, _SPECIAL[sp] if sp is not None else (math.nan if v is None else v))
-                    for st, ts, v, sp in conn.execute(stmt)]
+            cols = self._db.read_series(conn, self._pk, key)
+        return list(zip(cols.step.tolist(), cols.ts.tolist(), cols.value.tolist()))
 
 
 class DbSource:
     """Serve runs stored by the ingest API (``db``), media files from ``media_dir``."""
 
-    def __init__(self, db: Database, media_dir: str | os.PathLike[str]) -> None:
+    def __init__(self, db: Database, media: str | os.PathLike[str] | MediaStore) -> None:
         self.db = db
-        self.media_dir = pathlib.Path(media_dir).resolve()
+        self.media_store: MediaStore = (LocalMediaStore(media) if isinstance(media, (str, os.PathLike))
+                                        else media)
+        # The server's own folder (the local store's root, or the S3 store's cache): uploaded
+        # artifacts live under it (seetrain.server.artifacts_upload).
+        self.media_dir = str(getattr(self.media_store, "root", None) or getattr(self.media_store, "cache", ""))
         self._lock = threading.Lock()
         self._series: OrderedDict[tuple[int, str], _Series] = OrderedDict()
 
@@ -112,7 +105,9 @@ class DbSource:
 
     def _get(self, project: str, run_id: str) -> dict[str, Any] | None:
         check_name(project, "project")
-        check_name(run_id, "run id")
+        # Run ids are only compared in SQL here (never a path): any id the server accepts.
+        if run_id_problem(run_id):
+            raise ValueError(f"invalid run id: {run_id_problem(run_id)}")
         rows = self._rows(runs.c.project == project, runs.c.run_id == run_id)
         return rows[0] if rows else None
 
@@ -167,8 +162,7 @@ class DbSource:
             return None
         pk = row["pk"]
         with self.db.engine.connect() as conn:
-            keys = list(conn.execute(select(scalars.c.key).where(scalars.c.run_pk == pk).distinct()
-                                     .order_by(scalars.c.key)).scalars())
+            keys = self.db.metric_keys(conn, pk)
             pairs = conn.execute(select(media.c.kind, media.c.key).where(media.c.run_pk == pk).distinct()
                                  .order_by(media.c.kind, media.c.key)).all()
         media_keys: dict[str, list[str]] = {}
@@ -246,12 +240,9 @@ class DbSource:
                 for seq, k, st, ts, kd, p, c, pl in self._media_rows(row["pk"], *conditions)]
 
     def media_file(self, project: str, run_id: str, relpath: str) -> pathlib.Path | None:
-        try:
-            check_name(project, "project")
-            check_name(run_id, "run id")
-        except ValueError:
+        if project_problem(project) or run_id_problem(run_id):
             return None
-        return resolve_media_file(self.media_dir / project / run_id, relpath)
+        return self.media_store.local_path(project, run_id, relpath)
 
     def console(self, project: str, run_id: str, after: int = 0,
                 limit: int = DEFAULT_CONSOLE_LIMIT) -> list[dict[str, Any]]:

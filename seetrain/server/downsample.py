@@ -1,14 +1,10 @@
 """Min/max-preserving downsampling of one metric series (pure numpy).
 
 A chart a few hundred pixels wide cannot show a million points, but it must still show
-every spike and every NaN. The x range is cut into equal-count buckets and each bucket
-keeps the points holding its minimum and its maximum, in x order; non-finite points are
-always kept. Zooming asks again for a narrower x range, which is bucketed afresh, so the
-chart refines down to the raw points.
-
-For series stored with level-of-detail blocks (one summary row per 1024 points),
-:func:`plan_blocks` decides which blocks a request reads raw and which ones stand in by
-their extreme points, before the points go through :func:`select`.
+every spike and every NaN. The x range is cut into buckets of equal x width (a pixel column
+each, whatever the density of points in it) and each bucket keeps the points holding its
+minimum and its maximum, in x order; non-finite points are always kept. Zooming asks again
+for a narrower x range, which is bucketed afresh, so the chart refines down to the raw points.
 """
 
 from __future__ import annotations
@@ -17,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["BlockPlan", "Selection", "minmax_indices", "plan_blocks", "select"]
+__all__ = ["Selection", "minmax_indices", "select"]
 
 
 @dataclass
@@ -29,30 +25,50 @@ class Selection:
     downsampled: bool
 
 
-def minmax_indices(y: np.ndarray, n_buckets: int) -> np.ndarray:
+def minmax_indices(y: np.ndarray, n_buckets: int, x: np.ndarray | None = None) -> np.ndarray:
     """Sorted indices of each bucket's min and max point, plus every non-finite point.
 
-    ``y`` is already in x order. At most ``2 * n_buckets + 2`` finite points come back
-    (first and last point included so the line spans the whole range).
+    ``y`` is already in x order. With ``x`` (sorted ascending, same length) the range
+    ``[x[0], x[-1]]`` is cut into ``n_buckets`` buckets of equal x *width*, so a stretch where
+    points are dense gets no more of the output than a sparse one of the same width (a mix of
+    raw points and level-of-detail extremes stays even). Without ``x`` the index is the x.
+    At most ``2 * n_buckets + 2`` finite points come back (first and last point included so the
+    line spans the whole range); a bucket holding no point gives none.
     """
     n = len(y)
     if n_buckets < 1:
         raise ValueError("n_buckets must be >= 1")
+    if x is not None and len(x) != n:
+        raise ValueError("x and y must have the same length")
     if n <= 2 * n_buckets:
         return np.arange(n)
     finite = np.isfinite(y)
     # Non-finite points must not win a bucket's min or max: they are added separately.
     lo_y = np.where(finite, y, np.inf)
     hi_y = np.where(finite, y, -np.inf)
-    size = n // n_buckets
-    full = size * n_buckets
-    starts = np.arange(n_buckets) * size
-    mins = lo_y[:full].reshape(n_buckets, size).argmin(axis=1) + starts
-    maxs = hi_y[:full].reshape(n_buckets, size).argmax(axis=1) + starts
+    xs = np.arange(n, dtype=np.float64) if x is None else np.asarray(x, dtype=np.float64)
+    span = float(xs[-1] - xs[0])
+    if not np.isfinite(span) or span <= 0:
+        bucket = np.zeros(n, dtype=np.int64)
+    else:
+        # Bucket b holds x in [x0 + b w, x0 + (b+1) w); the last one also holds x[-1].
+        bucket = np.minimum(((xs - xs[0]) * (n_buckets / span)).astype(np.int64), n_buckets - 1)
+        np.maximum.accumulate(bucket, out=bucket)  # guards against rounding in a sorted x
+    starts = np.flatnonzero(np.concatenate([[True], bucket[1:] != bucket[:-1]]))
+    mins = _first_hit(lo_y, np.minimum.reduceat(lo_y, starts), starts, n)
+    maxs = _first_hit(hi_y, np.maximum.reduceat(hi_y, starts), starts, n)
     parts = [mins, maxs, np.flatnonzero(~finite), np.array([0, n - 1])]
-    if full < n:  # the remainder forms one short last bucket
-        parts.append(np.array([full + lo_y[full:].argmin(), full + hi_y[full:].argmax()]))
     return np.unique(np.concatenate(parts))
+
+
+def _first_hit(values: np.ndarray, per_segment: np.ndarray, starts: np.ndarray, n: int) -> np.ndarray:
+    """The first index of each segment (``starts``) whose value equals that segment's extreme;
+    segments whose extreme is not finite (no finite point) give nothing."""
+    seg = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, n)))
+    hit = np.flatnonzero(values == per_segment[seg])
+    hit_seg = seg[hit]
+    first = hit[np.concatenate([[True], hit_seg[1:] != hit_seg[:-1]])] if len(hit) else hit
+    return first[np.isfinite(values[first])]
 
 
 def select(x: np.ndarray, y: np.ndarray, max_points: int, x_min: float | None = None,
@@ -74,65 +90,10 @@ def select(x: np.ndarray, y: np.ndarray, max_points: int, x_min: float | None = 
     hi_ext = min(hi + 1, n) if x_max is not None else hi
     if hi_ext <= lo_ext:
         return Selection(np.arange(0), in_range, False)
-    window = y[lo_ext:hi_ext]
-    picked = minmax_indices(window, max(1, max_points // 2)) + lo_ext
+    # Buckets cover the requested range only: the neighbour beyond an edge may be far away
+    # (a sparse stretch) and must not stretch the bucket grid.
+    picked = minmax_indices(y[lo:hi], max(1, max_points // 2), x[lo:hi]) + lo if hi > lo else np.arange(0)
+    extra = [i for i in (lo_ext, hi_ext - 1) if i < lo or i >= hi]
+    if extra:
+        picked = np.unique(np.concatenate([picked, np.array(extra, dtype=np.int64)]))
     return Selection(picked, in_range, len(picked) < hi_ext - lo_ext)
-
-
-@dataclass
-class BlockPlan:
-    """How to answer a request over a blocked series.
-
-    ``raw``: sorted indices of the blocks whose raw points to read. ``extremes``: True when the
-    other touched blocks are represented by their min, max and first non-finite point (then
-    ``touched`` marks them and ``unread_in_range`` counts the real points they hold in range,
-    whole blocks, an upper bound for the few cut by an edge).
-    """
-
-    raw: np.ndarray
-    extremes: bool
-    touched: np.ndarray
-    unread_in_range: int
-
-
-def plan_blocks(x_lo: np.ndarray, x_hi: np.ndarray, n: np.ndarray, x_min: float | None, x_max: float | None,
-                raw_limit: int, step_min: np.ndarray | None = None, step_max: np.ndarray | None = None,
-                after_step: int | None = None, edge_blocks: int = 2) -> BlockPlan:
-    """Choose the blocks a request reads raw, given each block's x interval and point count.
-
-    A block is touched when [x_lo, x_hi] meets [x_min, x_max] and, with ``after_step``, when
-    its ``step_max`` is beyond it (blocks are chosen by their ranges, so steps that go back
-    and forth lose nothing). If the touched blocks hold at most ``raw_limit`` points they are
-    all read raw, plus the nearest block beyond each edge of an x range (the point drawn past
-    the edge is then the real neighbour). Otherwise the answer is block extremes, and the at
-    most ``edge_blocks`` blocks cut by the range edges are read raw so the line is exact where
-    the chart cuts it.
-    """
-    count = len(n)
-    touch = np.ones(count, dtype=bool)
-    inside = np.ones(count, dtype=bool)
-    if x_min is not None:
-        touch &= x_hi >= x_min
-        inside &= x_lo >= x_min
-    if x_max is not None:
-        touch &= x_lo <= x_max
-        inside &= x_hi <= x_max
-    if after_step is not None:
-        if step_min is None or step_max is None:
-            raise ValueError("after_step needs step_min and step_max")
-        touch &= step_max > after_step
-        inside &= step_min > after_step
-    inside &= touch
-    if int(n[touch].sum()) <= raw_limit:
-        raw = touch.copy()
-        if after_step is None:
-            if x_min is not None and (below := np.flatnonzero(x_hi < x_min)).size:
-                raw[below[np.argmax(x_hi[below])]] = True
-            if x_max is not None and (above := np.flatnonzero(x_lo > x_max)).size:
-                raw[above[np.argmin(x_lo[above])]] = True
-        return BlockPlan(np.flatnonzero(raw), False, touch, 0)
-    partial = np.flatnonzero(touch & ~inside)
-    raw_idx = partial if len(partial) <= edge_blocks else partial[:0]
-    unread = touch.copy()
-    unread[raw_idx] = False
-    return BlockPlan(raw_idx, True, touch, int(n[unread].sum()))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from seetrain.transport.base import (
     AuthError,
     Batch,
+    ConflictError,
     RejectedError,
     SendResult,
     ServerUnavailable,
@@ -21,7 +22,7 @@ from seetrain.transport.base import (
 from seetrain.transport.memory import MemoryTransport
 
 __all__ = [
-    "AuthError", "Batch", "HttpTransport", "MemoryTransport", "RejectedError", "SendResult",
+    "AuthError", "Batch", "ConflictError", "HttpTransport", "MemoryTransport", "RejectedError", "SendResult",
     "ServerUnavailable", "TemporaryError", "Transport", "TransportError",
 ]
 

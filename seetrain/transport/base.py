@@ -43,6 +43,11 @@ class AuthError(RejectedError):
     """401/403: the API key is missing or wrong. Nothing is dropped; records stay local."""
 
 
+class ConflictError(RejectedError):
+    """409: the batch contradicts what the server holds (the run id holds another store's
+    data, a seq stored with other content, a batch id of another run). Records stay local."""
+
+
 @dataclass
 class Batch:
     """Records of one run, as the ingest API takes them.
@@ -56,17 +61,26 @@ class Batch:
     project: str
     run_id: str
     run: dict[str, Any] | None = None
+    store: str | None = None
     scalars: list[dict[str, Any]] = field(default_factory=list)
+    # Packed metric chunks: [{"key": name, "data": base64 of seetrain._chunks.pack(...)}].
+    chunks: list[dict[str, Any]] = field(default_factory=list)
+    points: int = 0
     media: list[dict[str, Any]] = field(default_factory=list)
     console: list[dict[str, Any]] = field(default_factory=list)
     files: list[tuple[str, str]] = field(default_factory=list)
 
     def record_count(self) -> int:
-        return len(self.scalars) + len(self.media) + len(self.console)
+        return len(self.scalars) + self.points + len(self.media) + len(self.console)
 
     def to_json(self) -> dict[str, Any]:
-        return {"batch_id": self.batch_id, "project": self.project, "run_id": self.run_id,
-                "run": self.run, "scalars": self.scalars, "media": self.media, "console": self.console}
+        doc = {"batch_id": self.batch_id, "project": self.project, "run_id": self.run_id,
+               "run": self.run, "scalars": self.scalars, "media": self.media, "console": self.console}
+        if self.store is not None:
+            doc["store"] = self.store
+        if self.chunks:
+            doc["chunks"] = self.chunks
+        return doc
 
 
 @dataclass

@@ -28,6 +28,7 @@ from seetrain.resilience import count, make_breaker
 from seetrain.transport.base import (
     AuthError,
     Batch,
+    ConflictError,
     RejectedError,
     SendResult,
     ServerUnavailable,
@@ -38,7 +39,8 @@ from seetrain.transport.base import (
 log = logging.getLogger("seetrain")
 
 INGEST_BATCH = "/api/v1/ingest/batch"
-INGEST_FILES = "/api/v1/ingest/files"
+INGEST_FILE = "/api/v1/ingest/file"
+INGEST_FILES = "/api/v1/ingest/files"  # the older path form, for servers before /ingest/file
 TEMPORARY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
 
@@ -125,16 +127,14 @@ class HttpTransport(Transport):
     def send(self, batch: Batch) -> SendResult:
         dropped: dict[str, str] = {}
         for rel, path in batch.files:
+            if not os.path.isfile(path):
+                dropped[rel] = "file unreadable locally: missing"
+                continue
             try:
-                with open(path, "rb") as fh:
-                    data = fh.read()
+                self._call(self._put_file, batch.project, batch.run_id, rel, path)
+                self.counts["files_sent"] += 1
             except OSError as exc:
                 dropped[rel] = f"file unreadable locally: {type(exc).__name__}"
-                continue
-            url = f"{INGEST_FILES}/{quote(batch.project)}/{quote(batch.run_id)}/{quote(rel)}"
-            try:
-                self._call(self._request, "PUT", url, data, "application/octet-stream")
-                self.counts["files_sent"] += 1
             except AuthError:
                 raise
             except RejectedError as exc:
@@ -200,11 +200,26 @@ class HttpTransport(Transport):
                                     retry_in=remaining) from exc
 
     # ---- one HTTP attempt ----------------------------------------------------------------
-    def _request(self, method: str, url: str, content: bytes, content_type: str) -> httpx.Response:
+    def _put_file(self, project: str, run_id: str, rel: str, path: str) -> httpx.Response:
+        """Stream one file (64 KB at a time: memory stays flat whatever the file size)."""
+        params = {"project": project, "run_id": run_id, "path": rel}
+        with open(path, "rb") as fh:
+            try:
+                return self._request("PUT", INGEST_FILE, fh, "application/octet-stream", params)
+            except RejectedError as exc:
+                if exc.status not in (404, 405) or "/" in run_id:
+                    raise
+        # A server older than /ingest/file: the path form (run ids without '/').
+        url = f"{INGEST_FILES}/{quote(project)}/{quote(run_id)}/{quote(rel)}"
+        with open(path, "rb") as fh:
+            return self._request("PUT", url, fh, "application/octet-stream")
+
+    def _request(self, method: str, url: str, content: Any, content_type: str,
+                 params: dict[str, str] | None = None) -> httpx.Response:
         self.counts["requests"] += 1
         started = time.perf_counter()
         try:
-            response = self.client.request(method, url, content=content,
+            response = self.client.request(method, url, content=content, params=params,
                                            headers={"content-type": content_type})
         except httpx.TimeoutException as exc:
             self.counts["timeouts"] += 1
@@ -222,9 +237,9 @@ class HttpTransport(Transport):
             raise TemporaryError(f"{method} {url}: HTTP {status} {detail}", status=status,
                                  retry_after=parse_retry_after(response.headers.get("retry-after")))
         self.counts[f"http_{status}"] += 1
-        cls = AuthError if status in (401, 403) else RejectedError
+        cls = AuthError if status in (401, 403) else ConflictError if status == 409 else RejectedError
         raise cls(f"{method} {url}: HTTP {status} {detail}", status=status,
-                  reason=f"HTTP {status}: {detail[:120]}")
+                  reason=f"HTTP {status}: {detail[:300]}")
 
     def _post(self, path: str, body: bytes) -> dict[str, Any]:
         return self._request("POST", path, body, "application/json").json()
@@ -236,4 +251,4 @@ def _detail(response: httpx.Response) -> str:
     except ValueError:
         return response.text[:200]
     detail = (body.get("detail") or body.get("error")) if isinstance(body, dict) else body
-    return str(detail)[:200]
+    return str(detail)[:400]

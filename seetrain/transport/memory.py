@@ -3,6 +3,7 @@ seq, and switchable to "down" so the replicator's retry path can be exercised wi
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import Counter
 from typing import Any
@@ -28,7 +29,8 @@ class MemoryTransport(Transport):
             if self.down:
                 self.counts["failures"] += 1
                 raise TemporaryError("memory transport is down", status=503)
-            for rec in (*batch.scalars, *batch.media, *batch.console):
+            points = points_of(batch)
+            for rec in (*batch.scalars, *points, *batch.media, *batch.console):
                 status = self.reject.get(rec["seq"])
                 if status is not None:
                     raise RejectedError(f"record {rec['seq']} rejected", status=status, reason=f"HTTP {status}")
@@ -45,7 +47,7 @@ class MemoryTransport(Transport):
                 return SendResult("duplicate", n)
             for table in ("scalars", "media", "console"):
                 store = self.records.setdefault((*key, table), {})
-                for rec in getattr(batch, table):
+                for rec in (*getattr(batch, table), *(points if table == "scalars" else ())):
                     store.setdefault(rec["seq"], rec)
             if n:
                 self.batches[batch.batch_id] = batch
@@ -57,3 +59,19 @@ class MemoryTransport(Transport):
 
     def stats(self) -> dict[str, Any]:
         return dict(self.counts)
+
+
+def points_of(batch: Batch) -> list[dict[str, Any]]:
+    """The packed metric chunks of a batch as JSON-like records (seq, key, step, ts, value)."""
+    if not batch.chunks:
+        return []
+    from seetrain import _chunks
+
+    out = []
+    for chunk in batch.chunks:
+        cols = _chunks.unpack(_chunks.from_wire(chunk["data"]))
+        for q, st, t, v in zip(cols.seq.tolist(), cols.step.tolist(), cols.ts.tolist(), cols.value.tolist()):
+            special = None if math.isfinite(v) else ("nan" if v != v else ("inf" if v > 0 else "-inf"))
+            out.append({"seq": q, "key": chunk["key"], "step": st, "ts": t, "value": None if special else v,
+                        "special": special})
+    return out

@@ -223,6 +223,16 @@ class ServerProcess:
         return httpx.get(self.url + path, headers=headers, timeout=10.0, **kw)
 
 
+def chunk_points(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The metric points of an ingest batch body, from its packed chunks and JSON records."""
+    from seetrain.transport.base import Batch
+    from seetrain.transport.memory import points_of
+
+    batch = Batch(doc.get("batch_id", ""), doc.get("project", ""), doc.get("run_id", ""),
+                  chunks=doc.get("chunks") or [])
+    return [*(doc.get("scalars") or []), *points_of(batch)]
+
+
 # ---- a scripted HTTP server for breaker/retry tests -------------------------------------------
 class ScriptedServer:
     """Answers each request with the next scripted action, then with ``default``.
@@ -262,7 +272,8 @@ class ScriptedServer:
                 records = 0
                 if body and self.command == "POST":
                     doc = json.loads(body)
-                    records = sum(len(doc.get(t) or []) for t in ("scalars", "media", "console"))
+                    records = sum(len(doc.get(t) or []) for t in ("media", "console"))
+                    records += len(chunk_points(doc))
                 payload = json.dumps({"status": "stored", "records": records, "batch_id": "x"} if code < 300
                                      else {"detail": f"scripted {code}"}).encode()
                 self.send_response(code)

@@ -41,7 +41,7 @@ def test_database_layer_stores_replays_once(pg_url: str) -> None:
                 db.insert_records(conn, "scalars", [{**r, "run_pk": pk} for r in rows])
                 db.mark_batch(conn, "p/r/scalars/1-100", pk, 100)
         with db.engine.begin() as conn:
-            assert db.batch_seen(conn, "p/r/scalars/1-100")
+            assert db.batch_seen(conn, pk, "p/r/scalars/1-100")
             db.upsert_run(conn, "p", "r", {"status": "finished"}, 2.0)
             db.upsert_run(conn, "p", "r", {"status": "running"}, 1.5)  # late, older snapshot
         assert db.count("scalars") == 100 and db.count("runs") == 1

@@ -21,7 +21,11 @@ NEEDS = {"ultralytics_example": "ultralytics", "ray_tune_example": "ray", "mlflo
          "transformers_example": "transformers", "accelerate_example": "accelerate", "optuna_example": "optuna",
          "wandb_mirror_example": "wandb", "tensorboard_mirror_example": "tensorboardX",
          "insight_torch": "torch", "openai_autolog_example": "openai",
-         "anthropic_autolog_example": "anthropic", "zhipuai_autolog_example": "zhipuai"}
+         "anthropic_autolog_example": "anthropic", "zhipuai_autolog_example": "zhipuai",
+         "xgboost_example": "xgboost", "autolog_example": "xgboost", "lightgbm_example": "lightgbm",
+         "stable_baselines3_example": "stable_baselines3", "catboost_example": "catboost",
+         "sklearn_example": "sklearn", "hydra_example": "hydra",
+         "trl_example": "trl", "peft_example": "peft", "sentence_transformers_example": "sentence_transformers"}
 
 
 @pytest.mark.integration

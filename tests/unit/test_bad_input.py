@@ -15,8 +15,11 @@ BAD_INPUTS = [
     ("object value", {"o": object()}, "value", "unsupported type"),
     ("multi-element array", {"a": np.zeros(3)}, "value", "unsupported type"),
     ("non-string key", {3: 1.0}, "key", "must be a string"),
-    ("empty key", {"": 1.0}, "key", "empty metric key"),
-    ("odd characters", {"a$b\n": 1.0}, "key", "unsupported characters"),
+    ("empty key", {"": 1.0}, "key", "is empty"),
+    ("blank key", {"  ": 1.0}, "key", "is empty"),
+    ("control character in key", {"a$b\n": 1.0}, "key", "control character"),
+    ("lone surrogate in key", {"loss\udcff": 1.0}, "key", "control character"),
+    ("integer too large for a float", {"big": 10**400}, "value", "too large"),
     ("over-long key", {"k" * 300: 1.0}, "key", "longer than"),
     ("wrong image shape", {"img": seetrain.Image(np.zeros((2, 3, 4, 5)))}, "media", "expected HW"),
     ("empty image", {"img": seetrain.Image(np.zeros((0, 0)))}, "media", "expected HW|empty"),
@@ -59,10 +62,15 @@ def test_non_dict_and_bad_step(logdir):
         run.log([1, 2, 3])
     with pytest.warns(SeeTrainWarning, match="step must be an integer"):
         run.log({"a": 1.0}, step="ten")
+    run.log({"a": 1.5}, step=2**63)  # the same kind of problem: counted, warned once
     run.log({"a": 2.0}, step=np.int64(7))
     run.log({"a": 3.0}, step=8.0)
+    run.log({"a": 4.0})  # the auto step goes on after the largest step
+    run.log({"a": 5.0}, step=-(2**63))
     run.finish()
-    assert [s for s, _, _ in seetrain.Api(logdir).run(run.id).scalars("a")] == [0, 7, 8]
+    view = seetrain.Api(logdir).run(run.id)
+    assert [(s, v) for s, _, v in view.scalars("a")] == [(7, 2.0), (8, 3.0), (9, 4.0), (-(2**63), 5.0)]
+    assert view.stats["points_refused"] == 2 and view.stats["warnings"]["step"] == 2
 
 
 def test_huge_image_is_downscaled_with_a_counted_warning(logdir, caplog):

@@ -194,9 +194,8 @@ def test_running_run_is_read_incrementally(tmp_path: Path) -> None:
     assert seetrain.Api(tmp_path).run(f"live/{run.id}").scalars("x")[-1][2] == 4.0
 
 
-def test_metric_over_several_blocks_matches_the_stored_points(tmp_path: Path) -> None:
-    from seetrain._store import BLOCK_SIZE
-
+def test_metric_over_several_chunks_matches_the_stored_points(tmp_path: Path) -> None:
+    BLOCK_SIZE = 1024
     n = 3 * BLOCK_SIZE + 10
     run = seetrain.init(project="blk", logdir=str(tmp_path), reinit="create_new")
     for i in range(n):
@@ -316,7 +315,7 @@ def test_tracking_server_builds_the_same_report(tmp_path: Path) -> None:
                           token="tok")
     app = build_app(config)
     try:
-        with TestClient(app) as c:
+        with TestClient(app, base_url="http://127.0.0.1") as c:
             for rid in (base, fast):
                 view = api.run(f"rep/{rid}")
                 rows = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from seetrain.server.downsample import minmax_indices, plan_blocks, select
+from seetrain.server.downsample import minmax_indices, select
 
 
 def test_small_series_is_returned_whole() -> None:
@@ -62,42 +62,60 @@ def test_empty_range_and_bad_arguments() -> None:
         minmax_indices(x, 0)
 
 
-# ---- level-of-detail blocks: which blocks a request reads raw --------------------------------
-def _ten_blocks() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    lo = np.arange(10) * 100.0  # block b holds x in [100 b, 100 b + 99], 100 points each
-    return lo, lo + 99, np.full(10, 100)
+# ---- buckets of equal x width (issue 13: a zoomed mix of dense and sparse points) ---------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra.numpy import arrays  # noqa: E402
 
 
-def test_plan_reads_small_ranges_raw_with_the_neighbour_block_each_side() -> None:
-    lo, hi, n = _ten_blocks()
-    plan = plan_blocks(lo, hi, n, 250, 450, raw_limit=1000)
-    assert not plan.extremes and plan.raw.tolist() == [1, 2, 3, 4, 5]  # touched 2-4, neighbours 1 and 5
-    whole = plan_blocks(lo, hi, n, None, None, raw_limit=1000)
-    assert not whole.extremes and whole.raw.tolist() == list(range(10))
-    edge = plan_blocks(lo, hi, n, 950, None, raw_limit=1000)
-    assert edge.raw.tolist() == [8, 9]
+@st.composite
+def _series(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, int]:
+    n = draw(st.integers(3, 400))
+    gaps = draw(arrays(np.float64, n, elements=st.sampled_from([0.0, 1.0, 1.0, 2.0, 50.0, 1000.0])))
+    x = np.cumsum(gaps)
+    y = draw(arrays(np.float64, n, elements=st.one_of(
+        st.floats(-1e6, 1e6, allow_nan=False), st.sampled_from([np.nan, np.inf, -np.inf]))))
+    return x, y, draw(st.integers(1, 40))
 
 
-def test_plan_answers_large_ranges_with_extremes_and_reads_cut_blocks() -> None:
-    lo, hi, n = _ten_blocks()
-    plan = plan_blocks(lo, hi, n, 250, 750, raw_limit=300)
-    assert plan.extremes and plan.raw.tolist() == [2, 7]  # cut by the edges: exact where the chart ends
-    assert plan.touched.tolist() == [False, False] + [True] * 6 + [False, False]
-    assert plan.unread_in_range == 400  # blocks 3-6, whole
-    whole = plan_blocks(lo, hi, n, None, None, raw_limit=300)
-    assert whole.extremes and whole.raw.tolist() == [] and whole.unread_in_range == 1000
-    many_cut = plan_blocks(lo, hi, n, 250, 750, raw_limit=300, edge_blocks=1)
-    assert many_cut.raw.tolist() == [] and many_cut.unread_in_range == 600
+@settings(max_examples=300, deadline=None)
+@given(_series())
+def test_no_x_bucket_gets_more_than_its_min_and_max(case: tuple[np.ndarray, np.ndarray, int]) -> None:
+    x, y, buckets = case
+    idx = minmax_indices(y, buckets, x)
+    assert np.all(np.diff(idx) > 0)  # x order, no duplicates
+    assert set(np.flatnonzero(~np.isfinite(y)).tolist()) <= set(idx.tolist())  # NaN/inf always kept
+    finite = np.isfinite(y)
+    if len(y) <= 2 * buckets:
+        assert idx.tolist() == list(range(len(y)))
+        return
+    if finite.any():  # the spikes: the global extremes survive
+        assert y[finite].max() in y[idx] and y[finite].min() in y[idx]
+    span = x[-1] - x[0]
+    kept = idx[np.isfinite(y[idx])]
+    kept = kept[(kept != 0) & (kept != len(y) - 1)]  # the two end points are extra
+    if span > 0:
+        def grid_of(xs: np.ndarray) -> np.ndarray:  # bucket b: x in [x0 + b w, x0 + (b+1) w), w = span/n
+            return np.minimum(np.floor((xs - x[0]) * (buckets / span)).astype(int), buckets - 1)
+
+        grid = grid_of(x[kept])
+        # Every bucket of width range/n keeps at most its min and its max point (at most 2)...
+        assert np.bincount(grid, minlength=buckets).max() <= 2
+        # ...and every bucket holding a finite point keeps at least one.
+        all_grid = grid_of(x[finite])
+        with_points = set(all_grid.tolist()) - {0, buckets - 1}
+        assert with_points <= set(grid.tolist()) | {0, buckets - 1}
 
 
-def test_plan_follows_block_ranges_when_steps_go_back() -> None:
-    # Steps 0-299 logged twice: blocks 3-5 repeat the ranges of blocks 0-2.
-    lo = np.array([0, 100, 200, 0, 100, 200], dtype=float)
-    hi, n = lo + 99, np.full(6, 100)
-    plan = plan_blocks(lo, hi, n, 120, 180, raw_limit=1000)
-    assert plan.raw.tolist() == [0, 1, 2, 4]  # both passes, one neighbour block each side
-    steps_lo, steps_hi = lo.astype(np.int64), hi.astype(np.int64)
-    live = plan_blocks(lo, hi, n, None, None, 1000, steps_lo, steps_hi, after_step=250)
-    assert live.raw.tolist() == [2, 5]  # only blocks holding a step after 250, no neighbours
-    with pytest.raises(ValueError):
-        plan_blocks(lo, hi, n, None, None, 1000, after_step=5)
+def test_zoomed_mix_of_dense_and_sparse_points_is_spread_evenly() -> None:
+    """The issue's case: a zoomed range answered from sparse block extremes plus a dense raw
+    stretch at its end; bucketing by count put 3/4 of the points in the last tenth."""
+    sparse = np.arange(300_000, 390_000, 512, dtype=np.float64)  # two extremes per 1024-point block
+    dense = np.arange(390_000, 400_001, dtype=np.float64)  # raw edge blocks
+    x = np.concatenate([sparse, dense])
+    y = np.sin(x / 777.0)
+    sel = select(x, y, 430, x_min=300_000, x_max=400_000)
+    chosen = x[sel.indices]
+    last_tenth = np.count_nonzero(chosen >= 390_000)
+    assert last_tenth <= 0.2 * len(chosen)
+    assert np.diff(chosen).max() <= 2 * 100_000 / 215  # no hole wider than two buckets

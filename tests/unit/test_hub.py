@@ -153,3 +153,97 @@ def test_resilience_primitives_are_tenacity_and_pybreaker():
         raise RuntimeError("internal")
 
     assert fails(3) == -1
+
+
+# ---- LazyModule ---------------------------------------------------------------------------------
+def test_lazy_module_imports_on_first_attribute_access():
+    import subprocess
+    import sys
+
+    code = ("import sys, integrations; from integrations import LazyModule, is_loaded, is_available; "
+            "from integrations.main import LazyModule as Same; assert Same is LazyModule; "
+            "m = LazyModule('colorsys'); assert 'colorsys' not in sys.modules; "
+            "assert not is_loaded(m) and is_available(m) and 'not imported' in repr(m); "
+            "assert m.rgb_to_hsv(1, 0, 0) == (0.0, 1.0, 1); assert is_loaded(m) and 'colorsys' in sys.modules; "
+            "assert not is_available(LazyModule('surely_not_installed_pkg')); print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "ok", out.stderr
+
+
+def test_lazy_module_missing_raises_at_first_use_and_runs_on_import_once():
+    from integrations import LazyModule, resolve
+
+    missing = LazyModule("surely_not_installed_pkg")
+    with pytest.raises(ImportError):
+        _ = missing.anything
+    seen = []
+    lazy = LazyModule("json", on_import=seen.append)
+    assert lazy.dumps({"a": 1}) == '{"a": 1}' and lazy.loads("[1]") == [1]
+    import json
+
+    assert seen == [json] and resolve(lazy) is json and "dumps" in dir(lazy)
+
+
+def test_registry_rows_name_their_adapter_module_lazily():
+    from integrations import LazyModule
+
+    spec = registry.get_spec("keras")
+    assert isinstance(spec.adapter_module, LazyModule) and spec.adapter_module is spec.adapter_module
+    # The Lightning row answers to the module's and the extra's name too.
+    assert registry.get_spec("lightning") is registry.get_spec("pytorch_lightning")
+
+
+# ---- the hub facade -----------------------------------------------------------------------------
+def test_get_config_and_get_stats_of_the_facade(logdir):
+    first = main.init("plain_test", project="facade", config={"lr": 0.1}, logdir=str(logdir))
+    second = main.init("plain_test", project="facade", config={"lr": 0.2}, logdir=str(logdir))
+    main.log({"loss": 1.0}, step=0)
+    assert main.get_config()["lr"] == 0.2 and main.get_config(first)["lr"] == 0.1
+    assert main.get_config("plain_test")["framework"]["name"] == "plain_test"
+    stats = main.get_stats()
+    assert set(stats) == {"plain_test#0", "plain_test#1"}
+    assert stats["plain_test#0"]["records_sent"] == 1 and stats["plain_test#1"]["degraded_calls"] == 0
+    assert errors.get_integration_error_stats()["integrations"] == stats
+    second.finish()
+    assert set(main.get_stats()) == {"plain_test#0"}
+    main.finish()
+    assert main.get_config() == {} and main.get_stats() == {}
+
+
+def test_init_docstring_says_what_is_imported_when():
+    doc = main.init.__doc__
+    assert "imported now, not before" not in doc and "without importing" in doc
+
+
+# ---- graceful degradation on the hub path ----------------------------------------------------------
+def _uncreatable(tmp_path) -> str:
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    return str(blocker / "logs")  # a directory below a regular file cannot be made
+
+
+def test_hub_path_degrades_instead_of_raising(tmp_path, caplog):
+    errors.reset_error_stats()
+    with caplog.at_level("WARNING", logger="seetrain"):
+        with main.with_integration("plain_test", project="p", logdir=_uncreatable(tmp_path)) as integration:
+            integration.log({"loss": 1.0}, step=0)  # training goes on
+            integration.get_callback()({"loss": 2.0})
+            stats = integration.get_stats()
+            global_stats = errors.get_integration_error_stats()
+    assert stats["enabled"] is False and stats["records_sent"] == 0
+    assert stats["degraded_calls"] == 1 and stats["errors"] == {"NotADirectoryError": 1}
+    assert global_stats["global"]["degraded_calls"] == 1
+    assert list(global_stats["integrations"].values()) == [stats]
+    warnings = [r for r in caplog.records if "NotADirectoryError" in r.getMessage()]
+    assert len(warnings) == 1 and "logging is off" in warnings[0].getMessage()
+
+
+def test_a_run_passed_in_is_flushed_not_finished_by_the_integration(logdir):
+    run = seetrain.init(project="own", logdir=str(logdir), reinit="create_new")
+    integration = main.init("plain_test", run=run)
+    integration.log({"x": 1.0}, step=0)
+    integration.finish()
+    assert not run.finished
+    (view,) = seetrain.Api(logdir).runs("own")
+    assert [v for _, _, v in view.scalars("x")] == [1.0]  # on disk although the run is open
+    run.finish()

@@ -110,17 +110,48 @@ def test_replay_after_lost_cursor_is_stored_once(logdir: Path) -> None:
     assert mem.counts["calls"] > 0
 
 
-def test_a_refused_record_is_dropped_alone_with_its_reason(logdir: Path, capsys) -> None:
+def test_a_refused_batch_stops_the_run_keeps_its_data_and_says_so(logdir: Path, capsys) -> None:
+    """A permanent 4xx for a batch: no halving, nothing dropped, the cursor stays before it."""
     mem = MemoryTransport()
     mem.reject[37] = 422
     run = _local_run(logdir)
-    _attach(run, mem, upload_timeout=10)
+    rep = _attach(run, mem, upload_timeout=10)
     for i in range(100):
         run.log({"x": i})
     run.finish()
-    assert sorted(mem.records[("rep", run.id, "scalars")]) == [s for s in range(1, 101) if s != 37]
+    stored = sorted(mem.records.get(("rep", run.id, "scalars"), {}))
+    assert 37 not in stored and stored == list(range(1, len(stored) + 1))
+    assert _cursor(run.dir, "mem://server")[0] == len(stored)
     line = capsys.readouterr().err
-    assert "dropped 1 (HTTP 422: 1)" in line
+    assert f"kept locally {100 - len(stored)}" in line and "upload stopped" in line and "HTTP 422" in line
+    assert "dropped 0" in line
+    assert rep.state == "stopped"
+    saved = seetrain.Api(str(logdir)).run(run.dir).stats
+    assert "HTTP 422" in saved["upload_stopped"] and saved["upload_kept_locally"] == 100 - len(stored)
+    # Once the server accepts the batch, sync sends exactly what is left.
+    mem.reject.clear()
+    up = RunUploader(run.dir, mem, "mem://server", batch_size=64)
+    assert up.drain()
+    up.close()
+    assert sorted(mem.records[("rep", run.id, "scalars")]) == list(range(1, 101))
+
+
+def test_a_batch_failing_with_5xx_is_retried_up_to_the_cap_then_reported(logdir: Path, capsys) -> None:
+    mem = MemoryTransport()
+    mem.down = True
+    run = _local_run(logdir)
+    rep = Replicator(run.dir, mem, "mem://server", stats=run.stats, interval=0.0, batch_size=64,
+                     upload_timeout=30, max_batch_attempts=3)
+    run._replicator = rep
+    for i in range(10):
+        run.log({"x": i})
+    run._writer.flush()
+    rep.start()
+    run.finish()
+    line = capsys.readouterr().err
+    assert rep.state == "stopped" and "3 times in a row" in line and "kept locally 10" in line
+    assert mem.counts["calls"] == 3
+    assert run.stats["upload_batch_attempts_max"] == 3
 
 
 def test_log_is_never_blocked_by_the_network(logdir: Path, capsys) -> None:
@@ -210,3 +241,17 @@ def test_unreachable_host_does_not_slow_finish_beyond_the_timeout(logdir: Path, 
     line = capsys.readouterr().err
     assert "kept locally 100" in line and f"seetrain sync {logdir}" in line
     assert seetrain.Api(logdir).run(run.id).point_count() == 100
+
+
+def test_sync_of_a_store_from_before_chunks_sends_every_point(tmp_path: Path) -> None:
+    import shutil
+
+    src = Path(__file__).resolve().parents[1] / "fixtures" / "v1_store"
+    shutil.copytree(src, tmp_path / "v1")
+    mem = MemoryTransport()
+    up = RunUploader(str(tmp_path / "v1" / "legacy" / "v1run"), mem, "mem://server", batch_size=1000)
+    assert up.drain()
+    up.close()
+    got = mem.records[("legacy", "v1run", "scalars")]
+    assert sorted(got) == list(range(1, len(got) + 1)) and len(got) == 6000
+    assert mem.records[("legacy", "v1run", "media")] and mem.records[("legacy", "v1run", "console")]

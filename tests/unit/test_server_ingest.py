@@ -19,7 +19,8 @@ def server(tmp_path: Path):
     config = ServerConfig(db=f"sqlite:///{tmp_path / 'srv.sqlite'}", media_dir=str(tmp_path / "media"),
                           token=TOKEN, max_request_bytes=200_000, max_batch_records=500, max_media_bytes=1000)
     app = build_app(config)
-    with TestClient(app) as client:
+    # The Host check answers only names of the bind address (127.0.0.1) and localhost.
+    with TestClient(app, base_url="http://127.0.0.1") as client:
         client.db = app.state.db
         client.media_dir = tmp_path / "media"
         yield client
@@ -28,7 +29,7 @@ def server(tmp_path: Path):
 
 def _batch(lo: int = 1, n: int = 3, *, run: dict | None = None, batch_id: str | None = None, **extra) -> dict:
     body = {"batch_id": batch_id or f"p/r1/scalars/{lo}-{lo + n - 1}", "project": "p", "run_id": "r1",
-            "scalars": [{"seq": lo + i, "key": "loss", "step": lo + i, "ts": 100.0 + i, "value": 1.0 / (lo + i)}
+            "scalars": [{"seq": lo + i, "key": "loss", "step": lo + i, "ts": 100.0 + lo + i, "value": 1.0 / (lo + i)}
                         for i in range(n)]}
     if run is not None:
         body["run"] = run
@@ -45,7 +46,7 @@ def test_health_is_open_and_schema_documents_ingest(server: TestClient) -> None:
     assert server.get("/api/v1/health").json()["ok"] is True
     paths = server.get("/openapi.json").json()["paths"]
     assert "/api/v1/ingest/batch" in paths
-    assert "/api/v1/ingest/files/{project}/{run_id}/{relpath}" in paths
+    assert "/api/v1/ingest/file" in paths
 
 
 @pytest.mark.parametrize("headers,status", [({}, 401), ({"authorization": "Bearer wrong"}, 403),
@@ -111,7 +112,7 @@ def test_key_too_long_is_rejected(server: TestClient) -> None:
     body = _batch(n=1)
     body["scalars"][0]["key"] = "k" * 257
     r = server.post("/api/v1/ingest/batch", json=body, headers=AUTH)
-    assert r.status_code == 400 and "key" in r.text
+    assert r.status_code == 422 and "key" in r.text
 
 
 @pytest.mark.parametrize("payload", [b"{not json", b"[]", b'{"batch_id": "x"}', b"\xff\xfe"])
@@ -123,10 +124,10 @@ def test_malformed_json_is_a_clear_4xx(server: TestClient, payload: bytes) -> No
 
 
 def test_unknown_fields_and_bad_names_are_refused(server: TestClient) -> None:
-    assert server.post("/api/v1/ingest/batch", json=_batch(extra_field=1), headers=AUTH).status_code == 400
+    assert server.post("/api/v1/ingest/batch", json=_batch(extra_field=1), headers=AUTH).status_code == 422
     bad = _batch()
     bad["project"] = "../etc"
-    assert server.post("/api/v1/ingest/batch", json=bad, headers=AUTH).status_code == 400
+    assert server.post("/api/v1/ingest/batch", json=bad, headers=AUTH).status_code == 422
 
 
 @pytest.mark.parametrize("path", ["media/../../../outside.png", "media/%2e%2e/%2e%2e/outside.png",
@@ -134,7 +135,7 @@ def test_unknown_fields_and_bad_names_are_refused(server: TestClient) -> None:
                                   "media/a\\..\\b.png"])
 def test_path_traversal_in_media_names_is_refused(server: TestClient, tmp_path: Path, path: str) -> None:
     r = server.put(f"/api/v1/ingest/files/p/r1/{path}", content=b"evil", headers=AUTH)
-    assert r.status_code in (400, 404)
+    assert r.status_code in (400, 404, 422)
     written = [os.path.join(d, f) for d, _, files in os.walk(tmp_path) for f in files if f.endswith(".png")]
     assert written == []
 
@@ -142,7 +143,7 @@ def test_path_traversal_in_media_names_is_refused(server: TestClient, tmp_path: 
 def test_path_traversal_in_a_media_record_is_refused(server: TestClient) -> None:
     body = {"batch_id": "p/r1/media/1-1", "project": "p", "run_id": "r1", "media": [
         {"seq": 1, "key": "img", "step": 0, "ts": 1.0, "kind": "image", "path": "media/../../x.png"}]}
-    assert server.post("/api/v1/ingest/batch", json=body, headers=AUTH).status_code == 400
+    assert server.post("/api/v1/ingest/batch", json=body, headers=AUTH).status_code == 422
     assert server.db.count("media") == 0
 
 
@@ -196,7 +197,7 @@ def test_read_token_protects_reads(tmp_path: Path) -> None:
     config = ServerConfig(db=f"sqlite:///{tmp_path / 's.sqlite'}", media_dir=str(tmp_path / "m"), token=TOKEN,
                           read_token="reader")
     app = build_app(config)
-    with TestClient(app) as client:
+    with TestClient(app, base_url="http://127.0.0.1") as client:
         assert client.get("/api/v1/projects").status_code == 401
         assert client.get("/api/v1/projects", headers={"authorization": "Bearer reader"}).status_code == 200
         assert client.get("/api/v1/health").status_code == 200

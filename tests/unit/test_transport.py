@@ -64,7 +64,8 @@ def test_files_go_first_then_the_batch(server: ScriptedServer, tmp_path) -> None
     finally:
         t.close()
     methods = [(m, p) for m, p, _ in server.requests]
-    assert methods == [("PUT", "/api/v1/ingest/files/p/r/media/img/0-1.png"), ("POST", "/api/v1/ingest/batch")]
+    assert methods == [("PUT", "/api/v1/ingest/file?project=p&run_id=r&path=media%2Fimg%2F0-1.png"),
+                       ("POST", "/api/v1/ingest/batch")]
     assert server.requests[0][2] == b"\x89PNG fake"
 
 

@@ -112,10 +112,10 @@ def test_hub_init_accelerate_get_tracker(tmp_path):
     accelerator.init_trackers("ignored", config={"opt": "sgd"})
     _train(accelerator, steps=3)
     accelerator.end_training()
-    # A bound tracker leaves the run to its owner: still open after end_training.
-    assert integration.run.status == "running"
-    integration.finish()
-    integration.finish()  # twice is harmless
+    # end_training is final: the bound hub integration finishes too (issue 14: it used to stay
+    # "running" with nothing flushed).
+    assert integration.run.status == "finished" and integration.get_stats()["enabled"] is False
+    integration.finish()  # the owner's finish afterwards is harmless
     (view,) = seetrain.Api(tmp_path).runs("hub")
     assert view.name == "via-hub" and view.config["opt"] == "sgd" and view.status == "finished"
     assert [s for s, _, _ in view.scalars("train/loss")] == [0, 1, 2]
@@ -154,3 +154,44 @@ def test_seetrain_failure_does_not_break_training(tmp_path):
     accelerator.end_training()  # finishing twice is harmless
     (view,) = seetrain.Api(tmp_path).runs("broken")
     assert view.status == "finished"
+
+
+def test_tracker_on_a_run_passed_in_is_flushed_and_left_open(tmp_path):
+    from accelerate import Accelerator
+
+    run = seetrain.init(project="shared", logdir=str(tmp_path), reinit="create_new", **QUIET)
+    integration = main.init_accelerate(run=run)
+    accelerator = Accelerator(cpu=True, log_with=integration.get_tracker())
+    accelerator.init_trackers("ignored")
+    _train(accelerator, steps=2)
+    accelerator.end_training()
+    assert run.status == "running"  # the caller's run: theirs to finish
+    (view,) = seetrain.Api(tmp_path).runs("shared")
+    assert [s for s, _, _ in view.scalars("train/loss")] == [0, 1]  # flushed all the same
+    run.finish()
+
+
+def _uncreatable(tmp_path) -> str:
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    return str(blocker / "logs")
+
+
+def test_hub_path_with_uncreatable_logdir_degrades_like_the_tracker(tmp_path, caplog):
+    from accelerate import Accelerator
+
+    from integrations import errors
+
+    errors.reset_error_stats()
+    with caplog.at_level("WARNING", logger="seetrain"):
+        with main.with_integration("accelerate", project="p", logdir=_uncreatable(tmp_path), **QUIET) as integ:
+            accelerator = Accelerator(cpu=True, log_with=integ.get_tracker())
+            accelerator.init_trackers("p", config={"lr": 0.1})
+            losses = _train(accelerator, steps=3)
+            stats = errors.get_integration_error_stats()
+            accelerator.end_training()
+    assert len(losses) == 3  # training went on
+    (own,) = stats["integrations"].values()
+    assert own["degraded_calls"] == stats["global"]["degraded_calls"] == 1
+    assert own["errors"] == {"NotADirectoryError": 1} and own["records_sent"] == 0
+    assert len([r for r in caplog.records if "NotADirectoryError" in r.getMessage()]) == 1

@@ -219,6 +219,8 @@ def test_hub_backend_direct_calls(tmp_path):
         assert pil.convert("RGB").getpixel((0, 0)) == (255, 0, 0)
     (graph,) = view.media(kind="model_graph")
     assert graph.payload["parameters"] == 8
+    (traced,) = view.media(kind="graph")  # routed to seetrain.log_graph's record
+    assert traced.payload["method"] == "torch.fx" and traced.payload["total_params"] == 8
 
 
 def test_backend_instance_in_visualizer(tmp_path):

@@ -478,14 +478,13 @@ def test_another_active_run_is_left_alone(client: Any, logdir: Any, srv: FakeLLM
 
 def test_latency_sample_stays_bounded(autolog: Any, client: Any, logdir: Any,
                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    from integrations import _autolog
-
-    monkeypatch.setattr(_autolog, "LATENCY_SAMPLE", 5)
+    monkeypatch.setattr(autolog._latencies, "size", 5)  # a SortedReservoir (seetrain._sample)
     for i in range(20):
         client.chat.completions.create(**chat(f"call {i}"))
-    assert len(autolog._latencies) == 5 and autolog._latencies == sorted(autolog._latencies)
+    kept = autolog._latencies.values
+    assert len(kept) == 5 and kept == sorted(kept) and autolog._latencies.seen == 20
     totals = autolog.get_totals()
     assert totals["calls"] == 20 and totals["total_tokens"] == sum(7 for _ in range(20))
-    assert min(autolog._latencies) <= totals["latency_p50_s"] <= max(autolog._latencies)
+    assert min(kept) <= totals["latency_p50_s"] <= max(kept)
     view = _finish(autolog, logdir)
     assert len(calls(view)) == 20 and scalar(view, "llm/calls")[-1] == (19, 20)

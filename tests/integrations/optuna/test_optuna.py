@@ -146,3 +146,14 @@ def test_seetrain_failure_does_not_break_the_study(tmp_path):
     callback.finish()
     (view,) = seetrain.Api(tmp_path).runs("broken")
     assert view.status == "finished"
+
+
+def test_hub_get_callback_is_the_study_callback(tmp_path):
+    integration = main.init_optuna(project="hub-optuna", logdir=str(tmp_path), **QUIET)
+    callback = integration.get_callback(metric_name="loss")
+    assert callback is integration.get_tracker()
+    study = _study("via-callback")
+    study.optimize(objective, n_trials=3, callbacks=[callback])
+    callback.finish()  # says the study is over: the bound integration's run finishes too
+    (view,) = seetrain.Api(tmp_path).runs("hub-optuna")
+    assert view.status == "finished" and [s for s, _, _ in view.scalars("loss")] == [0, 1]

@@ -263,3 +263,23 @@ def test_logger_pickles_for_spawned_workers(logdir):
     logger.finalize("success")
     clone.finalize("success")
     assert sorted(v for r in seetrain.Api(logdir).runs("pickled") for _, _, v in r.scalars("a")) == [1.0, 2.0]
+
+
+def test_hub_path_with_uncreatable_logdir_degrades(tmp_path, caplog):
+    from integrations import errors
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    errors.reset_error_stats()
+    with caplog.at_level("WARNING", logger="seetrain"):
+        with main.with_integration("pytorch_lightning", project="p", logdir=str(blocker / "logs"),
+                                   **SEETRAIN_KW) as integration:
+            trainer = lp.Trainer(max_steps=3, logger=integration.get_callback(), enable_checkpointing=False,
+                                 enable_progress_bar=False, enable_model_summary=False,
+                                 default_root_dir=str(tmp_path / "root"), limit_val_batches=0)
+            trainer.fit(TinyModule(), _loader())
+            stats = errors.get_integration_error_stats()
+    assert trainer.global_step == 3  # training went on
+    (own,) = stats["integrations"].values()
+    assert own["degraded_calls"] == stats["global"]["degraded_calls"] == 1
+    assert len([r for r in caplog.records if "NotADirectoryError" in r.getMessage()]) == 1

@@ -203,3 +203,19 @@ def test_user_error_is_raised_untouched(tmp_path):
     with pytest.raises(TypeError, match="dictionary"):
         writer.add_hparams("not a dict", {})
     writer.close()
+
+
+@pytest.mark.parametrize("writer_cls", WRITERS)
+def test_add_graph_becomes_a_graph_record(tmp_path, writer_cls):
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
+    tb.sync_tensorboard(project="tb-graph", logdir=str(tmp_path / "logs"), **QUIET)
+    writer = writer_cls(str(tmp_path / "tb"))
+    writer.add_graph(model, torch.randn(5, 4))
+    writer.close()
+    tb.unsync_tensorboard()
+    (view,) = seetrain.Api(tmp_path / "logs").runs("tb-graph")
+    (graph,) = view.media(kind="graph")
+    payload = graph.payload
+    assert payload["format"] == "seetrain.graph/1" and payload["method"] == "torch.fx"
+    assert payload["op_counts"] == {"Linear": 2, "ReLU": 1} and payload["total_params"] == 58
+    assert [n["output"]["shape"] for n in payload["nodes"] if n["op"] == "call_module"] == [[5, 8], [5, 8], [5, 2]]

@@ -1,38 +1,40 @@
-// Metric charts on uPlot: one panel per key, every selected run overlaid, TensorBoard-style
-// smoothing, server-side zoom refinement, crosshair and zoom synced across panels sharing an x
-// axis, NaN/inf markers, PNG/CSV export. System metrics (sys/...) have their own x axis: their
-// step is the monitor's sample index, so they are drawn against time by default.
+// Metric charts on uPlot: one panel per key (or a custom panel: several metrics, any metric as
+// the x axis), every visible run overlaid or runs grouped into mean + min-max/std bands
+// (computed server-side), time-weighted smoothing, server-side zoom refinement, crosshair and
+// zoom synced across panels sharing an x axis, hover highlight shared with the runs table,
+// NaN/inf markers, markers on isolated points, PNG and full-resolution CSV export. System
+// metrics (sys/...) have their own x axis: their step is the monitor's sample index, so they are
+// drawn against time by default.
 import uPlot from "../vendor/uplot/uPlot.esm.js";
 import { api } from "./api.js";
-import { el, clear, withAlpha, fmtNum, fmtDuration, groupKeys, download, debounce } from "./util.js";
+import { el, clear, withAlpha, fmtNum, fmtDuration, groupKeys, download, debounce, PALETTE } from "./util.js";
 import { isSysKey, isDetailKey, unitOf, displayScale, fmtScaled, metricLabel, groupLabel, sysOrder } from "./metrics.js";
+import { smooth, isolatedIndices, SMOOTH_SCALE } from "./charts_core.js";
+
+export { smooth, isolatedIndices };
 
 const PANEL_HEIGHT = 230;
-
-/** Debiased exponential moving average, as TensorBoard's smoothing slider computes it. */
-export function smooth(values, weight) {
-  if (!(weight > 0)) return values;
-  const out = new Array(values.length);
-  let last = 0, n = 0;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (v === null || v === undefined || !Number.isFinite(v)) { out[i] = v; continue; }
-    last = last * weight + (1 - weight) * v;
-    n++;
-    out[i] = last / (1 - Math.pow(weight, n));
-  }
-  return out;
-}
+const TALL_HEIGHT = 380;
+export const MAX_LINES = 300;  // more visible runs than this: the first MAX_LINES are drawn, and it says so
+const groupColor = (name) => {
+  let h = 2166136261;
+  for (let i = 0; i < name.length; i++) { h ^= name.charCodeAt(i); h = Math.imul(h, 16777619); }
+  return PALETTE[(h >>> 0) % PALETTE.length];
+};
 
 /** Settings shared by every panel of a workspace; panels subscribe to changes. */
 export class ChartSettings {
-  constructor() {
+  constructor(initial = {}) {
     const saved = JSON.parse(localStorage.getItem("seetrain_chart_settings") || "{}");
-    this.smoothing = saved.smoothing ?? 0.6;
-    this.xAxis = saved.xAxis ?? "step";
+    this.smoothing = initial.smoothing ?? saved.smoothing ?? 0.6;
+    this.xAxis = initial.xAxis ?? saved.xAxis ?? "step";
     this.sysXAxis = saved.sysXAxis ?? "relative";
     this.logY = saved.logY ?? false;
-    this.zooms = {};  // x axis -> [min, max]: a zoom applies to every panel drawn on that axis
+    this.groupBy = initial.groupBy ?? "";   // "", "config:KEY", "tag", "group", "job_type"
+    this.band = initial.band ?? "minmax";   // "minmax" | "std"
+    this.zooms = initial.zooms ?? {};  // x axis -> [min, max]: a zoom applies to every panel drawn on that axis
+    this.hidden = new Set(initial.hidden || []);  // run ids / "group:NAME" toggled off in the legends
+    this.highlighted = null;  // run id or "group:NAME" under the mouse (chart, legend or table)
     this.listeners = new Set();
   }
   set(changes) {
@@ -47,6 +49,15 @@ export class ChartSettings {
   setZoom(axis, range) {
     if (range) this.zooms[axis] = range; else delete this.zooms[axis];
     for (const fn of this.listeners) fn({ zoomAxis: axis });
+  }
+  highlight(id) {
+    if (id === this.highlighted) return;
+    this.highlighted = id;
+    for (const fn of this.listeners) fn({ highlight: id });
+  }
+  toggleHidden(id) {
+    if (this.hidden.has(id)) this.hidden.delete(id); else this.hidden.add(id);
+    for (const fn of this.listeners) fn({ hidden: id });
   }
 }
 
@@ -68,96 +79,198 @@ function axisLabel(axis, sys = false) {
   return axis === "step" ? (sys ? "sample #" : "step") : axis === "time" ? "wall time" : "relative time";
 }
 
+/** Keys a panel spec draws: its `keys`, or every known key matching its `regex`. */
+export function specKeys(spec, allKeys) {
+  if (spec.regex) {
+    let re;
+    try { re = new RegExp(spec.regex); } catch { return []; }
+    return allKeys.filter((k) => re.test(k));
+  }
+  return spec.keys || [];
+}
+
 export class ChartPanel {
-  /** runs: [{id, name, color, status}] */
-  constructor({ project, key, runs, settings }) {
-    Object.assign(this, { project, key, runs, settings });
-    this.sys = isSysKey(key);
+  /** spec: {id, keys: [key] | regex, x: null | "metric:KEY", title, custom}; runs: [{id, name, color, dash, status}] */
+  constructor({ project, spec, runs, settings, workspace = null }) {
+    Object.assign(this, { project, spec, runs, settings, workspace });
+    this.key = spec.keys?.[0] ?? spec.id;
+    this.keys = workspace ? specKeys(spec, workspace.keys) : spec.keys;
+    this.metricX = spec.x && spec.x.startsWith("metric:") ? spec.x.slice(7) : null;
+    this.sys = this.keys.length > 0 && this.keys.every(isSysKey);
     this.axisField = this.sys ? "sysXAxis" : "xAxis";
-    this.unit = unitOf(key);
-    this.series = new Map();   // run id -> {step, time, value, flag, start_time, last_step}
+    this.unit = this.keys.length === 1 ? unitOf(this.keys[0]) : "";
+    this.series = new Map();   // run id + "\0" + key -> {step, time, value, flag, start_time, last_step}
+    this.spans = new Map();    // same key -> the series' whole x extent (for zoom-independent smoothing)
+    this.bandData = null;      // the /bands answer when grouped
     this.zoom = settings.zooms[this.axis] || null;  // [min, max] of the x range shown, null = everything
     this.plot = null;
     this.loaded = false;
     this.info = el("span", { class: "panel-info" });
     this.nanBadge = el("span", { class: "nan-badge", hidden: true });
     this.tooltip = el("div", { class: "tooltip", hidden: true });
+    this.legend = el("div", { class: "legend" });
     this.body = el("div", { class: "panel-body" }, el("div", { class: "panel-loading" }, "loading…"));
-    this.el = el("div", { class: "panel", dataset: { key } },
+    const title = spec.title || (this.keys.length === 1 ? metricLabel(this.keys[0]) : (spec.regex ? `/${spec.regex}/` : this.keys.join(", ")));
+    const btn = (label, t, fn, cls = "") => el("button", { class: `icon-btn ${cls}`, title: t, "aria-label": t, onclick: fn }, label);
+    this.el = el("div", { class: `panel${spec.custom ? " custom" : ""}${spec.size === "l" ? " size-l" : ""}${spec.pinned ? " pinned" : ""}`,
+      dataset: { key: spec.custom ? "" : this.key, panel: spec.id } },
       el("div", { class: "panel-head" },
-        el("span", { class: `panel-title${metricLabel(key) !== key ? " label" : ""}`, title: key }, metricLabel(key)),
+        el("span", { class: `panel-title${title !== this.key ? " label" : ""}`, title: this.keys.join(", ") +
+          (this.metricX ? ` vs ${this.metricX}` : "") }, title + (this.metricX ? ` vs ${this.metricX}` : "")),
         this.unitEl = this.unit ? el("span", { class: "panel-unit" }, this.unit) : null, this.nanBadge, this.info,
         el("span", { class: "spacer" }),
-        el("button", { class: "icon-btn", title: "Reset zoom", onclick: () => this.resetZoom() }, "⤢"),
-        el("button", { class: "icon-btn", title: "Download PNG", onclick: () => this.exportPng() }, "PNG"),
-        el("button", { class: "icon-btn", title: "Download CSV", onclick: () => this.exportCsv() }, "CSV")),
-      this.body, this.tooltip);
+        workspace ? btn("◀", "Move earlier", () => workspace.move(spec.id, -1), "move") : null,
+        workspace ? btn("▶", "Move later", () => workspace.move(spec.id, 1), "move") : null,
+        workspace ? btn("★", spec.pinned ? "Unpin" : "Pin to top", () => workspace.togglePin(spec.id), `pin${spec.pinned ? " on" : ""}`) : null,
+        workspace ? btn("⇲", "Resize", () => workspace.toggleSize(spec.id), "resize") : null,
+        btn("⛶", "Fullscreen", () => this.toggleFullscreen(), "fullscreen"),
+        btn("⤢", "Reset zoom", () => this.resetZoom()),
+        btn("PNG", "Download PNG", () => this.exportPng()),
+        btn("CSV", "Download CSV", () => this.exportCsv()),
+        spec.custom && workspace ? btn("✕", "Remove panel", () => workspace.removePanel(spec.id), "remove") : null),
+      this.body, this.legend, this.tooltip);
     if (this.zoom) this.el.classList.add("zoomed");
     this.onSettings = (changes) => {
       if ("zoomAxis" in changes) { if (changes.zoomAxis === this.axis) this.applyZoom(); }
-      else if (this.axisField in changes) { this.zoom = null; this.el.classList.remove("zoomed"); if (this.loaded) this.load(); }
-      else if ("logY" in changes) this.build();
+      else if (this.axisField in changes) { this.zoom = null; this.el.classList.remove("zoomed"); this.spans.clear(); if (this.loaded) this.load(); }
+      else if ("groupBy" in changes || "band" in changes) { if (this.loaded) this.load(); }
+      else if ("logY" in changes || "hidden" in changes) { if (this.loaded) this.build(); }
       else if ("smoothing" in changes) this.redraw();
+      else if ("highlight" in changes) this.showHighlight();
     };
     settings.listeners.add(this.onSettings);
     this.resizer = new ResizeObserver(() => {
-      if (this.plot) this.plot.setSize({ width: this.width(), height: PANEL_HEIGHT });
+      if (this.plot) this.plot.setSize({ width: this.width(), height: this.height() });
     });
     this.resizer.observe(this.body);
   }
 
   get axis() { return this.settings[this.axisField]; }
+  get grouped() { return !!this.settings.groupBy && this.keys.length === 1 && !this.metricX; }
 
   width() { return Math.max(200, this.body.clientWidth); }
+  height() {
+    if (this.el.classList.contains("fullscreen")) return Math.max(240, window.innerHeight - 160);
+    return this.spec.size === "l" ? TALL_HEIGHT : PANEL_HEIGHT;
+  }
+
+  toggleFullscreen() {
+    const on = !this.el.classList.contains("fullscreen");
+    this.el.classList.toggle("fullscreen", on);
+    document.body.classList.toggle("has-fullscreen", on);
+    if (on) {
+      this.escHandler = (e) => { if (e.key === "Escape") this.toggleFullscreen(); };
+      document.addEventListener("keydown", this.escHandler);
+    } else if (this.escHandler) document.removeEventListener("keydown", this.escHandler);
+    if (this.plot) this.plot.setSize({ width: this.width(), height: this.height() });
+  }
+
+  visibleRuns() {
+    return this.runs.filter((r) => !this.settings.hidden.has(r.id)).slice(0, MAX_LINES);
+  }
 
   async load() {
-    const opts = { x_axis: this.axis, max_points: Math.min(4000, Math.max(400, this.width())) };
-    if (this.zoom) { opts.x_min = this.zoom[0]; opts.x_max = this.zoom[1]; }
-    const ids = this.runs.map((r) => r.id);
-    if (!ids.length) return;
     const token = (this.loadToken = {});
-    let res;
+    const ids = this.runs.map((r) => r.id);
+    if (!ids.length || !this.keys.length) { this.loaded = true; this.build(); return; }
+    const width = this.width();
+    const opts = { x_axis: this.metricX ? "step" : this.axis, digits: 6,
+      // Many runs in one panel: fewer points each (a 400 px chart shows 100 lines fine).
+      max_points: Math.round(Math.min(4000, Math.max(400, width)) / Math.max(1, Math.sqrt(ids.length / 10))) };
+    if (opts.max_points < 60) opts.max_points = 60;
+    if (this.zoom && !this.metricX) { opts.x_min = this.zoom[0]; opts.x_max = this.zoom[1]; }
     try {
-      res = await api.projectMetric(this.project, this.key, ids, opts);
+      if (this.grouped) {
+        const res = await api.bands(this.project, this.keys[0], ids, this.settings.groupBy,
+          { x_axis: this.axis, bins: Math.max(20, Math.min(400, Math.round(width / 3))), x_min: opts.x_min, x_max: opts.x_max });
+        if (token !== this.loadToken) return;
+        this.bandData = res;
+      } else {
+        this.bandData = null;
+        const drawn = this.runs.slice(0, MAX_LINES).map((r) => r.id);
+        const wanted = this.metricX ? [...this.keys, this.metricX] : this.keys;
+        const answers = await Promise.all(wanted.map((k) => api.projectMetric(this.project, k, drawn, opts)));
+        if (token !== this.loadToken) return;
+        this.series = new Map();
+        answers.forEach((res, i) => {
+          for (const [rid, s] of Object.entries(res.runs)) {
+            const id = `${rid}\u0000${wanted[i]}`;
+            this.series.set(id, s);
+            if (!this.zoom && s.step.length) {
+              const xs = xOf(s, opts.x_axis);
+              this.spans.set(id, xs[xs.length - 1] - xs[0]);
+            }
+          }
+        });
+      }
     } catch (err) {
       clear(this.body).appendChild(el("div", { class: "panel-loading error" }, err.message));
       return;
     }
-    if (token !== this.loadToken) return;  // a newer request (zoom, axis change) won
-    this.series = new Map(Object.entries(res.runs));
     this.loaded = true;
-    const total = Math.max(0, ...[...this.series.values()].map((s) => s.total));
-    const shown = Math.max(0, ...[...this.series.values()].map((s) => s.step.length));
-    this.info.textContent = total > shown ? `${fmtNum(shown)} of ${fmtNum(total)} pts` : "";
+    this.updateInfo();
     this.build();
+  }
+
+  updateInfo() {
+    if (this.bandData) {
+      const n = this.bandData.groups.reduce((a, g) => a + g.runs.length, 0);
+      this.info.textContent = `${this.bandData.groups.length} groups · ${n} runs`;
+      return;
+    }
+    const all = [...this.series.values()];
+    const total = Math.max(0, ...all.map((s) => s.total));
+    const shown = Math.max(0, ...all.map((s) => s.step.length));
+    const parts = [];
+    if (this.runs.length > MAX_LINES) parts.push(`drawing ${MAX_LINES} of ${this.runs.length} runs`);
+    if (total > shown) parts.push(`${fmtNum(shown)} of ${fmtNum(total)} pts`);
+    this.info.textContent = parts.join(" · ");
   }
 
   /** Poll new points of running runs (only points after the last step already shown). */
   async poll(runningIds) {
-    if (!this.loaded || this.zoom) return;
+    if (!this.loaded || this.zoom || this.grouped || this.metricX) return;
     let changed = false;
     for (const id of runningIds) {
-      const s = this.series.get(id);
       if (!this.runs.some((r) => r.id === id)) continue;
-      try {
-        const fresh = await api.metric(this.project, id, this.key,
-          { after_step: s ? s.last_step ?? -1 : -1, x_axis: this.axis, max_points: 4000 });
-        if (!s) { this.series.set(id, fresh); changed = true; continue; }
-        if (fresh.step.length) {
-          for (const f of ["step", "time", "value", "flag"]) s[f] = s[f].concat(fresh[f]);
-          s.last_step = fresh.last_step;
-          s.total = fresh.total;
-          changed = true;
+      for (const key of this.keys) {
+        const sid = `${id}\u0000${key}`;
+        const s = this.series.get(sid);
+        try {
+          const fresh = await api.metric(this.project, id, key,
+            { after_step: s ? s.last_step ?? -1 : -1, x_axis: this.axis, max_points: 4000 });
+          if (!s) { this.series.set(sid, fresh); changed = true; continue; }
+          if (fresh.step.length) {
+            for (const f of ["step", "time", "value", "flag"]) s[f] = s[f].concat(fresh[f]);
+            s.last_step = fresh.last_step;
+            s.total = fresh.total;
+            changed = true;
+          }
+        } catch (err) {
+          if (err.status !== 404) console.warn(err);
         }
-      } catch (err) {
-        if (err.status !== 404) console.warn(err);
       }
     }
     if (changed) this.build();
   }
 
-  /** [x, raw run 1, smoothed run 1, raw run 2, ...] aligned on the union of x values. */
+  /** The x values of one series: its steps/times, or the x metric's values at the same steps. */
+  xsFor(runId, s) {
+    if (!this.metricX) return xOf(s, this.axis);
+    const xsrc = this.series.get(`${runId}\u0000${this.metricX}`);
+    if (!xsrc) return null;
+    const byStep = new Map();
+    xsrc.step.forEach((st, i) => { if (xsrc.value[i] !== null) byStep.set(st, xsrc.value[i]); });
+    return s.step.map((st) => byStep.get(st) ?? null);
+  }
+
+  /** uPlot data + series descriptions: [x, raw, smoothed, ...] per (run, key) aligned on the union
+   * of x values; or [x, lo, hi, mean, ...] per group when grouped. */
   data() {
+    return this.bandData ? this.bandTables() : this.runTables();
+  }
+
+  runTables() {
     const logY = this.settings.logY, w = this.settings.smoothing;
     const tables = [], order = [];
     this.smoothed = new Map();
@@ -165,18 +278,60 @@ export class ChartPanel {
     for (const s of this.series.values()) for (const v of s.value) if (v !== null && Math.abs(v) > maxAbs) maxAbs = Math.abs(v);
     this.scale = displayScale(this.unit, maxAbs);
     const f = this.scale.factor;
-    for (const run of this.runs) {
-      const s = this.series.get(run.id);
-      if (!s || !s.step.length) continue;
-      const xs = xOf(s, this.axis);
-      const raw = s.value.map((v) => (v === null || (logY && v <= 0) ? null : v * f));
-      const sm = smooth(raw, w);
-      this.smoothed.set(run.id, sm);
-      tables.push([xs, raw, sm]);
-      order.push(run);
+    const multi = this.keys.length > 1;
+    for (const run of this.visibleRuns()) {
+      this.keys.forEach((key, ki) => {
+        const sid = `${run.id}\u0000${key}`;
+        const s = this.series.get(sid);
+        if (!s || !s.step.length) return;
+        let xs = this.xsFor(run.id, s);
+        if (!xs) return;
+        let raw = s.value.map((v) => (v === null || (logY && v <= 0) ? null : v * f));
+        let flags = s.flag;
+        if (this.metricX) {  // x from another metric: sorted by it, points without an x dropped
+          const idx = xs.map((x, i) => i).filter((i) => xs[i] !== null).sort((a, b) => xs[a] - xs[b]);
+          xs = idx.map((i) => xs[i]); raw = idx.map((i) => raw[i]); flags = idx.map((i) => s.flag[i]);
+        }
+        const span = this.spans.get(sid) ?? (xs.length ? xs[xs.length - 1] - xs[0] : 0);
+        const sm = smooth(xs, raw, w, span / SMOOTH_SCALE);
+        this.smoothed.set(sid, sm);
+        tables.push([xs, raw, sm]);
+        order.push({ run, key, sid, xs, flags, isolated: isolatedIndices(raw).map((i) => xs[i]),
+          label: multi ? `${run.name} · ${key}` : run.name,
+          dash: multi ? [[], [6, 4], [2, 3], [10, 3, 2, 3]][ki % 4] : run.dash || [] });
+      });
     }
     this.order = order;
     return tables.length ? uPlot.join(tables) : [[]];
+  }
+
+  bandTables() {
+    const logY = this.settings.logY, w = this.settings.smoothing;
+    const res = this.bandData;
+    const xs = res.x;
+    this.scale = displayScale(this.unit, 0);
+    const cols = [xs];
+    const order = [];
+    const lowKey = this.settings.band === "std" ? null : "min";
+    const fix = (a) => a.map((v) => (v === null || (logY && v <= 0) ? null : v));
+    const span = xs.length ? xs[xs.length - 1] - xs[0] : 0;
+    for (const g of res.groups) {
+      const gid = `group:${g.name}`;
+      if (this.settings.hidden.has(gid)) continue;
+      const mean = fix(g.mean);
+      let lo, hi;
+      if (lowKey) { lo = fix(g.min); hi = fix(g.max); }
+      else {
+        lo = fix(g.mean.map((m, i) => (m === null ? null : m - g.std[i])));
+        hi = fix(g.mean.map((m, i) => (m === null ? null : m + g.std[i])));
+      }
+      const s = (a) => smooth(xs, a, w, span / SMOOTH_SCALE);
+      cols.push(s(lo), s(hi), s(mean));
+      order.push({ group: g, gid, color: groupColor(g.name), label: `${g.name} (${g.runs.length})`,
+        isolated: isolatedIndices(mean).map((i) => xs[i]) });
+    }
+    this.order = order;
+    return cols.length > 1 ? cols : [[]];
   }
 
   build() {
@@ -185,59 +340,117 @@ export class ChartPanel {
     if (this.unitEl) this.unitEl.textContent = this.scale.unit;
     this.hovered = false;
     clear(this.body);
+    this.drawLegend();
     if (!this.order.length) { this.body.appendChild(el("div", { class: "panel-loading" }, "no data")); return; }
     const settings = this.settings;
     const series = [{}];
-    for (const run of this.order) {
-      series.push({ label: run.name, stroke: () => (settings.smoothing > 0 ? withAlpha(run.color, 0.22) : run.color),
-        width: 1.25, spanGaps: true, points: { show: false } });
-      series.push({ label: `${run.name} (smoothed)`, stroke: run.color, width: 2, spanGaps: true,
-        points: { show: false }, show: true });
+    const bands = [];
+    this.seriesOwner = [null];  // uPlot series index -> run id / "group:NAME"
+    const xIndex = new Map(data[0].map((x, i) => [x, i]));
+    const isolatedFilter = (item) => (u, si, show) => {
+      if (show) return null;
+      const idx = item.isolated.map((x) => xIndex.get(x)).filter((i) => i !== undefined);
+      return idx.length ? idx : null;
+    };
+    if (this.bandData) {
+      for (const item of this.order) {
+        const base = series.length;
+        series.push({ label: `${item.label} low`, stroke: "transparent", width: 0, spanGaps: true, points: { show: false } });
+        series.push({ label: `${item.label} high`, stroke: "transparent", width: 0, spanGaps: true, points: { show: false } });
+        series.push({ label: item.label, stroke: item.color, width: 2, spanGaps: true,
+          points: { show: false, size: 7, fill: item.color, filter: isolatedFilter(item) } });
+        bands.push({ series: [base + 1, base], fill: withAlpha(item.color, 0.16) });
+        this.seriesOwner.push(item.gid, item.gid, item.gid);
+      }
+    } else {
+      for (const item of this.order) {
+        const color = item.run.color;
+        series.push({ label: item.label, stroke: () => (settings.smoothing > 0 ? withAlpha(color, 0.22) : color),
+          width: 1.25, spanGaps: true, dash: item.dash, points: { show: false, size: 7, fill: color, filter: isolatedFilter(item) } });
+        series.push({ label: `${item.label} (smoothed)`, stroke: color, width: 2, spanGaps: true, dash: item.dash,
+          points: { show: false }, show: true });
+        this.seriesOwner.push(item.run.id, item.run.id);
+      }
     }
-    const axis = this.axis, unit = this.scale.unit;
-    const grid = { stroke: "rgba(15,23,42,0.06)", width: 1 };
-    const ticks = { stroke: "rgba(15,23,42,0.15)", width: 1, size: 4 };
+    const axis = this.metricX ? "step" : this.axis, unit = this.scale.unit;
+    const dark = document.documentElement.dataset.theme === "dark";
+    const grid = { stroke: dark ? "rgba(226,232,240,0.08)" : "rgba(15,23,42,0.06)", width: 1 };
+    const ticks = { stroke: dark ? "rgba(226,232,240,0.2)" : "rgba(15,23,42,0.15)", width: 1, size: 4 };
+    const axisStroke = dark ? "#94a3b8" : "#64748b";
     const opts = {
-      width: this.width(), height: PANEL_HEIGHT, legend: { show: false },
+      width: this.width(), height: this.height(), legend: { show: false },
+      focus: { alpha: 0.18 },
       cursor: {
-        sync: { key: `seetrain-${axis}`, setSeries: false },
+        sync: { key: `seetrain-${this.metricX ? "m:" + this.metricX : axis}`, setSeries: false },
         drag: { x: true, y: false, setScale: false },
         points: { size: 6 },
+        focus: { prox: 12 },
         y: false,  // a horizontal line means nothing in the other panels the cursor is synced to
         bind: { dblclick: () => (e) => { e.preventDefault(); this.resetZoom(); return null; } },
       },
-      scales: { x: { time: axis === "time" }, y: { distr: settings.logY ? 3 : 1,
+      scales: { x: { time: axis === "time" && !this.metricX }, y: { distr: settings.logY ? 3 : 1,
         // Percentages start at 0, as a system monitor's charts do.
         range: unit === "%" && !settings.logY ? (u, mn, mx) => uPlot.rangeNum(0, Math.max(mx ?? 0, 1), 0.1, true) : undefined } },
       axes: [
-        { stroke: "#64748b", grid, ticks, font: "11px Inter, system-ui, sans-serif",
-          values: axis === "relative" ? (u, vals) => vals.map((v) => fmtDuration(v)) : undefined },
-        { stroke: "#64748b", grid, ticks, font: "11px Inter, system-ui, sans-serif",
+        { stroke: axisStroke, grid, ticks, font: "11px Inter, system-ui, sans-serif",
+          values: axis === "relative" && !this.metricX ? (u, vals) => vals.map((v) => fmtDuration(v)) : undefined },
+        { stroke: axisStroke, grid, ticks, font: "11px Inter, system-ui, sans-serif",
           // Wide enough for the longest tick label ("512 KB/s"), never narrower than before.
           size: (u, vals) => Math.max(56, 16 + 6.4 * Math.max(0, ...(vals || []).map((v) => String(v).length))),
           values: (u, vals) => vals.map((v) => (v === null ? "" : fmtScaled(v, unit, 3))) },
       ],
       series,
+      bands,
       hooks: {
         setSelect: [(u) => this.onSelect(u)],
         setCursor: [(u) => this.showTooltip(u)],
+        setSeries: [(u, si, o) => { if (o && o.focus && !this.applyingFocus) this.settings.highlight(si == null ? null : this.seriesOwner[si]); }],
         draw: [(u) => this.drawNonFinite(u)],
       },
     };
     this.plot = new uPlot(opts, data, this.body);
     // The crosshair follows in every panel of this x axis; the tooltip only where the mouse is.
     this.plot.over.addEventListener("mouseenter", () => { this.hovered = true; });
-    this.plot.over.addEventListener("mouseleave", () => { this.hovered = false; this.tooltip.hidden = true; });
-    if (this.zoom) this.plot.setScale("x", { min: this.zoom[0], max: this.zoom[1] });
-    const bad = [...this.series.values()].reduce((n, s) => n + s.flag.filter((f) => f).length, 0);
+    this.plot.over.addEventListener("mouseleave", () => { this.hovered = false; this.tooltip.hidden = true; this.settings.highlight(null); });
+    if (this.zoom && !this.metricX) this.plot.setScale("x", { min: this.zoom[0], max: this.zoom[1] });
+    const bad = this.bandData ? 0 : [...this.series.values()].reduce((n, s) => n + s.flag.filter((f) => f).length, 0);
     this.nanBadge.hidden = !bad;
     this.nanBadge.textContent = `${bad} NaN/inf`;
+    this.showHighlight();
+  }
+
+  /** Entries for the drawn runs or groups: click toggles one, hover highlights it everywhere. */
+  drawLegend() {
+    const items = this.bandData
+      ? (this.bandData.groups.map((g) => ({ id: `group:${g.name}`, label: `${g.name} (${g.runs.length})`, color: groupColor(g.name) })))
+      : this.runs.slice(0, MAX_LINES).map((r) => ({ id: r.id, label: r.name, color: r.color, dash: r.dash }));
+    const shown = items.slice(0, 40);
+    this.legend.replaceChildren(...shown.map((it) => el("button", {
+      class: `legend-item${this.settings.hidden.has(it.id) ? " off" : ""}${this.settings.highlighted === it.id ? " hl" : ""}`,
+      dataset: { id: it.id }, title: this.settings.hidden.has(it.id) ? "show" : "hide",
+      onclick: () => this.settings.toggleHidden(it.id),
+      onmouseenter: () => this.settings.highlight(it.id), onmouseleave: () => this.settings.highlight(null),
+    }, el("i", { class: `swatch${it.dash && it.dash.length ? " dashed" : ""}`, style: { background: it.color } }), it.label)),
+    ...(items.length > shown.length ? [el("span", { class: "muted" }, `+${items.length - shown.length} more`)] : []));
+  }
+
+  showHighlight() {
+    const id = this.settings.highlighted;
+    for (const b of this.legend.querySelectorAll(".legend-item")) b.classList.toggle("hl", b.dataset.id === id);
+    if (!this.plot) return;
+    let idx = null;
+    if (id !== null) {
+      // the smoothed line (runs) or the mean line (groups): the last series index the owner has
+      for (let i = this.seriesOwner.length - 1; i > 0; i--) if (this.seriesOwner[i] === id) { idx = i; break; }
+    }
+    this.applyingFocus = true;
+    try { this.plot.setSeries(idx, { focus: true }, false); } finally { this.applyingFocus = false; }
   }
 
   redraw() {
     if (!this.plot) return;
     this.plot.setData(this.data(), !this.zoom);
-    if (this.zoom) this.plot.setScale("x", { min: this.zoom[0], max: this.zoom[1] });
+    if (this.zoom && !this.metricX) this.plot.setScale("x", { min: this.zoom[0], max: this.zoom[1] });
   }
 
   onSelect(u) {
@@ -245,16 +458,19 @@ export class ChartPanel {
     if (width < 4) return;
     const min = u.posToVal(left, "x"), max = u.posToVal(left + width, "x");
     u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+    if (this.metricX) { u.setScale("x", { min, max }); return; }
     this.settings.setZoom(this.axis, [min, max]);
   }
 
   resetZoom() {
+    if (this.metricX && this.plot) { this.build(); return; }
     if (this.zoom) this.settings.setZoom(this.axis, null);
   }
 
   /** Follow the workspace's zoom of this panel's x axis: rescale at once, then ask the server
    * for the refined points of that range (panels not loaded yet pick it up when they load). */
   applyZoom() {
+    if (this.metricX) return;
     const range = this.settings.zooms[this.axis] || null;
     if (!range && !this.zoom) return;
     this.zoom = range;
@@ -268,25 +484,43 @@ export class ChartPanel {
     const { left, top } = u.cursor;
     if (!this.hovered || left === undefined || left < 0 || !this.order) { this.tooltip.hidden = true; return; }
     const x = u.posToVal(left, "x");
-    const axis = this.axis, unit = this.scale.unit, f = this.scale.factor;
+    const axis = this.metricX ? "step" : this.axis, unit = this.scale.unit, f = this.scale.factor;
     const rows = [];
     let xShown = null;
-    for (const run of this.order) {
-      const s = this.series.get(run.id);
-      const xs = xOf(s, axis);
-      const i = nearest(xs, x);
-      if (i < 0) continue;
-      if (Math.abs(u.valToPos(xs[i], "x") - left) > 40) continue;
-      if (xShown === null) xShown = xs[i];
-      const raw = s.flag[i] ? s.flag[i] : s.value[i] === null ? null : s.value[i] * f;
-      const sm = this.settings.smoothing > 0 && !s.flag[i] ? this.smoothed.get(run.id)[i] ?? null : null;
-      rows.push(el("div", { class: "tt-row" }, el("i", { style: { background: run.color } }),
-        el("span", { class: "tt-name" }, run.name),
-        el("b", {}, fmtScaled(sm === null ? raw : sm, unit)),
-        sm === null ? null : el("span", { class: "tt-raw" }, fmtScaled(raw, unit))));
+    if (this.bandData) {
+      const xs = this.bandData.x, i = nearest(xs, x);
+      if (i >= 0) {
+        xShown = xs[i];
+        for (const item of this.order) {
+          const g = item.group;
+          if (g.mean[i] === null) continue;
+          rows.push(el("div", { class: "tt-row" }, el("i", { style: { background: item.color } }),
+            el("span", { class: "tt-name" }, item.label), el("b", {}, fmtScaled(g.mean[i], unit)),
+            el("span", { class: "tt-raw" }, this.settings.band === "std" ? `± ${fmtNum(g.std[i], 3)}`
+              : `${fmtNum(g.min[i], 3)} – ${fmtNum(g.max[i], 3)}`)));
+        }
+      }
+    } else {
+      for (const item of this.order.slice(0, 30)) {
+        const s = this.series.get(item.sid);
+        const xs = item.xs;
+        const i = nearest(xs, x);
+        if (i < 0) continue;
+        if (Math.abs(u.valToPos(xs[i], "x") - left) > 40) continue;
+        if (xShown === null) xShown = xs[i];
+        const flag = item.flags[i];
+        const value = this.metricX ? null : s.value[i];
+        const raw = flag ? flag : value === null || value === undefined ? null : value * f;
+        const smv = this.smoothed.get(item.sid);
+        const sm = this.settings.smoothing > 0 && !flag ? smv[i] ?? null : null;
+        rows.push(el("div", { class: "tt-row" }, el("i", { style: { background: item.run.color } }),
+          el("span", { class: "tt-name" }, item.label),
+          el("b", {}, fmtScaled(sm === null ? raw : sm, unit)),
+          sm === null || raw === null ? null : el("span", { class: "tt-raw" }, fmtScaled(raw, unit))));
+      }
     }
     if (!rows.length) { this.tooltip.hidden = true; return; }
-    const head = axis === "step" ? `${this.sys ? "sample" : "step"} ${fmtNum(xShown)}` : axis === "time"
+    const head = this.metricX ? `${this.metricX} ${fmtNum(xShown)}` : axis === "step" ? `${this.sys ? "sample" : "step"} ${fmtNum(xShown)}` : axis === "time"
       ? new Date(xShown * 1000).toLocaleTimeString() : fmtDuration(xShown);
     this.tooltip.replaceChildren(el("div", { class: "tt-head" }, head), ...rows);
     this.tooltip.hidden = false;
@@ -299,13 +533,13 @@ export class ChartPanel {
 
   /** Mark NaN (bottom, hollow) and ±inf (top/bottom, filled) points: they have no y to draw. */
   drawNonFinite(u) {
+    if (this.bandData) return;
     const ctx = u.ctx, { left, top, width, height } = u.bbox;
     const r = 5 * devicePixelRatio;
     ctx.save();
-    for (const run of this.order || []) {
-      const s = this.series.get(run.id);
-      const xs = xOf(s, this.axis);
-      s.flag.forEach((f, i) => {
+    for (const item of this.order || []) {
+      const xs = item.xs;
+      item.flags.forEach((f, i) => {
         if (!f) return;
         const px = u.valToPos(xs[i], "x", true);
         if (px < left || px > left + width) return;
@@ -338,60 +572,60 @@ export class ChartPanel {
     const ctx = c.getContext("2d");
     ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, c.width, c.height);
     ctx.fillStyle = "#0f172a"; ctx.font = `600 ${13 * dpr}px system-ui, sans-serif`;
-    ctx.fillText(this.key, pad, pad + 10 * dpr);
+    ctx.fillText(this.keys.join(", "), pad, pad + 10 * dpr);
     ctx.drawImage(src, pad, head);
     let x = pad;
     ctx.font = `${11 * dpr}px system-ui, sans-serif`;
-    for (const run of this.order) {
-      ctx.fillStyle = run.color; ctx.fillRect(x, head + src.height + 8 * dpr, 10 * dpr, 10 * dpr);
-      ctx.fillStyle = "#334155"; ctx.fillText(run.name, x + 14 * dpr, head + src.height + 17 * dpr);
-      x += ctx.measureText(run.name).width + 30 * dpr;
+    for (const item of this.order.slice(0, 20)) {
+      const color = item.run ? item.run.color : item.color;
+      ctx.fillStyle = color; ctx.fillRect(x, head + src.height + 8 * dpr, 10 * dpr, 10 * dpr);
+      ctx.fillStyle = "#334155"; ctx.fillText(item.label, x + 14 * dpr, head + src.height + 17 * dpr);
+      x += ctx.measureText(item.label).width + 30 * dpr;
     }
-    c.toBlob((blob) => download(`${this.key.replace(/[^\w.-]+/g, "_")}.png`, blob), "image/png");
+    c.toBlob((blob) => download(`${this.keys.join("_").replace(/[^\w.-]+/g, "_")}.png`, blob), "image/png");
   }
 
-  csv() {
-    const axis = this.axis;
-    const lines = [["run_id", "run_name", axis === "step" ? "step" : "x_" + axis, "step", "wall_time", "value"].join(",")];
-    const q = (s) => `"${String(s).replace(/"/g, '""')}"`;
-    for (const run of this.order || []) {
-      const s = this.series.get(run.id);
-      const xs = xOf(s, axis);
-      s.step.forEach((st, i) => {
-        const v = s.flag[i] ? s.flag[i] : s.value[i];
-        lines.push([q(run.id), q(run.name), xs[i], st, s.time[i], v].join(","));
-      });
-    }
-    return lines.join("\n") + "\n";
-  }
-
+  /** Every point (never the downsampled chart data): the server streams the CSV. */
   exportCsv() {
-    download(`${this.key.replace(/[^\w.-]+/g, "_")}.csv`, new Blob([this.csv()], { type: "text/csv" }));
+    const ids = this.runs.filter((r) => !this.settings.hidden.has(r.id)).map((r) => r.id);
+    for (const key of this.keys) download(`${key.replace(/[^\w.-]+/g, "_")}.csv`, api.csvUrl(this.project, key, ids));
   }
 
   destroy() {
     this.settings.listeners.delete(this.onSettings);
     this.resizer.disconnect();
+    if (this.escHandler) document.removeEventListener("keydown", this.escHandler);
     if (this.plot) this.plot.destroy();
   }
 }
 
-/** The toolbar + grouped panels for some runs and keys. Panels load when scrolled into view. */
+/** The toolbar + panels for some runs and keys: custom and pinned panels first, then one panel
+ * per key in prefix groups. Panels load when scrolled into view. The layout (custom panels,
+ * pins, sizes, order) is saved per project when `persist` is on. */
 export class Workspace {
-  constructor({ project, runs, keys, settings = new ChartSettings() }) {
-    Object.assign(this, { project, runs, keys, settings });
+  constructor({ project, runs, keys, settings = new ChartSettings(), groupOptions = [], layout = null, persist = false,
+    onState = null }) {
+    Object.assign(this, { project, runs, keys, settings, groupOptions, persist, onState });
+    this.layout = layout || { panels: [], order: [], pinned: [], sizes: {} };
+    for (const f of ["panels", "order", "pinned"]) if (!Array.isArray(this.layout[f])) this.layout[f] = [];
+    if (!this.layout.sizes || typeof this.layout.sizes !== "object") this.layout.sizes = {};
     this.panels = new Map();
     this.filter = "";
     this.observer = new IntersectionObserver((entries) => {
       for (const e of entries) {
         if (!e.isIntersecting) continue;
-        const panel = this.panels.get(e.target.dataset.key);
+        const panel = this.panels.get(e.target.dataset.panel);
         if (panel && !panel.loaded && !panel.loading) { panel.loading = true; panel.load(); }
         this.observer.unobserve(e.target);
       }
     }, { rootMargin: "200px" });
     this.groupsEl = el("div", { class: "groups" });
-    this.el = el("div", { class: "workspace" }, this.toolbar(), this.groupsEl);
+    this.toolbarEl = this.toolbar();
+    this.el = el("div", { class: "workspace" }, this.toolbarEl, this.groupsEl);
+    this.saveLayout = debounce(() => {
+      if (this.persist) api.saveLayout(this.project, this.layout).catch((e) => console.warn("layout not saved", e));
+      if (this.onState) this.onState();
+    }, 300);
     this.renderGroups();
   }
 
@@ -407,38 +641,77 @@ export class Workspace {
     const log = el("label", { class: "toggle" },
       el("input", { type: "checkbox", class: "log-y", checked: s.logY, onchange: (e) => s.set({ logY: e.target.checked }) }),
       "log y");
-    const search = el("input", { type: "search", class: "key-filter", placeholder: "Filter charts…",
-      oninput: debounce((e) => { this.filter = e.target.value.toLowerCase(); this.applyFilter(); }, 120) });
-    return el("div", { class: "toolbar" }, search,
-      el("label", { class: "ctl" }, "Smoothing", slider, value),
-      el("label", { class: "ctl" }, "X axis", axis), log,
-      el("span", { class: "hint" }, "drag to zoom (all charts follow) · double-click to reset"));
+    const search = el("input", { type: "search", class: "key-filter", placeholder: "Filter charts (regex)…",
+      oninput: debounce((e) => { this.filter = e.target.value; this.applyFilter(); }, 120) });
+    this.smoothSlider = slider; this.smoothValue = value; this.axisSelect = axis;
+    const parts = [search, el("label", { class: "ctl" }, "Smoothing", slider, value),
+      el("label", { class: "ctl" }, "X axis", axis), log];
+    if (this.groupOptions.length) {
+      this.groupSelect = el("select", { class: "group-by", "aria-label": "group runs by",
+        onchange: (e) => { s.set({ groupBy: e.target.value }); } },
+        el("option", { value: "" }, "no grouping"),
+        ...this.groupOptions.map((o) => el("option", { value: o.value, selected: o.value === s.groupBy }, o.label)));
+      this.bandSelect = el("select", { class: "band", "aria-label": "band",
+        onchange: (e) => s.set({ band: e.target.value }) },
+        el("option", { value: "minmax", selected: s.band === "minmax" }, "min–max band"),
+        el("option", { value: "std", selected: s.band === "std" }, "± std band"));
+      parts.push(el("label", { class: "ctl" }, "Group", this.groupSelect, this.bandSelect));
+    }
+    if (this.persist) parts.push(el("button", { class: "btn add-panel", onclick: () => this.openPanelEditor() }, "+ Panel"));
+    parts.push(el("span", { class: "hint" }, "drag to zoom (all charts follow) · double-click to reset"));
+    return el("div", { class: "toolbar" }, ...parts);
+  }
+
+  /** Reflect settings changed from outside (URL, saved view) in the toolbar controls. */
+  syncToolbar() {
+    const s = this.settings;
+    this.smoothSlider.value = String(s.smoothing); this.smoothValue.textContent = s.smoothing.toFixed(2);
+    this.axisSelect.value = s.xAxis;
+    if (this.groupSelect) { this.groupSelect.value = s.groupBy; this.bandSelect.value = s.band; }
+  }
+
+  specOf(id) {
+    const custom = this.layout.panels.find((p) => p.id === id);
+    const base = custom ? { ...custom, custom: true } : { id, keys: [id] };
+    return { ...base, pinned: this.layout.pinned.includes(id), size: this.layout.sizes[id] || base.size || "m" };
+  }
+
+  ordered(ids) {
+    const rank = new Map(this.layout.order.map((id, i) => [id, i]));
+    return ids.map((id, i) => [id, i]).sort((a, b) => (rank.get(a[0]) ?? 1e6 + a[1]) - (rank.get(b[0]) ?? 1e6 + b[1])).map((p) => p[0]);
   }
 
   renderGroups() {
     for (const p of this.panels.values()) p.destroy();
     this.panels.clear();
     clear(this.groupsEl);
-    if (!this.keys.length) { this.groupsEl.appendChild(el("div", { class: "empty" }, "No metrics logged yet.")); return; }
+    const section = (name, label, ids, extraClass = "", note = null, bar = null) => {
+      const grid = el("div", { class: "panel-grid" });
+      for (const id of this.ordered(ids)) this.addPanel(this.specOf(id), grid);
+      return el("details", { class: `group ${extraClass}`, open: true, dataset: { group: name } },
+        el("summary", {}, el("span", { class: "group-name" }, label), el("span", { class: "count" }, String(ids.length)), note),
+        bar, grid);
+    };
+    const pinned = this.layout.pinned.filter((id) => this.layout.panels.some((p) => p.id === id) || this.keys.includes(id));
+    if (pinned.length) this.groupsEl.appendChild(section("pinned", "Pinned", pinned, "pinned-group"));
+    const custom = this.layout.panels.map((p) => p.id).filter((id) => !pinned.includes(id));
+    if (custom.length) this.groupsEl.appendChild(section("custom", "Custom panels", custom, "custom-group"));
+    if (!this.keys.length && !custom.length) { this.groupsEl.appendChild(el("div", { class: "empty" }, "No metrics logged yet.")); return; }
     for (const [group, keys] of groupKeys(this.keys)) {
       const sys = group === "sys";
-      const ordered = sys ? sysOrder(keys) : keys;
+      const ordered = (sys ? sysOrder(keys) : keys).filter((k) => !pinned.includes(k));
       const main = ordered.filter((k) => !isDetailKey(k)), detail = ordered.filter(isDetailKey);
-      const grid = el("div", { class: "panel-grid" });
-      for (const key of main) this.addPanel(key, grid);
-      let sub = null;
+      const sec = section(group, groupLabel(group), main, sys ? "sys-group" : "",
+        sys ? el("span", { class: "group-note" }, "system monitor · drawn against time") : null, sys ? this.sysBar() : null);
+      sec.querySelector(".count").textContent = String(keys.length);
       if (detail.length) {
         // Per-layer / per-head charts: hundreds for a real model, so folded until asked for.
         const subGrid = el("div", { class: "panel-grid" });
-        for (const key of detail) this.addPanel(key, subGrid);
-        sub = el("details", { class: "subgroup" }, el("summary", {},
-          group === "attention" ? "per head" : "per layer", el("span", { class: "count" }, String(detail.length))), subGrid);
+        for (const key of detail) this.addPanel(this.specOf(key), subGrid);
+        sec.appendChild(el("details", { class: "subgroup" }, el("summary", {},
+          group === "attention" ? "per head" : "per layer", el("span", { class: "count" }, String(detail.length))), subGrid));
       }
-      const section = el("details", { class: `group${sys ? " sys-group" : ""}`, open: true, dataset: { group } },
-        el("summary", {}, el("span", { class: "group-name" }, groupLabel(group)), el("span", { class: "count" }, String(keys.length)),
-          sys ? el("span", { class: "group-note" }, "system monitor · drawn against time") : null),
-        sys ? this.sysBar() : null, grid, sub);
-      this.groupsEl.appendChild(section);
+      this.groupsEl.appendChild(sec);
     }
     this.applyFilter();
   }
@@ -452,21 +725,101 @@ export class Workspace {
     return el("div", { class: "group-bar" }, el("label", { class: "ctl" }, "X axis", select));
   }
 
-  addPanel(key, grid) {
-    const panel = new ChartPanel({ project: this.project, key, runs: this.runs, settings: this.settings });
-    this.panels.set(key, panel);
+  addPanel(spec, grid) {
+    const panel = new ChartPanel({ project: this.project, spec, runs: this.runs, settings: this.settings, workspace: this });
+    this.panels.set(spec.id, panel);
     grid.appendChild(panel.el);
     this.observer.observe(panel.el);
   }
 
   applyFilter() {
-    const f = this.filter;
-    for (const [key, p] of this.panels) {
-      p.el.hidden = f && !key.toLowerCase().includes(f) && !metricLabel(key).toLowerCase().includes(f);
+    let re = null;
+    try { re = this.filter ? new RegExp(this.filter, "i") : null; } catch { re = null; }
+    const f = this.filter.toLowerCase();
+    const hit = (s) => (re ? re.test(s) : s.toLowerCase().includes(f));
+    for (const p of this.panels.values()) {
+      p.el.hidden = !!f && !p.keys.some((k) => hit(k) || hit(metricLabel(k))) && !hit(p.spec.title || "");
     }
     for (const g of this.groupsEl.querySelectorAll(".group, .subgroup")) {
       g.hidden = ![...g.querySelectorAll(".panel")].some((p) => !p.hidden);
     }
+  }
+
+  // -- layout editing (persisted per project) ------------------------------------------------
+  move(id, delta) {
+    const panel = this.panels.get(id);
+    const grid = panel.el.parentElement;
+    const ids = [...grid.children].map((c) => c.dataset.panel);
+    const i = ids.indexOf(id), j = i + delta;
+    if (j < 0 || j >= ids.length) return;
+    [ids[i], ids[j]] = [ids[j], ids[i]];
+    const others = this.layout.order.filter((x) => !ids.includes(x));
+    this.layout.order = [...others, ...ids];
+    const active = document.activeElement;
+    if (delta < 0) grid.insertBefore(panel.el, grid.children[j]); else grid.insertBefore(grid.children[j], panel.el);
+    if (active && panel.el.contains(active)) active.focus();  // keyboard users keep their place
+    this.saveLayout();
+  }
+
+  togglePin(id) {
+    const pins = this.layout.pinned;
+    if (pins.includes(id)) pins.splice(pins.indexOf(id), 1); else pins.push(id);
+    this.saveLayout();
+    this.renderGroups();
+  }
+
+  toggleSize(id) {
+    const next = (this.layout.sizes[id] || "m") === "m" ? "l" : "m";
+    if (next === "m") delete this.layout.sizes[id]; else this.layout.sizes[id] = next;
+    const p = this.panels.get(id);
+    p.spec.size = next;
+    p.el.classList.toggle("size-l", next === "l");
+    if (p.plot) p.plot.setSize({ width: p.width(), height: p.height() });
+    this.saveLayout();
+  }
+
+  removePanel(id) {
+    this.layout.panels = this.layout.panels.filter((p) => p.id !== id);
+    this.layout.pinned = this.layout.pinned.filter((p) => p !== id);
+    this.saveLayout();
+    this.renderGroups();
+  }
+
+  addCustomPanel(spec) {
+    const id = `custom-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+    this.layout.panels.push({ id, ...spec });
+    this.saveLayout();
+    this.renderGroups();
+    return id;
+  }
+
+  /** A small form: metrics (several, or a regex), x axis (step/time/any metric), title. */
+  openPanelEditor() {
+    const keys = this.keys.filter((k) => !isDetailKey(k));
+    const picks = el("select", { class: "panel-metrics", multiple: true, size: Math.min(8, keys.length), "aria-label": "metrics" },
+      ...keys.map((k) => el("option", { value: k }, k)));
+    const regex = el("input", { type: "search", class: "panel-regex", placeholder: "or a regex, e.g. ^(train|val)/loss$" });
+    const xSel = el("select", { class: "panel-x", "aria-label": "x axis of the panel" },
+      el("option", { value: "" }, "x: the workspace x axis"), ...keys.map((k) => el("option", { value: `metric:${k}` }, `x: ${k}`)));
+    const title = el("input", { type: "search", class: "panel-title-input", placeholder: "title (optional)" });
+    const close = () => { dialog.remove(); document.removeEventListener("keydown", onKey); };
+    const onKey = (e) => { if (e.key === "Escape") close(); };
+    const add = () => {
+      const chosen = [...picks.selectedOptions].map((o) => o.value);
+      const spec = { title: title.value.trim() || undefined, x: xSel.value || null };
+      if (regex.value.trim()) spec.regex = regex.value.trim(); else spec.keys = chosen;
+      if (!spec.regex && !chosen.length) { picks.focus(); return; }
+      close();
+      this.addCustomPanel(spec);
+    };
+    const dialog = el("div", { class: "dialog-backdrop", onclick: (e) => { if (e.target === dialog) close(); } },
+      el("div", { class: "dialog panel-editor", role: "dialog", "aria-label": "New panel" },
+        el("h3", {}, "New panel"), el("label", {}, "Metrics (ctrl/shift for several)"), picks, regex, xSel, title,
+        el("div", { class: "dialog-actions" }, el("button", { class: "btn", onclick: close }, "Cancel"),
+          el("button", { class: "btn primary create-panel", onclick: add }, "Add panel"))));
+    document.body.appendChild(dialog);
+    document.addEventListener("keydown", onKey);
+    picks.focus();
   }
 
   /** New runs or keys: rebuild only when the set of keys changed; else reload the series. */
@@ -477,6 +830,15 @@ export class Workspace {
     if (!sameKeys) { this.keys = keys; this.renderGroups(); return; }
     if (sameRuns) return;
     for (const p of this.panels.values()) { p.runs = this.runs; if (p.loaded) p.load(); }
+  }
+
+  /** Reload every loaded panel (e.g. after the settings came from a saved view). */
+  reload() {
+    for (const p of this.panels.values()) {
+      p.zoom = this.settings.zooms[p.axis] || null;
+      p.el.classList.toggle("zoomed", !!p.zoom);
+      if (p.loaded) p.load();
+    }
   }
 
   async poll(runningIds) {

@@ -3,7 +3,10 @@
 import { api } from "./api.js";
 import { Workspace } from "./charts.js";
 import { isSysKey, isDetailKey, unitOf, fmtUnit, metricLabel, sysOrder } from "./metrics.js";
-import { el, append, card, empty, colorsFor, fmtNum, fmtDuration, fmtValue, groupKeys, statusBadge } from "./util.js";
+import { el, append, card, empty, stylesFor, fmtNum, fmtDuration, fmtValue, groupKeys, statusBadge } from "./util.js";
+import { mediaAcrossRuns } from "./media_compare.js";
+
+const TRANSPOSE_AT = 7;  // from this many runs on, runs are rows (a sticky name column) instead of columns
 
 const lowerIsBetter = (key) => /loss|err|perplexity|ppl|mse|mae|rmse|wer|cer|latency|time/i.test(key);
 const higherIsBetter = (key) => /acc|score|reward|f1|map|auc|precision|recall|bleu|rouge|iou|dice/i.test(key);
@@ -21,12 +24,14 @@ export async function renderCompare(root, { project }, query) {
     return null;
   }
   const runs = data.runs;
-  const colors = colorsFor(runs.map((r) => r.id));
-  const colorFor = (id) => colors.get(id);
-  const runHead = (r, i, attrs = {}) => el("th", { class: "run-col", ...attrs },
+  const styles = stylesFor(runs.map((r) => r.id));
+  const colorFor = (id) => styles.get(id).color;
+  const unfinishedChip = (r) => (r.unfinished ? el("span", { class: "unfinished-chip", title: `${r.status}: its timing is not comparable` }, r.status) : null);
+  const runHead = (r, i, attrs = {}) => el("th", { class: `run-col${r.unfinished ? " unfinished" : ""}`, ...attrs },
     el("i", { class: "swatch", style: { background: colorFor(r.id) } }),
     el("a", { href: `#/run/${encodeURIComponent(project)}/${encodeURIComponent(r.id)}` }, r.name),
-    i === 0 && runs.length > 1 ? el("span", { class: "baseline-chip", title: "ratios are against this run" }, "baseline") : null);
+    i === 0 && runs.length > 1 ? el("span", { class: "baseline-chip", title: "ratios are against this run" }, "baseline") : null,
+    unfinishedChip(r));
   const head = () => el("tr", {}, el("th", {}, ""), runs.map((r, i) => runHead(r, i)));
 
   let onlyDiff = true;
@@ -62,21 +67,74 @@ export async function renderCompare(root, { project }, query) {
 
   const reportSlot = el("section", { class: "report-slot" });
   const keys = data.summary.keys;
-  const workspace = new Workspace({ project, runs: runs.map((r) => ({ id: r.id, name: r.name, color: colorFor(r.id), status: r.status })), keys });
+  const workspace = new Workspace({ project, runs: runs.map((r) => ({ id: r.id, name: r.name, ...styles.get(r.id), status: r.status })), keys });
   // Two independent columns, so a short config diff leaves no hole beside a long summary;
   // the report's timing and resources cards join them when they arrive.
-  const left = el("div", { class: "col" },
-    card("Config", el("div", { class: "table-wrap" }, el("table", { class: "grid compare config-diff" }, el("thead", {}, head()), info, cfgBody)), toggle));
-  const right = el("div", { class: "col" },
-    card("Summary metrics (last · min – max)", el("div", { class: "table-wrap" },
-      el("table", { class: "grid compare summary-diff" }, el("thead", {}, head()), el("tbody", {}, sumRows)))));
+  const cfgCard = card("Config", el("div", { class: "table-wrap" }, el("table", { class: "grid compare config-diff" }, el("thead", {}, head()), info, cfgBody)), toggle);
+  const sumCard = card("Summary metrics (last · min – max)", el("div", { class: "table-wrap" },
+    el("table", { class: "grid compare summary-diff" }, el("thead", {}, head()), el("tbody", {}, sumRows))));
+  const left = el("div", { class: "col" }, cfgCard);
+  const right = el("div", { class: "col" }, sumCard);
+  const sideBySide = el("div", { class: "two-col" }, left, right);
+  const transposed = transposedTable(project, data, colorFor, unfinishedChip, sumKeys);
+  let flipped = runs.length >= TRANSPOSE_AT;
+  // Runs as rows replaces the config and summary cards; the report's cards stay where they are.
+  const flip = () => { cfgCard.hidden = flipped; sumCard.hidden = flipped; transposed.hidden = !flipped; };
+  const flipBox = el("label", { class: "toggle" }, el("input", { type: "checkbox", class: "transpose", checked: flipped,
+    onchange: (e) => { flipped = e.target.checked; flip(); } }), "runs as rows");
+  flip();
+  const unfinished = runs.filter((r) => r.unfinished);
   append(root, [
     data.missing.length ? el("div", { class: "alert" }, `Not found: ${data.missing.join(", ")}`) : null,
-    el("div", { class: "two-col" }, left, right),
+    unfinished.length ? el("div", { class: "note unfinished-note" }, `${unfinished.length} of ${runs.length} runs did not finish `
+      + `(${unfinished.map((r) => `${r.name}: ${r.status}`).join(", ")}); their timing is shown but never ranked.`) : null,
+    el("div", { class: "compare-bar" }, flipBox, el("span", { class: "muted" }, `${runs.length} runs`)),
+    transposed, sideBySide,
     reportSlot,
+    mediaAcrossRuns(project, runs, colorFor),
     el("h2", { class: "section-title" }, "Charts"), workspace.el]);
   loadReport(reportSlot, left, right, project, runs, runHead);
   return () => workspace.destroy();
+}
+
+/** Runs as rows: a sticky name column, then status, duration, differing config, summary metrics. */
+function transposedTable(project, data, colorFor, unfinishedChip, sumKeys) {
+  const cfgKeys = data.config.differing.length ? data.config.differing : data.config.keys.slice(0, 12);
+  const metrics = sumKeys.slice(0, 16);
+  const best = Object.fromEntries(metrics.map((k) => {
+    const lasts = data.summary.values[k].map((v, i) => (v && typeof v.last === "number" && !data.runs[i].unfinished ? v.last : null)).filter((v) => v !== null);
+    const dir = direction(k);
+    return [k, lasts.length > 1 && dir ? (dir === "lower" ? Math.min(...lasts) : Math.max(...lasts)) : null];
+  }));
+  const table = el("table", { class: "grid compare transposed" },
+    el("thead", {}, el("tr", {}, el("th", { class: "sticky-col" }, "run"), el("th", {}, "status"), el("th", {}, "duration"),
+      cfgKeys.map((k) => el("th", { class: "cfg" }, k)), metrics.map((k) => el("th", { class: "metric" }, k)))),
+    el("tbody", {}, data.runs.map((r, i) => el("tr", { class: r.unfinished ? "unfinished" : "", dataset: { run: r.id } },
+      el("th", { class: "sticky-col" }, el("i", { class: "swatch", style: { background: colorFor(r.id) } }),
+        el("a", { href: `#/run/${encodeURIComponent(project)}/${encodeURIComponent(r.id)}` }, r.name), unfinishedChip(r)),
+      el("td", {}, statusBadge(r.status)), el("td", { class: "num" }, fmtDuration(r.duration)),
+      cfgKeys.map((k) => el("td", { class: "num" }, fmtValue(data.config.values[k][i]))),
+      metrics.map((k) => {
+        const v = data.summary.values[k][i];
+        return el("td", { class: `num ${v && v.last === best[k] && !r.unfinished ? "best" : ""}` }, v ? fmtNum(v.last) : "–");
+      })))));
+  return el("section", { class: "card transposed-card" }, el("div", { class: "card-head" }, el("h3", {}, "Runs (config that differs · last metric values)")),
+    el("div", { class: "table-wrap sticky-wrap" }, table));
+}
+
+/** The report, built off the request path: start a job, poll it (the page stays usable). */
+async function fetchReport(project, ids) {
+  let job;
+  try { job = await api.startReport(project, ids); } catch (err) {
+    if (err.status === 404 || err.status === 405) return api.report(project, ids);
+    throw err;
+  }
+  for (let wait = 100; ; wait = Math.min(1000, wait * 1.5)) {
+    const state = await api.reportJob(project, job.job);
+    if (state.status === "done") return state.report;
+    if (state.status === "failed") throw new Error(state.error || "the report failed");
+    await new Promise((res) => setTimeout(res, wait));
+  }
 }
 
 /** Timing, batch time, resources and per-metric statistics, as `seetrain compare` writes them.
@@ -85,7 +143,7 @@ async function loadReport(slot, left, right, project, runs, runHead) {
   const pending = el("div", { class: "card report-pending" }, el("div", { class: "empty" }, "building the comparison report…"));
   left.appendChild(pending);
   let rep;
-  try { rep = await api.report(project, runs.map((r) => r.id)); } catch (err) {
+  try { rep = await fetchReport(project, runs.map((r) => r.id)); } catch (err) {
     // 501: the data source builds no reports; anything else is worth a line.
     if (err.status === 501) pending.remove();
     else pending.replaceChildren(el("div", { class: "empty error" }, `report: ${err.message}`));
@@ -105,6 +163,7 @@ async function loadReport(slot, left, right, project, runs, runHead) {
   const bt = (id) => rep.batch_time[id] || null;
   const info = Object.fromEntries(rep.runs.map((r) => [r.id, r]));
   const speed = (id) => {
+    if (info[id].unfinished) return `${info[id].status}: not ranked`;
     const vs = rep.vs_baseline[id];
     if (!vs || typeof vs.speedup !== "number") return null;
     const x = vs.speedup;
@@ -112,7 +171,8 @@ async function loadReport(slot, left, right, project, runs, runHead) {
   };
   const sec = (v) => (typeof v === "number" ? (v < 1 ? `${fmtNum(v * 1000, 3)} ms` : fmtDuration(v)) : "–");
   const timing = el("table", { class: "grid compare report-timing" }, thead(), el("tbody", {},
-    row("total time", ids.map((id) => ({ v: info[id].total_time_s, text: fmtDuration(info[id].total_time_s), sub: speed(id) })), { lower: true }),
+    // An unfinished run's total time is no training time: shown, never ranked (no "best").
+    row("total time", ids.map((id) => ({ v: info[id].unfinished ? null : info[id].total_time_s, text: fmtDuration(info[id].total_time_s), sub: speed(id) })), { lower: true }),
     row("steps logged", ids.map((id) => ({ v: info[id].steps, text: fmtNum(info[id].steps) }))),
     row("batch time median", ids.map((id) => bt(id) && { v: bt(id).median, text: sec(bt(id).median),
       sub: `mean ${sec(bt(id).mean)} ± ${sec(bt(id).std)}` }), { lower: true,

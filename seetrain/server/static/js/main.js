@@ -1,5 +1,5 @@
 // Entry point: routes and breadcrumbs.
-import { route, start, parse } from "./router.js";
+import { route, start, parse, render } from "./router.js";
 import { renderProjects, renderProject } from "./runs_table.js";
 import { renderRun } from "./run_page.js";
 import { renderCompare } from "./compare.js";
@@ -19,6 +19,34 @@ function crumbs() {
   }
   nav.replaceChildren(...items.flatMap((it, i) => (i ? [el("span", { class: "sep" }, "/"), it] : [it])));
 }
+
+// Esc closes any open picker (columns, manage menu) and returns focus to its button.
+document.addEventListener("keydown", (e) => {
+  if (e.key !== "Escape") return;
+  for (const d of document.querySelectorAll("details.picker[open]")) {
+    d.open = false;
+    d.querySelector("summary")?.focus();
+  }
+});
+// Clicking outside an open picker closes it too.
+document.addEventListener("click", (e) => {
+  for (const d of document.querySelectorAll("details.picker[open]")) if (!d.contains(e.target)) d.open = false;
+});
+
+// Dark mode: the system's preference unless the toggle chose one (kept in localStorage).
+function applyTheme(theme) {
+  document.documentElement.dataset.theme = theme;
+  const btn = document.getElementById("theme");
+  if (btn) { btn.textContent = theme === "dark" ? "☀" : "☾"; btn.setAttribute("aria-pressed", String(theme === "dark")); }
+}
+const savedTheme = localStorage.getItem("seetrain_theme");
+applyTheme(savedTheme || (window.matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light"));
+document.getElementById("theme")?.addEventListener("click", () => {
+  const next = document.documentElement.dataset.theme === "dark" ? "light" : "dark";
+  localStorage.setItem("seetrain_theme", next);
+  applyTheme(next);
+  render();  // charts pick their grid colours when drawn
+});
 
 route("/projects", renderProjects);
 route("/project/:project", renderProject);

@@ -120,7 +120,30 @@ function histogramPanel(key, records) {
   };
   canvas.style.height = "260px";
   new ResizeObserver(draw).observe(canvas);  // also draws when a folded section opens
-  return card(key, el("div", { class: "hist-panel" }, canvas), el("span", { class: "muted" }, `${records.length} steps`));
+  // Hover: the step whose ridge is nearest the mouse, and the bin under it (range and count).
+  const tip = el("div", { class: "hist-tip", hidden: true });
+  canvas.addEventListener("mousemove", (e) => {
+    const recs = records.filter((r) => r.payload.counts && r.payload.edges);
+    if (!recs.length) return;
+    const box = canvas.getBoundingClientRect();
+    const x = e.clientX - box.left, y = e.clientY - box.top, w = box.width, h = 260;
+    const pad = { l: 56, r: 14, t: 10, b: 22 };
+    const lo = Math.min(...recs.map((r) => r.payload.edges[0]));
+    const hi = Math.max(...recs.map((r) => r.payload.edges[r.payload.edges.length - 1]));
+    const n = recs.length, ridge = Math.min(60, (h - pad.t - pad.b) * 0.45);
+    const gap = n > 1 ? (h - pad.t - pad.b - ridge) / (n - 1) : 0;
+    const i = Math.max(0, Math.min(n - 1, gap ? Math.round((y - pad.t - ridge / 2) / gap) : 0));
+    const v = lo + ((x - pad.l) / (w - pad.l - pad.r)) * (hi - lo);
+    const { counts, edges } = recs[i].payload;
+    let j = edges.findIndex((edge, k) => k < counts.length && v >= edge && v <= edges[k + 1]);
+    if (j < 0) { tip.hidden = true; return; }
+    tip.textContent = `step ${fmtNum(recs[i].step)} · [${fmtNum(edges[j], 4)}, ${fmtNum(edges[j + 1], 4)}) · count ${fmtNum(counts[j])}`;
+    tip.style.left = `${Math.min(x + 12, w - 220)}px`;
+    tip.style.top = `${Math.max(0, y - 28)}px`;
+    tip.hidden = false;
+  });
+  canvas.addEventListener("mouseleave", () => { tip.hidden = true; });
+  return card(key, el("div", { class: "hist-panel" }, canvas, tip), el("span", { class: "muted" }, `${records.length} steps`));
 }
 
 function topGroup(key) {

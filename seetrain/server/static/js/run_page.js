@@ -177,6 +177,42 @@ function modelTable(event) {
       el("tbody", {}, body))), el("span", { class: "muted" }, `from the first forward pass · step ${fmtNum(event.step)}`)));
 }
 
+/** Rename, notes, tags, archive, delete: saved beside the run (edits.json), never in its store. */
+function manageMenu(project, run) {
+  const reload = () => window.dispatchEvent(new HashChangeEvent("hashchange"));
+  const fail = (err) => window.alert(`Not saved: ${err.message}`);
+  const menu = el("details", { class: "picker manage" }, el("summary", { class: "btn" }, "Manage"),
+    el("div", { class: "picker-menu right" },
+      el("button", { class: "link-btn rename", onclick: async () => {
+        const name = window.prompt("New name", run.name);
+        if (name && name.trim() && name !== run.name) { try { await api.editRun(project, run.id, { name }); reload(); } catch (e) { fail(e); } }
+      } }, "Rename…"),
+      el("button", { class: "link-btn edit-notes", onclick: async () => {
+        const notes = window.prompt("Notes", run.notes || "");
+        if (notes !== null) { try { await api.editRun(project, run.id, { notes }); reload(); } catch (e) { fail(e); } }
+      } }, "Notes…"),
+      el("button", { class: "link-btn edit-tags", onclick: async () => {
+        const text = window.prompt("Tags (comma separated)", run.tags.join(", "));
+        if (text !== null) {
+          const tags = text.split(",").map((t) => t.trim()).filter(Boolean);
+          try { await api.editRun(project, run.id, { tags }); reload(); } catch (e) { fail(e); }
+        }
+      } }, "Tags…"),
+      el("button", { class: "link-btn archive", onclick: async () => {
+        try { await api.editRun(project, run.id, { archived: !run.archived }); reload(); } catch (e) { fail(e); }
+      } }, run.archived ? "Unarchive" : "Archive"),
+      el("button", { class: "link-btn danger delete-run", disabled: run.status === "running",
+        title: run.status === "running" ? "a running run cannot be deleted" : "moves the run to the logdir's .trash",
+        onclick: async () => {
+          const typed = window.prompt(`Delete run "${run.name}"? It moves to the logdir's .trash folder.\nType the run id (${run.id}) to confirm.`);
+          if (typed !== run.id) return;
+          try { await api.deleteRun(project, run.id); location.hash = `#/project/${encodeURIComponent(project)}`; } catch (e) { fail(e); }
+        } }, "Delete…")));
+  // A chosen action closes the menu (the prompt or the reload follows).
+  menu.querySelector(".picker-menu").addEventListener("click", (e) => { if (e.target.closest("button")) menu.open = false; });
+  return menu;
+}
+
 export async function renderRun(root, { project, id }, query) {
   let run;
   try { run = await api.run(project, id); } catch (err) {
@@ -189,7 +225,9 @@ export async function renderRun(root, { project, id }, query) {
   root.appendChild(el("div", { class: "page-head run-head" },
     el("i", { class: "swatch big", style: { background: color } }),
     el("h1", {}, run.name), statusSlot, run.framework ? el("span", { class: "chip fw" }, run.framework) : null,
-    run.tags.map(tagChip), el("span", { class: "spacer" }), durationSlot));
+    run.tags.map(tagChip), run.archived ? el("span", { class: "chip archived-chip" }, "archived") : null,
+    el("span", { class: "spacer" }), durationSlot, manageMenu(project, run)));
+  if (run.notes) root.appendChild(el("p", { class: "run-notes" }, el("b", {}, "Notes: "), run.notes));
 
   const chartRuns = () => [{ id: run.id, name: run.name, color, status: run.status }];
   const workspace = new Workspace({ project, runs: chartRuns(), keys: run.keys });

@@ -30,26 +30,39 @@ export function clear(node) {
   return node;
 }
 
-/** A stable, well-spread colour for a run id (golden-angle hue walk over a hash). */
-// Ten hues far enough apart to tell overlaid runs apart (no two blues next to each other).
-const PALETTE = ["#4f46e5", "#e11d48", "#059669", "#d97706", "#0891b2", "#9333ea", "#65a30d",
-  "#db2777", "#7c2d12", "#475569"];
-export function colorFor(id) {
+// 20 hues far enough apart to tell overlaid runs apart (Tableau-20 order: strong, then light),
+// times 4 line styles: 80 distinguishable (colour, dash) pairs before anything repeats.
+export const PALETTE = ["#4f46e5", "#e11d48", "#059669", "#d97706", "#0891b2", "#9333ea", "#65a30d",
+  "#db2777", "#7c2d12", "#475569", "#2563eb", "#dc2626", "#16a34a", "#ca8a04", "#0d9488", "#c026d3",
+  "#ea580c", "#4338ca", "#be123c", "#15803d"];
+export const DASHES = [[], [6, 4], [2, 3], [10, 3, 2, 3]];
+
+function hash(id) {
   let h = 2166136261;
   for (let i = 0; i < id.length; i++) { h ^= id.charCodeAt(i); h = Math.imul(h, 16777619); }
-  return PALETTE[(h >>> 0) % PALETTE.length];
+  return h >>> 0;
 }
+
+/** A stable colour for a run id (its hash picks one of the 20 colours). */
+export function colorFor(id) { return PALETTE[hash(id) % PALETTE.length]; }
 
 /** Colours for a set of runs: each run's hash colour, moved to the next free one on a clash
  * (probing in id order, so the same set of runs always gets the same colours). */
 export function colorsFor(ids) {
+  return new Map([...stylesFor(ids)].map(([id, s]) => [id, s.color]));
+}
+
+/** {color, dash} per run: the 20 colours first, then the same colours dashed, dotted, dash-dotted.
+ * Stable: the same set of run ids always gets the same styles (assigned in id order). */
+export function stylesFor(ids) {
   const taken = new Set(), out = new Map();
+  const n = PALETTE.length * DASHES.length;
   for (const id of [...ids].sort()) {
-    let i = PALETTE.indexOf(colorFor(id));
-    for (let n = 0; n < PALETTE.length && taken.has(PALETTE[i]); n++) i = (i + 1) % PALETTE.length;
-    taken.add(PALETTE[i]);
-    if (taken.size >= PALETTE.length) taken.clear();
-    out.set(id, PALETTE[i]);
+    let slot = hash(id) % PALETTE.length;  // the colour the run would have alone, solid
+    for (let k = 0; k < n && taken.has(slot); k++) slot = (slot + 1) % n;
+    taken.add(slot);
+    if (taken.size >= n) taken.clear();
+    out.set(id, { color: PALETTE[slot % PALETTE.length], dash: DASHES[Math.floor(slot / PALETTE.length)] });
   }
   return out;
 }

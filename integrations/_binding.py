@@ -34,6 +34,7 @@ class LazyIntegration:
         self._kwargs = {k: v for k, v in kwargs.items() if v is not None}
         self._integration = integration
         self.owns = integration is None
+        self._told_open = False
         self._lock = threading.Lock()
 
     @property
@@ -46,12 +47,18 @@ class LazyIntegration:
         of the rank) gives a no-op run unless the user asked for ``log_all_ranks``.
         ``late_kwargs`` fill in defaults known only at training time (e.g. the HF run name)."""
         current = self._integration
-        if current is not None and (not self.owns or not current._finished):
+        if current is not None and not (current._finished and (self.owns or current.ephemeral)):
             return current
         with self._lock:
             current = self._integration
-            if current is not None and (not self.owns or not current._finished):
+            if current is not None and not (current._finished and (self.owns or current.ephemeral)):
                 return current
+            if current is not None and not self.owns:
+                # An autolog integration ended with the framework's training call and the
+                # framework logs again (trainer.test() after fit): a new one on the same run.
+                self._integration = self._cls(run=current.run)
+                self._integration.ephemeral = True
+                return self._integration
             kwargs = {**{k: v for k, v in late_kwargs.items() if v is not None}, **self._kwargs}
             if current is not None:
                 # The framework logs again after it said training ended: continue the same run.
@@ -69,14 +76,7 @@ class LazyIntegration:
     def _create(self, kwargs: dict[str, Any], rank_zero: bool) -> Integration:
         if not rank_zero and not kwargs.get("log_all_ranks"):
             return self._cls(run=DisabledRun(config=kwargs.get("config")))
-        try:
-            return self._cls(**kwargs)
-        except Exception as exc:  # noqa: BLE001 - SeeTrain must never stop the user's training
-            log.warning("seetrain: could not start the %s run (%s: %s); logging is off for it",
-                        self._cls.name, type(exc).__name__, exc)
-            fallback = self._cls(run=DisabledRun(config=None))
-            fallback._degraded(exc)
-            return fallback
+        return self._cls.start(**kwargs)
 
     def __getstate__(self) -> dict[str, Any]:
         # Launchers that pickle callbacks into worker processes (DDP spawn, Ray): each worker
@@ -86,8 +86,39 @@ class LazyIntegration:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["_cls"], state["_kwargs"])  # type: ignore[misc]
 
-    def finish(self, status: str = "finished") -> None:
-        """Finish the run if this native object created it; a bound integration is left to its owner."""
+    def finish(self, status: str = "finished", bound: str = "flush") -> None:
+        """The framework says training ended. A run this native object created is finished. For
+        an integration the user made through the hub (``integration=``), ``bound="flush"`` writes
+        everything logged so far to disk and leaves the run open for its owner
+        (``integration.finish()``, ``integrations.main.finish()``, the end of
+        ``with_integration``, or the interpreter's exit), saying so once; ``bound="finish"``
+        finishes that integration too (where the framework's end is final, e.g. Accelerate's
+        ``end_training``)."""
         current = self._integration
-        if current is not None and self.owns:
+        if current is None:
+            return
+        if self.owns or bound == "finish" or current.ephemeral:
             current.finish(status=status)
+            return
+        if current._finished or isinstance(current.run, DisabledRun):
+            return
+        current.guard(current.run.flush)
+        if not self._told_open:
+            self._told_open = True
+            log.info("seetrain[%s]: training ended; the run %s stays open for the integration that "
+                     "owns it (call integration.finish() to close it); everything so far is on disk",
+                     current.name, current.run.id)
+
+
+def current_run_integration(cls: type[Integration]) -> Integration | None:
+    """For a native object ``seetrain.autolog()`` injects: an integration bound to the user's
+    current run (ephemeral: the framework's "training ended" finishes it, the run stays open), or
+    None when no run is open, and the native object then creates and owns a run of its own."""
+    from seetrain import get_run
+
+    run = get_run()
+    if run is None or run.finished or isinstance(run, DisabledRun):
+        return None
+    integration = cls.start(run=run)
+    integration.ephemeral = True
+    return integration
