@@ -140,6 +140,16 @@ class BlobStore:
             raise
         return digest, size, size
 
+    def size(self, digest: str) -> int:
+        return os.path.getsize(self.path(digest))
+
+    def adopt(self, src: str, digest: str) -> None:
+        """Move a file already verified to hash to ``digest`` (an upload) into the store."""
+        target = self.path(digest)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        os.chmod(src, 0o444)
+        os.replace(src, target)
+
     def remove(self, digest: str) -> int:
         """Delete one blob; returns the bytes freed (0 if it was already gone)."""
         path = self.path(digest)
