@@ -92,13 +92,19 @@ class SeeTrainLoggerCallback(LoggerCallback):
     ``description``, ``config``, ``tags``, ``logdir``, ``mode`` ... go to ``seetrain.init``;
     ``integration=`` binds the callback to an experiment run made with ``init_ray_tune``.
     Trial runs skip the system monitor and console capture: the experiment run has them.
+
+    ``best_checkpoint_metric="loss"`` (with ``best_checkpoint_mode="min"`` or ``"max"``): when the
+    experiment ends, the latest checkpoint of the trial whose last result is best on that metric
+    is stored in the experiment run as the artifact ``<experiment>-best`` (alias ``best``).
     """
 
     def __init__(self, project: str | None = None, experiment_name: str | None = None,
                  description: str | None = None, config: Any = None, tags: list[str] | None = None,
-                 integration: Integration | None = None, **init_kwargs: Any) -> None:
+                 integration: Integration | None = None, best_checkpoint_metric: str | None = None,
+                 best_checkpoint_mode: str = "min", **init_kwargs: Any) -> None:
         self._kwargs = {"project": project, "experiment_name": experiment_name, "description": description,
                         "config": config, "tags": tags, **init_kwargs}
+        self._best = (best_checkpoint_metric, best_checkpoint_mode)
         self._bound = integration
         self._reset_state()
 
@@ -113,10 +119,11 @@ class SeeTrainLoggerCallback(LoggerCallback):
     # Tune saves its run config (callbacks included) with the experiment state; open runs,
     # threads and locks must not go into that pickle, and a restored callback starts clean.
     def __getstate__(self) -> dict[str, Any]:
-        return {"_kwargs": self._kwargs}
+        return {"_kwargs": self._kwargs, "_best": self._best}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self._kwargs = state["_kwargs"]
+        self._best = state.get("_best", (None, "min"))
         self._bound = None
         self._reset_state()
 
@@ -211,7 +218,27 @@ class SeeTrainLoggerCallback(LoggerCallback):
             self._trial_runs.pop(trial_id, None)
         statuses = Counter(str(getattr(t, "status", "unknown")).lower() for t in trials)
         integration.update_config({"tune_result": {"n_trials": len(trials), "statuses": dict(statuses)}})
+        if self._best[0] and integration.enabled:
+            integration.guard(self._log_best_checkpoint, integration, trials)
         self._lazy.finish("finished")
+
+    def _log_best_checkpoint(self, integration: Integration, trials: list[Trial]) -> None:
+        metric, mode = self._best
+        scored = []
+        for trial in trials:
+            value = (getattr(trial, "last_result", None) or {}).get(metric)
+            path = getattr(getattr(trial, "checkpoint", None), "path", None)
+            if isinstance(value, numbers.Real) and path and os.path.isdir(path):
+                scored.append((float(value), trial, path))
+        if not scored:
+            return
+        value, trial, path = (max if mode == "max" else min)(scored, key=lambda item: item[0])
+        from seetrain.artifacts.manifest import name_from_path
+
+        integration.run.log_artifact(path, name=f"{name_from_path(self._group(integration) or 'tune')}-best",
+                                     type="model", aliases=["best"],
+                                     metadata={"trial_id": trial.trial_id, "trial": str(trial), metric: value,
+                                               "mode": mode, "config": _plain(trial.config)})
 
     def finish(self, status: str = "finished") -> None:
         """Close every open run this callback made, and the bound hub integration's (for use

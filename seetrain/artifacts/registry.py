@@ -16,7 +16,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +51,13 @@ CREATE TABLE IF NOT EXISTS remote_sync (
     PRIMARY KEY (target, kind, local_id)) WITHOUT ROWID;
 """
 _MAX_COMMIT_TRIES = 5
+_BLOB_BACKENDS: dict[str, Callable[[str, str], BlobStore]] = {}
+
+
+def register_blob_backend(logdir: str, factory: Callable[[str, str], BlobStore]) -> None:
+    """Registries under ``logdir`` get their blob store from ``factory(local folder, project)``
+    (a :class:`BlobStore` subclass; the local folder is its cache)."""
+    _BLOB_BACKENDS[os.path.abspath(logdir)] = factory
 
 
 class MissingBlobs(Exception):
@@ -101,7 +108,12 @@ class Registry:
     def __init__(self, root: str) -> None:
         self.root = root
         self.db_path = os.path.join(root, DB_NAME)
-        self.blobs = BlobStore(os.path.join(root, "objects", "sha256"))
+        folder = os.path.join(root, "objects", "sha256")
+        # A logdir may keep its bytes elsewhere (the tracking server on S3: see register_blob_backend).
+        logdir = os.path.dirname(os.path.dirname(os.path.abspath(root)))
+        project = os.path.basename(os.path.dirname(os.path.abspath(root)))
+        factory = _BLOB_BACKENDS.get(logdir)
+        self.blobs: BlobStore = factory(folder, project) if factory is not None else BlobStore(folder)
 
     @property
     def exists(self) -> bool:

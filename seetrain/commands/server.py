@@ -59,7 +59,7 @@ def build_app(config: ServerConfig):  # noqa: ANN201 - FastAPI is imported lazil
     store = open_media_store(config.media_store or config.media_dir, cache_dir=config.media_dir)
     limiter = FailedTokenLimiter()
     router = make_ingest_router(db, store, token=config.token, limits=limits, limiter=limiter)
-    artifacts = make_artifact_upload_router(config.media_dir, token=config.token)
+    artifacts = make_artifact_upload_router(config.media_dir, token=config.token, media_store=config.media_store)
     hosts = trusted_hosts(config.bind_host, config.allowed_hosts.split(","))
     app = create_app(DbSource(db, store), extra_routers=[router, artifacts], read_token=config.read_token,
                      title="SeeTrain server", allowed_hosts=hosts, limiter=limiter)

@@ -85,8 +85,14 @@ class UsageRequest(_Strict):
 
 
 def make_artifact_upload_router(media_dir: str | os.PathLike[str], token: str | None = None,
-                                max_chunk_bytes: int = DEFAULT_MAX_CHUNK) -> APIRouter:
+                                max_chunk_bytes: int = DEFAULT_MAX_CHUNK, media_store: str | None = None) -> APIRouter:
+    """The upload routes; with ``media_store="s3://bucket/prefix"`` the blobs go to that bucket
+    (:mod:`seetrain.server.artifacts_s3`) and ``media_dir`` keeps the registry and a cache."""
     logdir = server_artifacts_logdir(media_dir)
+    if media_store and media_store.startswith("s3://"):
+        from seetrain.server.artifacts_s3 import use_s3_for_artifacts
+
+        use_s3_for_artifacts(logdir, media_store)
     router = APIRouter(prefix="/api/v1/artifacts", tags=["artifact upload"],
                        dependencies=[Depends(make_token_check(token))])
 
@@ -116,7 +122,7 @@ def make_artifact_upload_router(media_dir: str | os.PathLike[str], token: str | 
         reg = registry(project)
         sha(digest)
         if reg.blobs.has(digest):
-            return {"offset": os.path.getsize(reg.blobs.path(digest)), "complete": True}
+            return {"offset": reg.blobs.size(digest), "complete": True}
         path = partial_path(reg, digest)
         return {"offset": os.path.getsize(path) if os.path.exists(path) else 0, "complete": False}
 
@@ -126,7 +132,7 @@ def make_artifact_upload_router(media_dir: str | os.PathLike[str], token: str | 
         reg = registry(project)
         sha(digest)
         if reg.blobs.has(digest):
-            return {"offset": os.path.getsize(reg.blobs.path(digest)), "complete": True}
+            return {"offset": reg.blobs.size(digest), "complete": True}
         declared = request.headers.get("content-length", "0")
         if not declared.isdigit():
             raise HTTPException(400, "bad Content-Length")
@@ -164,7 +170,7 @@ def make_artifact_upload_router(media_dir: str | os.PathLike[str], token: str | 
         reg = registry(project)
         sha(digest)
         if reg.blobs.has(digest):
-            return {"complete": True, "size": os.path.getsize(reg.blobs.path(digest))}
+            return {"complete": True, "size": reg.blobs.size(digest)}
         path = partial_path(reg, digest)
         if not os.path.exists(path):
             raise HTTPException(404, "nothing received for this blob")
@@ -177,10 +183,7 @@ def make_artifact_upload_router(media_dir: str | os.PathLike[str], token: str | 
             if actual != digest:
                 os.unlink(path)
                 raise HTTPException(422, f"received bytes hash to {actual}, not {digest}; upload again")
-            target = reg.blobs.path(digest)
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            os.chmod(path, 0o444)
-            os.replace(path, target)
+            reg.blobs.adopt(path, digest)  # a local move, or an upload to S3 (multipart when large)
         return {"complete": True, "size": size}
 
     @router.post("/{project}/versions", summary="Commit a version whose blobs are all uploaded")

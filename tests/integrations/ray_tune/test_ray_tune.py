@@ -131,3 +131,40 @@ def test_non_zero_rank_writes_nothing(ray_session, tmp_path, monkeypatch):
     callback = SeeTrainLoggerCallback(project="ranked", logdir=str(tmp_path / "st"), **QUIET)
     _fit(tmp_path, callback, [0.1], name="ranked")
     assert not os.path.exists(tmp_path / "st") or seetrain.Api(tmp_path / "st").runs() == []
+
+
+# ---- artifacts: the best trial's checkpoint (shares this module's Ray session) ----------------------
+def checkpointing_trainable(config):
+    import json
+    import tempfile
+
+    from ray import tune
+
+    for i in range(2):
+        with tempfile.TemporaryDirectory() as folder:
+            with open(os.path.join(folder, "state.json"), "w") as f:
+                json.dump({"lr": config["lr"], "iteration": i}, f)
+            tune.report({"loss": config["lr"] * (2 - i)}, checkpoint=tune.Checkpoint.from_directory(folder))
+
+
+def test_best_trial_checkpoint_is_an_artifact(ray_session, tmp_path):
+    from ray import tune
+
+    from integrations.ray_tune import SeeTrainLoggerCallback
+
+    callback = SeeTrainLoggerCallback(project="tune", logdir=str(tmp_path / "st"), best_checkpoint_metric="loss",
+                                      best_checkpoint_mode="min", **QUIET)
+    tuner = tune.Tuner(checkpointing_trainable, param_space={"lr": tune.grid_search([0.3, 0.1, 0.2])},
+                       tune_config=tune.TuneConfig(num_samples=1, max_concurrent_trials=2),
+                       run_config=tune.RunConfig(name="ckpt-sweep", callbacks=[callback],
+                                                 storage_path=str(tmp_path / "ray_results"), verbose=0))
+    results = tuner.fit()
+    assert not results.errors
+    api = seetrain.Api(tmp_path / "st")
+    best = api.artifact("tune/ckpt-sweep-best:best")
+    (experiment,) = [r for r in api.runs("tune") if "experiment" in r.tags]
+    assert best.created_by == experiment.id and best.metadata["loss"] == pytest.approx(0.1)
+    assert best.metadata["config"]["lr"] == 0.1
+    out = best.download(tmp_path / "dl")
+    with open(os.path.join(out, "state.json")) as f:
+        assert f.read() == '{"lr": 0.1, "iteration": 1}'
