@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from seetrain import limits
 from seetrain._exit import background_thread
+from seetrain._settings import default, setting
 from seetrain._store import DB_NAME, connect, count_points, has_table, loads, read_points
 from seetrain.transport.base import (
     AuthError,
@@ -41,11 +42,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("seetrain")
 
-DEFAULT_UPLOAD_TIMEOUT = 5.0
+DEFAULT_UPLOAD_TIMEOUT = default("SEETRAIN_UPLOAD_TIMEOUT")
 # A batch the server answers with 5xx this many times in a row stops the run's upload (the
 # records stay local and the report says why) instead of being retried forever.
-DEFAULT_MAX_BATCH_ATTEMPTS = 20
-DEFAULT_BATCH_SIZE = 2000
+DEFAULT_MAX_BATCH_ATTEMPTS = default("SEETRAIN_UPLOAD_MAX_ATTEMPTS")
+DEFAULT_BATCH_SIZE = default("SEETRAIN_UPLOAD_BATCH")
 DEFAULT_POINTS_PER_BATCH = 10_000
 MEDIA_BATCH_SIZE = 50
 SNAPSHOT_INTERVAL = 2.0
@@ -116,7 +117,7 @@ class RunUploader:
         # Points per batch: packed chunks are cheap to send, so batches are larger than the
         # JSON record batches of media and console.
         self.points_per_batch = DEFAULT_POINTS_PER_BATCH if batch_size == DEFAULT_BATCH_SIZE else batch_size
-        self.columnar = os.environ.get("SEETRAIN_UPLOAD_JSON_POINTS", "") not in ("1", "true")
+        self.columnar = not setting("SEETRAIN_UPLOAD_JSON_POINTS")
         self.conn = connect(os.path.join(run_dir, DB_NAME))
         head = self.conn.execute("SELECT id, project, created_at, hostname, pid FROM run").fetchone()
         if head is None:
@@ -602,12 +603,12 @@ def start_replicator(run: Run, upload_timeout: float | None = None) -> Replicato
     from seetrain.transport.http import HttpTransport
 
     if upload_timeout is None:
-        upload_timeout = float(os.environ.get("SEETRAIN_UPLOAD_TIMEOUT") or DEFAULT_UPLOAD_TIMEOUT)
+        upload_timeout = setting("SEETRAIN_UPLOAD_TIMEOUT")
     host = normalize_target(run.settings.host or "")
     transport = HttpTransport.from_env(host, run.settings.api_key)
-    interval = float(os.environ.get("SEETRAIN_REPLICATOR_INTERVAL") or 0.5)
-    batch_size = int(os.environ.get("SEETRAIN_UPLOAD_BATCH") or DEFAULT_BATCH_SIZE)
-    attempts = int(os.environ.get("SEETRAIN_UPLOAD_MAX_ATTEMPTS") or DEFAULT_MAX_BATCH_ATTEMPTS)
+    interval = setting("SEETRAIN_REPLICATOR_INTERVAL")
+    batch_size = setting("SEETRAIN_UPLOAD_BATCH")
+    attempts = setting("SEETRAIN_UPLOAD_MAX_ATTEMPTS")
     return Replicator(run.dir, transport, host, logdir=run.settings.logdir, stats=run.stats,
                       upload_timeout=upload_timeout, interval=interval, batch_size=batch_size,
                       max_batch_attempts=attempts).start()
