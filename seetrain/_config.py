@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import math
 import os
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from seetrain._jsonsafe import json_safe
 from seetrain.limits import MAX_JSON_DEPTH
 
 
@@ -21,7 +21,7 @@ def to_jsonable(value: Any, _depth: int = 0) -> Any:
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
+        return json_safe(value)
     if _depth >= MAX_JSON_DEPTH and isinstance(value, (Mapping, list, tuple, set, frozenset)):
         import warnings
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from seetrain import limits
 from seetrain._exit import background_thread
+from seetrain._jsonsafe import NONFINITE, float_text
 from seetrain._settings import default, setting
 from seetrain._store import DB_NAME, connect, count_points, has_table, loads, read_points
 from seetrain.transport.base import (
@@ -244,7 +245,7 @@ class RunUploader:
             return None
         grouped: dict[str, list[tuple]] = {}
         for seq, key, step, ts, value, special in rows:
-            v = _SPECIAL[special] if special else (float("nan") if value is None else value)
+            v = NONFINITE[special] if special else (float("nan") if value is None else value)
             grouped.setdefault(key, []).append((seq, step, ts, v))
         series = [(key, Columns(*(np.array(col, dtype=dt) for col, dt in
                                   zip(zip(*group), (np.int64, np.int64, np.float64, np.float64)))))
@@ -386,17 +387,15 @@ class RunUploader:
         self.conn.close()
 
 
-_SPECIAL = {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf")}
 
 
 def _records(series: list[tuple[str, Any]]) -> list[dict[str, Any]]:
     """Metric points as the JSON records of servers from before packed chunks."""
-    import math
 
     out = []
     for key, cols in series:
         for q, st, t, v in zip(cols.seq.tolist(), cols.step.tolist(), cols.ts.tolist(), cols.value.tolist()):
-            special = None if math.isfinite(v) else ("nan" if v != v else ("inf" if v > 0 else "-inf"))
+            special = float_text(v)
             out.append({"seq": q, "key": key, "step": st, "ts": t, "value": None if special else v,
                         "special": special})
     out.sort(key=lambda r: r["seq"])
