@@ -215,11 +215,11 @@ def test_a_config_nested_too_deep_is_kept_as_text(logdir):
     for _ in range(600):
         inner["a"] = {}
         inner = inner["a"]
-    with pytest.warns(SeeTrainWarning, match="deeper than 100 levels"):
+    with pytest.warns(SeeTrainWarning, match="deeper than 250 levels"):
         run = seetrain.init(project="deep", logdir=str(logdir), config={"deep": deep, "lr": 0.1})
     run.finish()
     config = _view(logdir, run).config
-    assert config["lr"] == 0.1 and "nested deeper than 100 levels" in str(config)
+    assert config["lr"] == 0.1 and "nested deeper than 250 levels" in str(config)
 
 
 def test_a_million_points_read_back_exactly(logdir):
