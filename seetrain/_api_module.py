@@ -68,9 +68,7 @@ def _start_transport(run: Run, upload_timeout: float | None) -> None:
         print(f"seetrain: mode='online' but no server is configured (pass host= or set SEETRAIN_HOST); "
               f"logging locally to {run.dir}", file=sys.stderr)
         return
-    from seetrain._replicator import start_replicator
-
-    run._replicator = start_replicator(run, upload_timeout)
+    run.start_upload(upload_timeout)
 
 
 def _start_extras(run: Run, system_monitor: bool | None, interval: float | None,

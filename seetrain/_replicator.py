@@ -597,17 +597,19 @@ class Replicator:
         return line
 
 
-def start_replicator(run: Run, upload_timeout: float | None = None) -> Replicator:
-    """Start replicating ``run`` to ``run.settings.host`` (called by ``seetrain.init``)."""
-    from seetrain.transport.http import HttpTransport
-
+def make_replicator(run: Run, upload_timeout: float | None = None, transport: Transport | None = None,
+                    target: str | None = None, **options: Any) -> Replicator:
+    """The replicator of ``run`` (not started): to ``target`` (default ``run.settings.host``)
+    over ``transport`` (default HTTP with retry and a circuit breaker); ``options`` override
+    the settings (``interval``, ``batch_size``, ``max_batch_attempts``)."""
     if upload_timeout is None:
         upload_timeout = setting("SEETRAIN_UPLOAD_TIMEOUT")
-    host = normalize_target(run.settings.host or "")
-    transport = HttpTransport.from_env(host, run.settings.api_key)
-    interval = setting("SEETRAIN_REPLICATOR_INTERVAL")
-    batch_size = setting("SEETRAIN_UPLOAD_BATCH")
-    attempts = setting("SEETRAIN_UPLOAD_MAX_ATTEMPTS")
+    host = normalize_target(target or run.settings.host or "")
+    if transport is None:
+        from seetrain.transport.http import HttpTransport
+
+        transport = HttpTransport.from_env(host, run.settings.api_key)
+    settings = {"interval": setting("SEETRAIN_REPLICATOR_INTERVAL"), "batch_size": setting("SEETRAIN_UPLOAD_BATCH"),
+                "max_batch_attempts": setting("SEETRAIN_UPLOAD_MAX_ATTEMPTS"), **options}
     return Replicator(run.dir, transport, host, logdir=run.settings.logdir, stats=run.stats,
-                      upload_timeout=upload_timeout, interval=interval, batch_size=batch_size,
-                      max_batch_attempts=attempts).start()
+                      upload_timeout=upload_timeout, **settings)
