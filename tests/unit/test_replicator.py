@@ -16,7 +16,7 @@ from seetrain._replicator import Replicator, RunUploader
 from seetrain._store import DB_NAME
 from seetrain.cli import run as cli_run
 from seetrain.transport import MemoryTransport
-from tests.e2e.pg_fixture import ServerProcess, free_port
+from tests.servers import ServerProcess, free_port
 
 TOKEN = "replicator-test-token"
 
