@@ -80,6 +80,8 @@ class Provider:
 _OPENAI_CHAT = "openai.resources.chat.completions"
 _ANTHROPIC_MESSAGES = "anthropic.resources.messages"
 
+_MISTRAL_CHAT = "mistralai.client.chat"
+
 PROVIDERS: dict[str, Provider] = {
     "openai": Provider(
         name="openai",
@@ -123,6 +125,22 @@ PROVIDERS: dict[str, Provider] = {
         ),
         sync_streams=("anthropic:Stream",),
         async_streams=("anthropic:AsyncStream",),
+    ),
+    "mistral": Provider(
+        name="mistral",
+        resolver="resolvers.mistral",
+        targets=(
+            PatchTarget(_MISTRAL_CHAT, "Chat.complete", SYNC, "chat.complete",
+                        "every sync chat completion (tools included)"),
+            PatchTarget(_MISTRAL_CHAT, "Chat.complete_async", ASYNC, "chat.complete",
+                        "the same, async"),
+            PatchTarget(_MISTRAL_CHAT, "Chat.stream", SYNC, "chat.stream",
+                        "chat.stream() posts by itself (no stream=True keyword) and returns an EventStream"),
+            PatchTarget(_MISTRAL_CHAT, "Chat.stream_async", ASYNC, "chat.stream",
+                        "the same, async (an EventStreamAsync)"),
+        ),
+        sync_streams=("mistralai.client.utils.eventstreaming:EventStream",),
+        async_streams=("mistralai.client.utils.eventstreaming:EventStreamAsync",),
     ),
 }
 

@@ -54,6 +54,7 @@ HOOKS: tuple[AutologHook, ...] = (
     AutologHook("openai", ("openai",), "llm"),
     AutologHook("anthropic", ("anthropic",), "llm"),
     AutologHook("zhipuai", ("zhipuai",), "llm"),
+    AutologHook("mistral", ("mistralai.client",), "llm"),
 )
 
 _lock = threading.RLock()

@@ -88,13 +88,15 @@ _BUILTIN = [
     AdapterSpec("sentence_transformers", "callback",
                 "integrations.sentence_transformers:SentenceTransformersIntegration", ("sentence_transformers",),
                 "sentence-transformers", "3.0", "SentenceTransformerTrainer through the HF callback"),
+    AdapterSpec("mistral", "autolog", "integrations.mistral:MistralAutolog", ("mistralai",), "mistral", "1.0",
+                "autolog of chat.complete/stream"),
 ]
 
 _REGISTRY: dict[str, AdapterSpec] = {spec.name: spec for spec in _BUILTIN}
 # Other names users reach for: the module is integrations/lightning.py and the extra is
 # seetrain[lightning], so "lightning" finds the Lightning row as well.
 ALIASES = {"lightning": "pytorch_lightning", "pl": "pytorch_lightning", "hf": "transformers",
-           "huggingface": "transformers", "sb3": "stable_baselines3", "scikit-learn": "sklearn", "omegaconf": "hydra", "tensorboardx": "tensorboard", "ray": "ray_tune"}
+           "huggingface": "transformers", "sb3": "stable_baselines3", "scikit-learn": "sklearn", "omegaconf": "hydra", "mistralai": "mistral", "tensorboardx": "tensorboard", "ray": "ray_tune"}
 _entry_points_loaded = False
 
 

@@ -7,6 +7,8 @@ Serves, on 127.0.0.1 and a free port, in a daemon thread:
   ``data: {chunk}`` frames ending in ``data: [DONE]``. OpenAI streams end with a
   usage chunk (no choices) only when ``stream_options.include_usage`` is set;
   ZhipuAI streams always carry usage on the final choice chunk, as the real API does.
+- ``POST /mistral/v1/chat/completions`` (Mistral, ``server_url=f"{url}/mistral"``): OpenAI's
+  format, streams with usage on the final choice chunk (as Mistral's API does).
 - ``POST /v1/messages`` (Anthropic): a ``message`` JSON, or an SSE stream of
   ``event:``/``data:`` frames: message_start, content_block_start,
   content_block_delta xN, content_block_stop (per block), message_delta, message_stop.
@@ -45,6 +47,7 @@ __all__ = ["FakeLLMServer", "count_tokens", "default_reply"]
 OPENAI_PATH = "/v1/chat/completions"
 ZHIPUAI_PATH = "/api/paas/v4/chat/completions"
 ANTHROPIC_PATH = "/v1/messages"
+MISTRAL_PATH = "/mistral/v1/chat/completions"  # Mistral(server_url=f"{url}/mistral"): OpenAI's format
 CREATED = 1_700_000_000
 
 _ANTHROPIC_ERROR_TYPES = {
@@ -345,7 +348,7 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = None
         number = self.fake._record(path, {key.lower(): value for key, value in self.headers.items()}, body)
-        if path not in (OPENAI_PATH, ZHIPUAI_PATH, ANTHROPIC_PATH):
+        if path not in (OPENAI_PATH, ZHIPUAI_PATH, ANTHROPIC_PATH, MISTRAL_PATH):
             return self._send_json(404, {"error": {"message": f"no route {path}", "type": "not_found"}})
         anthropic, zhipuai = path == ANTHROPIC_PATH, path == ZHIPUAI_PATH
         failure = self.fake._take_failure()
@@ -364,7 +367,9 @@ class _Handler(BaseHTTPRequestHandler):
         plan = _Plan(body, number, self.fake.reply)
         if not body.get("stream"):
             return self._send_json(200, _anthropic_json(plan) if anthropic else _openai_json(plan))
-        frames = _anthropic_frames(plan) if anthropic else _openai_frames(plan, body, zhipuai)
+        # Mistral, like ZhipuAI, reports usage on the final choice chunk of a stream.
+        frames = _anthropic_frames(plan) if anthropic else \
+            _openai_frames(plan, body, zhipuai or path == MISTRAL_PATH)
         self._send_sse(frames, self.fake._take_drop())
 
     def _send_json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
