@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextvars
 import importlib
+import inspect
 import logging
 import threading
 import time
@@ -125,6 +126,18 @@ PROVIDERS: dict[str, Provider] = {
         ),
         sync_streams=("anthropic:Stream",),
         async_streams=("anthropic:AsyncStream",),
+    ),
+    "ollama": Provider(
+        name="ollama",
+        resolver="resolvers.ollama",
+        targets=(
+            PatchTarget("ollama._client", "Client.chat", SYNC, "chat",
+                        "every Client().chat and module-level ollama.chat (its default client), streamed or not"),
+            PatchTarget("ollama._client", "AsyncClient.chat", ASYNC, "chat", "the same for AsyncClient"),
+        ),
+        # stream=True hands back a generator (an async generator from AsyncClient).
+        sync_streams=("types:GeneratorType",),
+        async_streams=("types:AsyncGeneratorType",),
     ),
     "mistral": Provider(
         name="mistral",
@@ -329,12 +342,23 @@ def _hook_stream_manager(patch: _Patch, operation: str, manager: Any, call_kwarg
         setattr(manager, attr, lambda: _call_sync(patch, operation, call_kwargs, original, (), {}))
 
 
+def _named_arguments(wrapped: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Mapping[str, Any]:
+    """The call's arguments by name: ``kwargs`` itself when nothing was passed positionally (the
+    usual case, no cost), else bound to the method's signature (``client.chat("llama3", [...])``)."""
+    if not args:
+        return kwargs
+    try:
+        return {**inspect.signature(wrapped).bind_partial(*args, **kwargs).arguments}
+    except (TypeError, ValueError):
+        return kwargs
+
+
 def _make_wrapper(patch: _Patch, target: PatchTarget) -> Callable[..., Any]:
     operation, kind = target.operation, target.kind
 
     if kind == SYNC:
         def sync_wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-            return _call_sync(patch, operation, kwargs, wrapped, args, kwargs)
+            return _call_sync(patch, operation, _named_arguments(wrapped, args, kwargs), wrapped, args, kwargs)
 
         return sync_wrapper
 
@@ -343,7 +367,8 @@ def _make_wrapper(patch: _Patch, target: PatchTarget) -> Callable[..., Any]:
             sinks = patch.sinks
             if not sinks or _SUPPRESSED.get():
                 return wrapped(*args, **kwargs)  # the client's own coroutine, untouched
-            return _call_async(patch, sinks, operation, kwargs, lambda: wrapped(*args, **kwargs))
+            return _call_async(patch, sinks, operation, _named_arguments(wrapped, args, kwargs),
+                               lambda: wrapped(*args, **kwargs))
 
         return async_wrapper
 

@@ -55,6 +55,7 @@ HOOKS: tuple[AutologHook, ...] = (
     AutologHook("anthropic", ("anthropic",), "llm"),
     AutologHook("zhipuai", ("zhipuai",), "llm"),
     AutologHook("mistral", ("mistralai.client",), "llm"),
+    AutologHook("ollama", ("ollama",), "llm"),
 )
 
 _lock = threading.RLock()

@@ -90,6 +90,8 @@ _BUILTIN = [
                 "sentence-transformers", "3.0", "SentenceTransformerTrainer through the HF callback"),
     AdapterSpec("mistral", "autolog", "integrations.mistral:MistralAutolog", ("mistralai",), "mistral", "1.0",
                 "autolog of chat.complete/stream"),
+    AdapterSpec("ollama", "autolog", "integrations.ollama:OllamaAutolog", ("ollama",), "ollama", "0.4",
+                "autolog of Client.chat (streaming, tools)"),
 ]
 
 _REGISTRY: dict[str, AdapterSpec] = {spec.name: spec for spec in _BUILTIN}

@@ -9,6 +9,10 @@ Serves, on 127.0.0.1 and a free port, in a daemon thread:
   ZhipuAI streams always carry usage on the final choice chunk, as the real API does.
 - ``POST /mistral/v1/chat/completions`` (Mistral, ``server_url=f"{url}/mistral"``): OpenAI's
   format, streams with usage on the final choice chunk (as Mistral's API does).
+- ``POST /api/chat`` (Ollama, ``Client(host=url)``): a chat JSON (``message``, ``done_reason``,
+  ``prompt_eval_count``, ``eval_count``), or with ``"stream": true`` (Ollama's default) NDJSON
+  lines, one per word, the last with ``done: true`` and the counts; tool calls arrive whole with
+  ``arguments`` as an object; ``options.num_predict`` caps the words.
 - ``POST /v1/messages`` (Anthropic): a ``message`` JSON, or an SSE stream of
   ``event:``/``data:`` frames: message_start, content_block_start,
   content_block_delta xN, content_block_stop (per block), message_delta, message_stop.
@@ -47,6 +51,7 @@ __all__ = ["FakeLLMServer", "count_tokens", "default_reply"]
 OPENAI_PATH = "/v1/chat/completions"
 ZHIPUAI_PATH = "/api/paas/v4/chat/completions"
 ANTHROPIC_PATH = "/v1/messages"
+OLLAMA_PATH = "/api/chat"
 MISTRAL_PATH = "/mistral/v1/chat/completions"  # Mistral(server_url=f"{url}/mistral"): OpenAI's format
 CREATED = 1_700_000_000
 
@@ -169,6 +174,39 @@ class _Plan:
             "completion_tokens": self.completion_tokens,
             "total_tokens": total,
         }
+
+
+# ---------------------------------------------------------------- Ollama format
+
+
+def _ollama_message(plan: _Plan, content: str, with_calls: bool) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": content}
+    if with_calls and plan.calls:
+        message["tool_calls"] = [{"function": {"name": name, "arguments": json.loads(arguments)}}
+                                 for name, arguments in plan.calls]
+    return message
+
+
+def _ollama_done(plan: _Plan) -> dict[str, Any]:
+    return {"done": True, "done_reason": "length" if plan.truncated else "stop",
+            "prompt_eval_count": plan.prompt_tokens, "eval_count": plan.completion_tokens,
+            "total_duration": 1000, "load_duration": 10, "prompt_eval_duration": 100, "eval_duration": 800}
+
+
+def _ollama_json(plan: _Plan) -> dict[str, Any]:
+    return {"model": plan.model, "created_at": "2026-01-01T00:00:00Z",
+            "message": _ollama_message(plan, plan.text, True), **_ollama_done(plan)}
+
+
+def _ollama_lines(plan: _Plan) -> Iterator[bytes]:
+    base = {"model": plan.model, "created_at": "2026-01-01T00:00:00Z"}
+    if plan.calls:
+        yield (json.dumps({**base, "message": _ollama_message(plan, "", True), "done": False}) + "\n").encode()
+    else:
+        for piece in _words(plan.text):
+            yield (json.dumps({**base, "message": {"role": "assistant", "content": piece}, "done": False})
+                   + "\n").encode()
+    yield (json.dumps({**base, "message": {"role": "assistant", "content": ""}, **_ollama_done(plan)}) + "\n").encode()
 
 
 # ---------------------------------------------------------------- OpenAI format
@@ -348,7 +386,7 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = None
         number = self.fake._record(path, {key.lower(): value for key, value in self.headers.items()}, body)
-        if path not in (OPENAI_PATH, ZHIPUAI_PATH, ANTHROPIC_PATH, MISTRAL_PATH):
+        if path not in (OPENAI_PATH, ZHIPUAI_PATH, ANTHROPIC_PATH, MISTRAL_PATH, OLLAMA_PATH):
             return self._send_json(404, {"error": {"message": f"no route {path}", "type": "not_found"}})
         anthropic, zhipuai = path == ANTHROPIC_PATH, path == ZHIPUAI_PATH
         failure = self.fake._take_failure()
@@ -363,7 +401,15 @@ class _Handler(BaseHTTPRequestHandler):
                     if anthropic
                     else _openai_error(status, message, zhipuai)
                 )
+            if path == OLLAMA_PATH:
+                error = {"error": f"fake error {status}"}
             return self._send_json(status, error, {"Retry-After": "0"} if status == 429 else {})
+        if path == OLLAMA_PATH:
+            limit = (body.get("options") or {}).get("num_predict")
+            plan = _Plan({**body, "max_tokens": limit} if limit else body, number, self.fake.reply)
+            if body.get("stream", True):
+                return self._send_sse(_ollama_lines(plan), self.fake._take_drop(), "application/x-ndjson")
+            return self._send_json(200, _ollama_json(plan))
         plan = _Plan(body, number, self.fake.reply)
         if not body.get("stream"):
             return self._send_json(200, _anthropic_json(plan) if anthropic else _openai_json(plan))
@@ -382,9 +428,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _send_sse(self, frames: Iterator[bytes], drop_after: int | None) -> None:
+    def _send_sse(self, frames: Iterator[bytes], drop_after: int | None,
+                  content_type: str = "text/event-stream") -> None:
         self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Content-Type", content_type)
         self.send_header("Cache-Control", "no-cache")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
