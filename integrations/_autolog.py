@@ -139,6 +139,23 @@ PROVIDERS: dict[str, Provider] = {
         sync_streams=("types:GeneratorType",),
         async_streams=("types:AsyncGeneratorType",),
     ),
+    "google_genai": Provider(
+        name="google_genai",
+        resolver="resolvers.google_genai",
+        targets=(
+            PatchTarget("google.genai.models", "Models.generate_content", SYNC, "models.generate_content",
+                        "client.models.generate_content (one record even when automatic function calling "
+                        "makes several requests inside it)"),
+            PatchTarget("google.genai.models", "Models.generate_content_stream", SYNC,
+                        "models.generate_content_stream", "the streamed variant (a generator)"),
+            PatchTarget("google.genai.models", "AsyncModels.generate_content", ASYNC, "models.generate_content",
+                        "client.aio.models.generate_content"),
+            PatchTarget("google.genai.models", "AsyncModels.generate_content_stream", ASYNC,
+                        "models.generate_content_stream", "client.aio ... (an async generator)"),
+        ),
+        sync_streams=("types:GeneratorType",),
+        async_streams=("types:AsyncGeneratorType",),
+    ),
     "mistral": Provider(
         name="mistral",
         resolver="resolvers.mistral",

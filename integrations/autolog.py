@@ -56,6 +56,7 @@ HOOKS: tuple[AutologHook, ...] = (
     AutologHook("zhipuai", ("zhipuai",), "llm"),
     AutologHook("mistral", ("mistralai.client",), "llm"),
     AutologHook("ollama", ("ollama",), "llm"),
+    AutologHook("google_genai", ("google.genai",), "llm"),
 )
 
 _lock = threading.RLock()

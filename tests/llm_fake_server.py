@@ -13,6 +13,10 @@ Serves, on 127.0.0.1 and a free port, in a daemon thread:
   ``prompt_eval_count``, ``eval_count``), or with ``"stream": true`` (Ollama's default) NDJSON
   lines, one per word, the last with ``done: true`` and the counts; tool calls arrive whole with
   ``arguments`` as an object; ``options.num_predict`` caps the words.
+- ``POST /v1beta/models/<model>:generateContent`` and ``:streamGenerateContent?alt=sse``
+  (Google GenAI, ``http_options={"base_url": url}``): ``candidates[0].content.parts`` (text, or
+  one ``functionCall`` per declared function), ``finishReason``, ``usageMetadata``; a stream is SSE
+  ``data:`` frames, one per word, the last with the finish reason and usage.
 - ``POST /v1/messages`` (Anthropic): a ``message`` JSON, or an SSE stream of
   ``event:``/``data:`` frames: message_start, content_block_start,
   content_block_delta xN, content_block_stop (per block), message_delta, message_stop.
@@ -52,6 +56,7 @@ OPENAI_PATH = "/v1/chat/completions"
 ZHIPUAI_PATH = "/api/paas/v4/chat/completions"
 ANTHROPIC_PATH = "/v1/messages"
 OLLAMA_PATH = "/api/chat"
+GENAI_PREFIX = "/v1beta/models/"  # Google GenAI: /v1beta/models/<model>:generateContent | :streamGenerateContent
 MISTRAL_PATH = "/mistral/v1/chat/completions"  # Mistral(server_url=f"{url}/mistral"): OpenAI's format
 CREATED = 1_700_000_000
 
@@ -207,6 +212,60 @@ def _ollama_lines(plan: _Plan) -> Iterator[bytes]:
             yield (json.dumps({**base, "message": {"role": "assistant", "content": piece}, "done": False})
                    + "\n").encode()
     yield (json.dumps({**base, "message": {"role": "assistant", "content": ""}, **_ollama_done(plan)}) + "\n").encode()
+
+
+# ---------------------------------------------------------------- Google GenAI format
+
+
+def _genai_text(content: Any) -> str:
+    parts = content.get("parts") if isinstance(content, dict) else None
+    return "\n".join(p["text"] for p in _dicts(parts) if isinstance(p.get("text"), str))
+
+
+def _genai_as_chat(body: dict[str, Any], model: str) -> dict[str, Any]:
+    """The GenAI request in the shape _Plan reads (messages, tools, max_tokens)."""
+    messages = [{"role": "user" if c.get("role", "user") == "user" else "assistant", "content": _genai_text(c)}
+                for c in _dicts(body.get("contents"))]
+    last = _dicts(body.get("contents"))[-1:] or [{}]
+    if any("functionResponse" in p for p in _dicts(last[0].get("parts"))):
+        messages.append({"role": "tool", "content": ""})
+    tools = [{"name": d.get("name")} for t in _dicts(body.get("tools")) for d in _dicts(t.get("functionDeclarations"))]
+    chat: dict[str, Any] = {"model": model, "messages": messages, "tools": tools,
+                            "system": _genai_text(body.get("systemInstruction"))}
+    limit = (body.get("generationConfig") or {}).get("maxOutputTokens")
+    if limit:
+        chat["max_tokens"] = limit
+    return chat
+
+
+def _genai_usage(plan: _Plan) -> dict[str, int]:
+    return {"promptTokenCount": plan.prompt_tokens, "candidatesTokenCount": plan.completion_tokens,
+            "totalTokenCount": plan.prompt_tokens + plan.completion_tokens}
+
+
+def _genai_response(plan: _Plan, parts: list[dict[str, Any]], finish: bool) -> dict[str, Any]:
+    candidate: dict[str, Any] = {"content": {"role": "model", "parts": parts}, "index": 0}
+    out: dict[str, Any] = {"candidates": [candidate], "modelVersion": plan.model,
+                           "responseId": f"genai-fake-{plan.number}"}
+    if finish:
+        candidate["finishReason"] = "MAX_TOKENS" if plan.truncated else "STOP"
+        out["usageMetadata"] = _genai_usage(plan)
+    return out
+
+
+def _genai_parts(plan: _Plan) -> list[dict[str, Any]]:
+    if plan.calls:
+        return [{"functionCall": {"name": name, "args": json.loads(arguments)}} for name, arguments in plan.calls]
+    return [{"text": plan.text}]
+
+
+def _genai_frames(plan: _Plan) -> Iterator[bytes]:
+    if plan.calls:
+        yield _data_frame(_genai_response(plan, _genai_parts(plan), True))
+        return
+    pieces = _words(plan.text)
+    for i, piece in enumerate(pieces):
+        yield _data_frame(_genai_response(plan, [{"text": piece}], i == len(pieces) - 1))
 
 
 # ---------------------------------------------------------------- OpenAI format
@@ -386,7 +445,8 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = None
         number = self.fake._record(path, {key.lower(): value for key, value in self.headers.items()}, body)
-        if path not in (OPENAI_PATH, ZHIPUAI_PATH, ANTHROPIC_PATH, MISTRAL_PATH, OLLAMA_PATH):
+        genai = path.startswith(GENAI_PREFIX) and ":" in path
+        if path not in (OPENAI_PATH, ZHIPUAI_PATH, ANTHROPIC_PATH, MISTRAL_PATH, OLLAMA_PATH) and not genai:
             return self._send_json(404, {"error": {"message": f"no route {path}", "type": "not_found"}})
         anthropic, zhipuai = path == ANTHROPIC_PATH, path == ZHIPUAI_PATH
         failure = self.fake._take_failure()
@@ -403,6 +463,8 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             if path == OLLAMA_PATH:
                 error = {"error": f"fake error {status}"}
+            elif genai:
+                error = {"error": {"code": status, "message": f"fake error {status}", "status": "UNAVAILABLE"}}
             return self._send_json(status, error, {"Retry-After": "0"} if status == 429 else {})
         if path == OLLAMA_PATH:
             limit = (body.get("options") or {}).get("num_predict")
@@ -410,6 +472,12 @@ class _Handler(BaseHTTPRequestHandler):
             if body.get("stream", True):
                 return self._send_sse(_ollama_lines(plan), self.fake._take_drop(), "application/x-ndjson")
             return self._send_json(200, _ollama_json(plan))
+        if genai:
+            model, _, method = path[len(GENAI_PREFIX):].partition(":")
+            plan = _Plan(_genai_as_chat(body, model), number, self.fake.reply)
+            if method == "streamGenerateContent":
+                return self._send_sse(_genai_frames(plan), self.fake._take_drop())
+            return self._send_json(200, _genai_response(plan, _genai_parts(plan), True))
         plan = _Plan(body, number, self.fake.reply)
         if not body.get("stream"):
             return self._send_json(200, _anthropic_json(plan) if anthropic else _openai_json(plan))
