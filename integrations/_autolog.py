@@ -156,6 +156,20 @@ PROVIDERS: dict[str, Provider] = {
         sync_streams=("types:GeneratorType",),
         async_streams=("types:AsyncGeneratorType",),
     ),
+    "cohere": Provider(
+        name="cohere",
+        resolver="resolvers.cohere",
+        targets=(
+            PatchTarget("cohere.v2.client", "V2Client.chat", SYNC, "chat", "ClientV2().chat (tools included)"),
+            PatchTarget("cohere.v2.client", "V2Client.chat_stream", SYNC, "chat_stream",
+                        "ClientV2().chat_stream: a generator of typed events"),
+            PatchTarget("cohere.v2.client", "AsyncV2Client.chat", ASYNC, "chat", "AsyncClientV2().chat"),
+            PatchTarget("cohere.v2.client", "AsyncV2Client.chat_stream", SYNC, "chat_stream",
+                        "AsyncClientV2().chat_stream: an async generator, returned without awaiting"),
+        ),
+        sync_streams=("types:GeneratorType",),
+        async_streams=("types:AsyncGeneratorType",),
+    ),
     "mistral": Provider(
         name="mistral",
         resolver="resolvers.mistral",

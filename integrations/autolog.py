@@ -57,6 +57,7 @@ HOOKS: tuple[AutologHook, ...] = (
     AutologHook("mistral", ("mistralai.client",), "llm"),
     AutologHook("ollama", ("ollama",), "llm"),
     AutologHook("google_genai", ("google.genai",), "llm"),
+    AutologHook("cohere", ("cohere",), "llm"),
 )
 
 _lock = threading.RLock()

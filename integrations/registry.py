@@ -94,6 +94,8 @@ _BUILTIN = [
                 "autolog of Client.chat (streaming, tools)"),
     AdapterSpec("google_genai", "autolog", "integrations.google_genai:GoogleGenAIAutolog", ("google.genai",),
                 "google-genai", "1.0", "autolog of models.generate_content(_stream)"),
+    AdapterSpec("cohere", "autolog", "integrations.cohere:CohereAutolog", ("cohere",), "cohere", "5.0",
+                "autolog of ClientV2.chat/chat_stream"),
     AdapterSpec("torch", "autolog", "integrations.torch_autolog:TorchIntegration", ("torch",), "torch", "2.0",
                 "loss at every backward(), lr at every optimizer.step() (autolog_torch)"),
 ]

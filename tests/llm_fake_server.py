@@ -17,6 +17,10 @@ Serves, on 127.0.0.1 and a free port, in a daemon thread:
   (Google GenAI, ``http_options={"base_url": url}``): ``candidates[0].content.parts`` (text, or
   one ``functionCall`` per declared function), ``finishReason``, ``usageMetadata``; a stream is SSE
   ``data:`` frames, one per word, the last with the finish reason and usage.
+- ``POST /v2/chat`` (Cohere v2, ``ClientV2(base_url=url)``): a chat JSON (``message.content``
+  text items, ``message.tool_calls``, ``finish_reason`` ``COMPLETE``/``MAX_TOKENS``/``TOOL_CALL``,
+  ``usage.tokens``), or with ``"stream": true`` SSE ``data:`` events typed message-start,
+  content-start/-delta/-end, tool-call-start/-delta/-end, message-end (with usage).
 - ``POST /v1/messages`` (Anthropic): a ``message`` JSON, or an SSE stream of
   ``event:``/``data:`` frames: message_start, content_block_start,
   content_block_delta xN, content_block_stop (per block), message_delta, message_stop.
@@ -56,6 +60,7 @@ OPENAI_PATH = "/v1/chat/completions"
 ZHIPUAI_PATH = "/api/paas/v4/chat/completions"
 ANTHROPIC_PATH = "/v1/messages"
 OLLAMA_PATH = "/api/chat"
+COHERE_PATH = "/v2/chat"
 GENAI_PREFIX = "/v1beta/models/"  # Google GenAI: /v1beta/models/<model>:generateContent | :streamGenerateContent
 MISTRAL_PATH = "/mistral/v1/chat/completions"  # Mistral(server_url=f"{url}/mistral"): OpenAI's format
 CREATED = 1_700_000_000
@@ -268,6 +273,52 @@ def _genai_frames(plan: _Plan) -> Iterator[bytes]:
         yield _data_frame(_genai_response(plan, [{"text": piece}], i == len(pieces) - 1))
 
 
+# ---------------------------------------------------------------- Cohere v2 format
+
+
+def _cohere_finish(plan: _Plan) -> str:
+    return "TOOL_CALL" if plan.calls else "MAX_TOKENS" if plan.truncated else "COMPLETE"
+
+
+def _cohere_usage(plan: _Plan) -> dict[str, Any]:
+    counts = {"input_tokens": plan.prompt_tokens, "output_tokens": plan.completion_tokens}
+    return {"billed_units": dict(counts), "tokens": dict(counts)}
+
+
+def _cohere_json(plan: _Plan) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant"}
+    if plan.calls:
+        message["tool_plan"] = "I will call the tools."
+        message["tool_calls"] = [{"id": f"call_fake_{i}", "type": "function",
+                                  "function": {"name": name, "arguments": arguments}}
+                                 for i, (name, arguments) in enumerate(plan.calls)]
+    else:
+        message["content"] = [{"type": "text", "text": plan.text}]
+    return {"id": f"cohere-fake-{plan.number}", "finish_reason": _cohere_finish(plan), "message": message,
+            "usage": _cohere_usage(plan)}
+
+
+def _cohere_frames(plan: _Plan) -> Iterator[bytes]:
+    yield _data_frame({"type": "message-start", "id": f"cohere-fake-{plan.number}",
+                       "delta": {"message": {"role": "assistant"}}})
+    if not plan.calls:
+        yield _data_frame({"type": "content-start", "index": 0,
+                           "delta": {"message": {"content": {"type": "text", "text": ""}}}})
+        for piece in _words(plan.text):
+            yield _data_frame({"type": "content-delta", "index": 0,
+                               "delta": {"message": {"content": {"text": piece}}}})
+        yield _data_frame({"type": "content-end", "index": 0})
+    for index, (name, arguments) in enumerate(plan.calls):
+        yield _data_frame({"type": "tool-call-start", "index": index, "delta": {"message": {"tool_calls": {
+            "id": f"call_fake_{index}", "type": "function", "function": {"name": name, "arguments": ""}}}}})
+        for fragment in _thirds(arguments):
+            yield _data_frame({"type": "tool-call-delta", "index": index,
+                               "delta": {"message": {"tool_calls": {"function": {"arguments": fragment}}}}})
+        yield _data_frame({"type": "tool-call-end", "index": index})
+    yield _data_frame({"type": "message-end", "delta": {"finish_reason": _cohere_finish(plan),
+                                                        "usage": _cohere_usage(plan)}})
+
+
 # ---------------------------------------------------------------- OpenAI format
 
 
@@ -446,7 +497,8 @@ class _Handler(BaseHTTPRequestHandler):
             body = None
         number = self.fake._record(path, {key.lower(): value for key, value in self.headers.items()}, body)
         genai = path.startswith(GENAI_PREFIX) and ":" in path
-        if path not in (OPENAI_PATH, ZHIPUAI_PATH, ANTHROPIC_PATH, MISTRAL_PATH, OLLAMA_PATH) and not genai:
+        known = (OPENAI_PATH, ZHIPUAI_PATH, ANTHROPIC_PATH, MISTRAL_PATH, OLLAMA_PATH, COHERE_PATH)
+        if path not in known and not genai:
             return self._send_json(404, {"error": {"message": f"no route {path}", "type": "not_found"}})
         anthropic, zhipuai = path == ANTHROPIC_PATH, path == ZHIPUAI_PATH
         failure = self.fake._take_failure()
@@ -465,6 +517,8 @@ class _Handler(BaseHTTPRequestHandler):
                 error = {"error": f"fake error {status}"}
             elif genai:
                 error = {"error": {"code": status, "message": f"fake error {status}", "status": "UNAVAILABLE"}}
+            elif path == COHERE_PATH:
+                error = {"message": f"fake error {status}"}
             return self._send_json(status, error, {"Retry-After": "0"} if status == 429 else {})
         if path == OLLAMA_PATH:
             limit = (body.get("options") or {}).get("num_predict")
@@ -472,6 +526,11 @@ class _Handler(BaseHTTPRequestHandler):
             if body.get("stream", True):
                 return self._send_sse(_ollama_lines(plan), self.fake._take_drop(), "application/x-ndjson")
             return self._send_json(200, _ollama_json(plan))
+        if path == COHERE_PATH:
+            plan = _Plan(body, number, self.fake.reply)
+            if body.get("stream"):
+                return self._send_sse(_cohere_frames(plan), self.fake._take_drop())
+            return self._send_json(200, _cohere_json(plan))
         if genai:
             model, _, method = path[len(GENAI_PREFIX):].partition(":")
             plan = _Plan(_genai_as_chat(body, model), number, self.fake.reply)
