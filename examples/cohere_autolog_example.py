@@ -40,8 +40,8 @@ def main() -> None:
     args = parser.parse_args()
 
     with contextlib.ExitStack() as stack:
-        client = cohere.ClientV2(**endpoint(stack))
         autolog = enable_cohere_autolog(project="cohere-example", experiment_name="chat", logdir=args.logdir)
+        client = cohere.ClientV2(**endpoint(stack))   # after enabling: see docs/integrations/cohere.md
         reply = client.chat(model="command-r", messages=[{"role": "user", "content": "What is a tracker?"}])
         print("reply:", reply.message.content[0].text)
         print("stream:", "".join(e.delta.message.content.text for e in client.chat_stream(

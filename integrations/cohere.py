@@ -5,7 +5,7 @@
     from integrations.main import enable_cohere_autolog
 
     autolog = enable_cohere_autolog(project="cohere", experiment_name="chat")
-    client = cohere.ClientV2(api_key="...")
+    client = cohere.ClientV2(api_key="...")   # made after enabling: Cohere binds chat at construction
     client.chat(model="command-r", messages=[{"role": "user", "content": "Hi"}])
     for event in client.chat_stream(model="command-r", messages=[...]): ...
     autolog.disable()

@@ -93,3 +93,15 @@ def test_error_is_recorded(autolog: Any, srv: FakeLLMServer, logdir: Any) -> Non
     (record,) = calls(view)
     assert record["error"]["type"] == type(caught.value).__name__ == "BadRequestError"
     assert record["error"]["status_code"] == 400 and scalar(view, "llm/errors") == [(0, 1)]
+
+
+def test_client_made_before_enabling_is_not_recorded(srv: FakeLLMServer, logdir: Any) -> None:
+    """The documented limit: Cohere's constructor stores its bound chat on the instance."""
+    early = cohere.ClientV2(api_key="x", base_url=srv.url)
+    autolog = enable("cohere", logdir)
+    try:
+        early.chat(model="command-r", messages=msgs("early"))
+        cohere.ClientV2(api_key="x", base_url=srv.url).chat(model="command-r", messages=msgs("late"))
+    finally:
+        autolog.disable()
+    assert [r["output_text"] for r in calls(run_view(logdir))] == ["echo: late"]
