@@ -170,6 +170,19 @@ PROVIDERS: dict[str, Provider] = {
         sync_streams=("types:GeneratorType",),
         async_streams=("types:AsyncGeneratorType",),
     ),
+    "dashscope": Provider(
+        name="dashscope",
+        resolver="resolvers.dashscope",
+        targets=(
+            PatchTarget("dashscope.aigc.generation", "Generation.call", SYNC, "Generation.call",
+                        "dashscope.Generation.call (a classmethod), streamed or not; API errors are "
+                        "returned as responses, not raised, and recorded as errors"),
+            PatchTarget("dashscope.aigc.generation", "AioGeneration.call", ASYNC, "Generation.call",
+                        "the asyncio variant"),
+        ),
+        sync_streams=("types:GeneratorType",),
+        async_streams=("types:AsyncGeneratorType",),
+    ),
     "mistral": Provider(
         name="mistral",
         resolver="resolvers.mistral",

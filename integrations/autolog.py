@@ -58,6 +58,7 @@ HOOKS: tuple[AutologHook, ...] = (
     AutologHook("ollama", ("ollama",), "llm"),
     AutologHook("google_genai", ("google.genai",), "llm"),
     AutologHook("cohere", ("cohere",), "llm"),
+    AutologHook("dashscope", ("dashscope",), "llm"),
 )
 
 _lock = threading.RLock()

@@ -21,6 +21,11 @@ Serves, on 127.0.0.1 and a free port, in a daemon thread:
   text items, ``message.tool_calls``, ``finish_reason`` ``COMPLETE``/``MAX_TOKENS``/``TOOL_CALL``,
   ``usage.tokens``), or with ``"stream": true`` SSE ``data:`` events typed message-start,
   content-start/-delta/-end, tool-call-start/-delta/-end, message-end (with usage).
+- ``POST /api/v1/services/aigc/text-generation/generation`` (DashScope ``Generation.call``):
+  ``output.choices[0].message`` (``result_format="message"``) or ``output.text``, ``usage``
+  (input/output/total tokens), ``request_id``; with the ``X-DashScope-SSE: enable`` header an SSE
+  stream (``id:``/``event:result``/``data:`` lines) whose chunks carry the text so far, or only
+  the new piece with ``parameters.incremental_output``; errors as ``{"code", "message"}``.
 - ``POST /v1/messages`` (Anthropic): a ``message`` JSON, or an SSE stream of
   ``event:``/``data:`` frames: message_start, content_block_start,
   content_block_delta xN, content_block_stop (per block), message_delta, message_stop.
@@ -61,6 +66,7 @@ ZHIPUAI_PATH = "/api/paas/v4/chat/completions"
 ANTHROPIC_PATH = "/v1/messages"
 OLLAMA_PATH = "/api/chat"
 COHERE_PATH = "/v2/chat"
+DASHSCOPE_PATH = "/api/v1/services/aigc/text-generation/generation"  # dashscope.base_http_api_url = url + "/api/v1"
 GENAI_PREFIX = "/v1beta/models/"  # Google GenAI: /v1beta/models/<model>:generateContent | :streamGenerateContent
 MISTRAL_PATH = "/mistral/v1/chat/completions"  # Mistral(server_url=f"{url}/mistral"): OpenAI's format
 CREATED = 1_700_000_000
@@ -319,6 +325,54 @@ def _cohere_frames(plan: _Plan) -> Iterator[bytes]:
                                                         "usage": _cohere_usage(plan)}})
 
 
+# ---------------------------------------------------------------- DashScope format
+
+
+def _dashscope_chat(body: dict[str, Any]) -> dict[str, Any]:
+    given = body.get("input") or {}
+    parameters = body.get("parameters") or {}
+    messages = given.get("messages") or [{"role": "user", "content": given.get("prompt") or ""}]
+    chat = {"model": body.get("model"), "messages": messages, "tools": parameters.get("tools")}
+    if parameters.get("max_tokens"):
+        chat["max_tokens"] = parameters["max_tokens"]
+    return chat
+
+
+def _dashscope_output(plan: _Plan, parameters: dict[str, Any], text: str, done: bool) -> dict[str, Any]:
+    finish = ("tool_calls" if plan.calls else "length" if plan.truncated else "stop") if done else "null"
+    if parameters.get("result_format") != "message":
+        return {"text": text, "finish_reason": finish}
+    message: dict[str, Any] = {"role": "assistant", "content": text}
+    if plan.calls:
+        message["tool_calls"] = [{"index": i, "id": f"call_fake_{i}", "type": "function",
+                                  "function": {"name": name, "arguments": arguments}}
+                                 for i, (name, arguments) in enumerate(plan.calls)]
+    return {"choices": [{"finish_reason": finish, "message": message}]}
+
+
+def _dashscope_usage(plan: _Plan, completion: int) -> dict[str, int]:
+    return {"input_tokens": plan.prompt_tokens, "output_tokens": completion,
+            "total_tokens": plan.prompt_tokens + completion}
+
+
+def _dashscope_json(plan: _Plan, parameters: dict[str, Any]) -> dict[str, Any]:
+    return {"output": _dashscope_output(plan, parameters, plan.text, True),
+            "usage": _dashscope_usage(plan, plan.completion_tokens), "request_id": f"ds-fake-{plan.number}"}
+
+
+def _dashscope_frames(plan: _Plan, parameters: dict[str, Any]) -> Iterator[bytes]:
+    pieces = _words(plan.text) if not plan.calls else [""]
+    incremental = bool(parameters.get("incremental_output"))
+    so_far = ""
+    for i, piece in enumerate(pieces):
+        so_far += piece
+        done = i == len(pieces) - 1
+        payload = {"output": _dashscope_output(plan, parameters, piece if incremental else so_far, done),
+                   "usage": _dashscope_usage(plan, plan.completion_tokens if done else count_tokens(so_far)),
+                   "request_id": f"ds-fake-{plan.number}"}
+        yield b"id:%d\nevent:result\n:HTTP_STATUS/200\ndata:%s\n\n" % (i + 1, json.dumps(payload).encode())
+
+
 # ---------------------------------------------------------------- OpenAI format
 
 
@@ -497,7 +551,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = None
         number = self.fake._record(path, {key.lower(): value for key, value in self.headers.items()}, body)
         genai = path.startswith(GENAI_PREFIX) and ":" in path
-        known = (OPENAI_PATH, ZHIPUAI_PATH, ANTHROPIC_PATH, MISTRAL_PATH, OLLAMA_PATH, COHERE_PATH)
+        known = (OPENAI_PATH, ZHIPUAI_PATH, ANTHROPIC_PATH, MISTRAL_PATH, OLLAMA_PATH, COHERE_PATH, DASHSCOPE_PATH)
         if path not in known and not genai:
             return self._send_json(404, {"error": {"message": f"no route {path}", "type": "not_found"}})
         anthropic, zhipuai = path == ANTHROPIC_PATH, path == ZHIPUAI_PATH
@@ -519,6 +573,9 @@ class _Handler(BaseHTTPRequestHandler):
                 error = {"error": {"code": status, "message": f"fake error {status}", "status": "UNAVAILABLE"}}
             elif path == COHERE_PATH:
                 error = {"message": f"fake error {status}"}
+            elif path == DASHSCOPE_PATH:
+                error = {"code": "Throttling" if status == 429 else "InvalidParameter",
+                         "message": f"fake error {status}", "request_id": f"ds-fake-{number}"}
             return self._send_json(status, error, {"Retry-After": "0"} if status == 429 else {})
         if path == OLLAMA_PATH:
             limit = (body.get("options") or {}).get("num_predict")
@@ -526,6 +583,12 @@ class _Handler(BaseHTTPRequestHandler):
             if body.get("stream", True):
                 return self._send_sse(_ollama_lines(plan), self.fake._take_drop(), "application/x-ndjson")
             return self._send_json(200, _ollama_json(plan))
+        if path == DASHSCOPE_PATH:
+            parameters = body.get("parameters") or {}
+            plan = _Plan(_dashscope_chat(body), number, self.fake.reply)
+            if (self.headers.get("X-DashScope-SSE") or "").lower() == "enable":
+                return self._send_sse(_dashscope_frames(plan, parameters), self.fake._take_drop())
+            return self._send_json(200, _dashscope_json(plan, parameters))
         if path == COHERE_PATH:
             plan = _Plan(body, number, self.fake.reply)
             if body.get("stream"):
