@@ -68,6 +68,7 @@ def test_calls_streams_tools_errors(autolog: Any, srv: FakeLLMServer, logdir: An
     assert reply.output.choices[0].message.content == "echo: hello there" and text.output.text == "echo: hi you"
     assert cumulative[-1].output.choices[0].message.content == "echo: a b c" and len(pieces) == 3
     assert failed.status_code == 400  # DashScope returns the error; the script goes on as before
+    assert tool.output.choices[0].message.tool_calls[0]["function"]["name"] == "search"
     autolog.disable()
     view = run_view(logdir)
     records = calls(view)
