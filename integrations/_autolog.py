@@ -79,6 +79,7 @@ class Provider:
 
 
 _OPENAI_CHAT = "openai.resources.chat.completions"
+_OPENAI_RESPONSES = "openai.resources.responses.responses"
 _ANTHROPIC_MESSAGES = "anthropic.resources.messages"
 
 _MISTRAL_CHAT = "mistralai.client.chat"
@@ -96,6 +97,18 @@ PROVIDERS: dict[str, Provider] = {
             PatchTarget(_OPENAI_CHAT, "Completions.parse", SYNC, "chat.completions.parse",
                         "structured outputs post directly, bypassing create"),
             PatchTarget(_OPENAI_CHAT, "AsyncCompletions.parse", ASYNC, "chat.completions.parse",
+                        "the same for AsyncOpenAI"),
+            PatchTarget(_OPENAI_RESPONSES, "Responses.create", SYNC, "responses.create",
+                        "the Responses API, streamed or not; responses.stream() calls it too"),
+            PatchTarget(_OPENAI_RESPONSES, "AsyncResponses.create", ASYNC, "responses.create",
+                        "the same for AsyncOpenAI"),
+            PatchTarget(_OPENAI_RESPONSES, "Responses.parse", SYNC, "responses.parse",
+                        "structured outputs post directly, bypassing create"),
+            PatchTarget(_OPENAI_RESPONSES, "AsyncResponses.parse", ASYNC, "responses.parse",
+                        "the same for AsyncOpenAI"),
+            PatchTarget("openai.resources.embeddings", "Embeddings.create", SYNC, "embeddings.create",
+                        "embeddings: inputs, model, token usage, count x dimensions"),
+            PatchTarget("openai.resources.embeddings", "AsyncEmbeddings.create", ASYNC, "embeddings.create",
                         "the same for AsyncOpenAI"),
         ),
         sync_streams=("openai:Stream",),

@@ -26,6 +26,13 @@ Serves, on 127.0.0.1 and a free port, in a daemon thread:
   (input/output/total tokens), ``request_id``; with the ``X-DashScope-SSE: enable`` header an SSE
   stream (``id:``/``event:result``/``data:`` lines) whose chunks carry the text so far, or only
   the new piece with ``parameters.incremental_output``; errors as ``{"code", "message"}``.
+- ``POST /v1/responses`` (OpenAI Responses API): a ``response`` JSON (``output`` items: one
+  ``message`` with ``output_text``, or one ``function_call`` per declared function tool;
+  ``usage.input_tokens``/``output_tokens``), or with ``"stream": true`` ``event:``/``data:``
+  frames: response.created, response.output_text.delta per word (or
+  response.function_call_arguments.delta), response.output_item.done, response.completed.
+- ``POST /v1/embeddings`` (OpenAI): one deterministic ``EMBEDDING_DIM``-float vector per input,
+  usage = words of the inputs.
 - ``POST /v1/messages`` (Anthropic): a ``message`` JSON, or an SSE stream of
   ``event:``/``data:`` frames: message_start, content_block_start,
   content_block_delta xN, content_block_stop (per block), message_delta, message_stop.
@@ -62,6 +69,9 @@ from urllib.parse import urlsplit
 __all__ = ["FakeLLMServer", "count_tokens", "default_reply"]
 
 OPENAI_PATH = "/v1/chat/completions"
+RESPONSES_PATH = "/v1/responses"
+EMBEDDINGS_PATH = "/v1/embeddings"
+EMBEDDING_DIM = 8
 ZHIPUAI_PATH = "/api/paas/v4/chat/completions"
 ANTHROPIC_PATH = "/v1/messages"
 OLLAMA_PATH = "/api/chat"
@@ -373,6 +383,93 @@ def _dashscope_frames(plan: _Plan, parameters: dict[str, Any]) -> Iterator[bytes
         yield b"id:%d\nevent:result\n:HTTP_STATUS/200\ndata:%s\n\n" % (i + 1, json.dumps(payload).encode())
 
 
+# ---------------------------------------------------------------- OpenAI Responses and embeddings
+
+
+def _responses_as_chat(body: dict[str, Any]) -> dict[str, Any]:
+    given = body.get("input")
+    if isinstance(given, str):
+        messages = [{"role": "user", "content": given}]
+    else:
+        messages = [{"role": m.get("role", "user"), "content": _text(m.get("content"))
+                     if not isinstance(m.get("content"), list) else
+                     "\n".join(p.get("text", "") for p in _dicts(m.get("content")))}
+                    for m in _dicts(given) if "role" in m]
+        if any(m.get("type") == "function_call_output" for m in _dicts(given)):
+            messages.append({"role": "tool", "content": ""})
+    tools = [{"name": t.get("name")} for t in _dicts(body.get("tools")) if t.get("type") == "function"]
+    chat = {"model": body.get("model"), "messages": messages, "tools": tools, "system": body.get("instructions")}
+    if body.get("max_output_tokens"):
+        chat["max_tokens"] = body["max_output_tokens"]
+    return chat
+
+
+def _responses_output(plan: _Plan) -> list[dict[str, Any]]:
+    if plan.calls:
+        return [{"type": "function_call", "id": f"fc_fake_{i}", "call_id": f"call_fake_{i}", "name": name,
+                 "arguments": arguments, "status": "completed"} for i, (name, arguments) in enumerate(plan.calls)]
+    return [{"type": "message", "id": f"msg_fake_{plan.number}", "role": "assistant", "status": "completed",
+             "content": [{"type": "output_text", "text": plan.text, "annotations": []}]}]
+
+
+def _responses_json(plan: _Plan, done: bool = True) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": f"resp_fake_{plan.number}", "object": "response", "created_at": CREATED, "model": plan.model,
+        "status": ("incomplete" if plan.truncated else "completed") if done else "in_progress",
+        "output": _responses_output(plan) if done else [], "parallel_tool_calls": True, "tool_choice": "auto",
+        "tools": [], "incomplete_details": {"reason": "max_output_tokens"} if plan.truncated and done else None}
+    if done:
+        out["usage"] = {"input_tokens": plan.prompt_tokens, "output_tokens": plan.completion_tokens,
+                        "total_tokens": plan.prompt_tokens + plan.completion_tokens}
+    return out
+
+
+def _responses_frames(plan: _Plan) -> Iterator[bytes]:
+    sequence = iter(range(10**6))
+
+    def event(name: str, **fields: Any) -> bytes:
+        return _event_frame(name, type=name, sequence_number=next(sequence), **fields)
+
+    yield event("response.created", response=_responses_json(plan, done=False))
+    for index, item in enumerate(_responses_output(plan)):
+        if item["type"] == "message":
+            yield event("response.output_item.added", output_index=index,
+                        item={**item, "content": [], "status": "in_progress"})
+            empty = {"type": "output_text", "text": "", "annotations": []}
+            yield event("response.content_part.added", item_id=item["id"], output_index=index, content_index=0,
+                        part=empty)
+            for piece in _words(plan.text):
+                yield event("response.output_text.delta", item_id=item["id"], output_index=index,
+                            content_index=0, delta=piece, logprobs=[])
+            yield event("response.output_text.done", item_id=item["id"], output_index=index, content_index=0,
+                        text=plan.text, logprobs=[])
+            yield event("response.content_part.done", item_id=item["id"], output_index=index, content_index=0,
+                        part=item["content"][0])
+        else:
+            yield event("response.output_item.added", output_index=index,
+                        item={**item, "arguments": "", "status": "in_progress"})
+            for fragment in _thirds(item["arguments"]):
+                yield event("response.function_call_arguments.delta", item_id=item["id"], output_index=index,
+                            delta=fragment)
+            yield event("response.function_call_arguments.done", item_id=item["id"], output_index=index,
+                        arguments=item["arguments"], name=item["name"])
+        yield event("response.output_item.done", output_index=index, item=item)
+    yield event("response.incomplete" if plan.truncated else "response.completed", response=_responses_json(plan))
+
+
+def _embeddings_json(body: dict[str, Any]) -> dict[str, Any]:
+    given = body.get("input")
+    items = [given] if isinstance(given, str) else list(given or [])
+    data = []
+    for index, item in enumerate(items):
+        seed = sum(map(ord, str(item)))
+        data.append({"object": "embedding", "index": index,
+                     "embedding": [((seed * (i + 1)) % 97) / 97.0 for i in range(EMBEDDING_DIM)]})
+    tokens = sum(count_tokens(item) if isinstance(item, str) else len(item) for item in items)
+    return {"object": "list", "data": data, "model": body.get("model") or "fake-embedding",
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+
+
 # ---------------------------------------------------------------- OpenAI format
 
 
@@ -551,7 +648,8 @@ class _Handler(BaseHTTPRequestHandler):
             body = None
         number = self.fake._record(path, {key.lower(): value for key, value in self.headers.items()}, body)
         genai = path.startswith(GENAI_PREFIX) and ":" in path
-        known = (OPENAI_PATH, ZHIPUAI_PATH, ANTHROPIC_PATH, MISTRAL_PATH, OLLAMA_PATH, COHERE_PATH, DASHSCOPE_PATH)
+        known = (OPENAI_PATH, ZHIPUAI_PATH, ANTHROPIC_PATH, MISTRAL_PATH, OLLAMA_PATH, COHERE_PATH, DASHSCOPE_PATH,
+                 RESPONSES_PATH, EMBEDDINGS_PATH)
         if path not in known and not genai:
             return self._send_json(404, {"error": {"message": f"no route {path}", "type": "not_found"}})
         anthropic, zhipuai = path == ANTHROPIC_PATH, path == ZHIPUAI_PATH
@@ -583,6 +681,13 @@ class _Handler(BaseHTTPRequestHandler):
             if body.get("stream", True):
                 return self._send_sse(_ollama_lines(plan), self.fake._take_drop(), "application/x-ndjson")
             return self._send_json(200, _ollama_json(plan))
+        if path == EMBEDDINGS_PATH:
+            return self._send_json(200, _embeddings_json(body))
+        if path == RESPONSES_PATH:
+            plan = _Plan(_responses_as_chat(body), number, self.fake.reply)
+            if body.get("stream"):
+                return self._send_sse(_responses_frames(plan), self.fake._take_drop())
+            return self._send_json(200, _responses_json(plan))
         if path == DASHSCOPE_PATH:
             parameters = body.get("parameters") or {}
             plan = _Plan(_dashscope_chat(body), number, self.fake.reply)
