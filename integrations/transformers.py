@@ -107,7 +107,7 @@ class SeeTrainCallback(TrainerCallback):
         values["model_parameters"] = total
         if "peft" in sys.modules and hasattr(model, "peft_config"):
             # A PeftModel (LoRA ...): its adapter config belongs with the run's config.
-            from integrations.peft import peft_summary
+            from integrations._peft_config import peft_summary
 
             values["peft"] = peft_summary(model)
         integration.update_config(values)
