@@ -3,6 +3,7 @@ import { runArtifactsPane } from "./artifacts.js";
 import { api } from "./api.js";
 import { Workspace } from "./charts.js";
 import { ConsoleView } from "./console.js";
+import { graphPane } from "./graph_view.js";
 import { renderMedia } from "./media.js";
 import { isSysKey, isDetailKey } from "./metrics.js";
 import { el, card, empty, colorFor, fmtNum, fmtDuration, fmtTime, fmtValue, groupKeys, statusBadge, tagChip } from "./util.js";
@@ -243,6 +244,7 @@ export async function renderRun(root, { project, id }, query) {
   tabs.push(["artifacts", "Artifacts", () => runArtifactsPane(project, run.id)]);
   if (run.event_kinds.includes("model_summary")) tabs.push(["model", "Model", () => {
     const c = el("div", {}); api.events(project, run.id, "model_summary").then((ev) => { if (ev.length) c.appendChild(modelTable(ev[ev.length - 1])); }); return c; }]);
+  if (run.event_kinds.includes("graph")) tabs.push(["graph", "Graph", () => graphPane(project, run.id)]);
 
   const bodies = new Map();
   const content = el("div", { class: "tab-content" });
