@@ -44,6 +44,32 @@ def tiny_model() -> Any:
     return Net(), torch.randn(2, 4)
 
 
+def other_models() -> dict[str, tuple[Any, Any]]:
+    """A model fx and export cannot trace (control flow on a tensor's value) and a deep one
+    (60 residual blocks, 242 nodes)."""
+    torch = pytest.importorskip("torch")
+
+    class Gate(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a = torch.nn.Linear(4, 4)
+            self.b = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.ReLU())
+
+        def forward(self, x: Any) -> Any:
+            return self.b(self.a(x)) if x.sum() > 0 else self.a(x)
+
+    class Block(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc1, self.act, self.fc2 = torch.nn.Linear(4, 4), torch.nn.ReLU(), torch.nn.Linear(4, 4)
+
+        def forward(self, x: Any) -> Any:
+            return x + self.fc2(self.act(self.fc1(x)))
+
+    return {"gate": (Gate(), torch.randn(2, 4)), "deep": (torch.nn.Sequential(*[Block() for _ in range(60)]),
+                                                          torch.randn(2, 4))}
+
+
 @pytest.fixture(scope="module")
 def graph_store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     logdir = tmp_path_factory.mktemp("graph-dash") / "logs"
@@ -57,8 +83,12 @@ def graph_store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         payload = seetrain.log_graph(model, example)
         run.log({"loss": 0.5}, step=0)
         run.finish()
+        others = {}
+        for name, (other, x) in other_models().items():
+            with seetrain.init(project="graphs", experiment_name=name, logdir=str(logdir), reinit="create_new") as r:
+                others[name] = {"run": r.id, "payload": seetrain.log_graph(other, x)}
     assert payload is not None and payload["method"] == "torch.fx"
-    return {"logdir": logdir, "run": run.id, "payload": payload}
+    return {"logdir": logdir, "run": run.id, "payload": payload, **others}
 
 
 @pytest.fixture(scope="module")
@@ -166,3 +196,31 @@ def test_graph_tab_draws_collapses_searches_and_zooms(page: Any, graph_server: A
     page.keyboard.press("Escape")
     assert page.locator(".graph-search").input_value() == ""
     assert page.locator(".graph-node.hit").count() == 0
+
+
+def test_graph_tab_untraceable_and_deep_models(page: Any, graph_server: Any, graph_store: dict) -> None:
+    gate = graph_store["gate"]["payload"]
+    assert gate["method"] == "modules" and not gate["nodes"]
+    page.goto(f"{graph_server.url}/#/run/graphs/{graph_store['gate']['run']}?tab=graph")
+    page.locator("svg.graph-svg").wait_for()
+    # No data flow: the leaf modules in definition order, grouped, with the reason shown.
+    assert [b.get_attribute("data-name") for b in page.locator(".graph-node[data-name]").all()] == ["a", "b.0", "b.1"]
+    assert page.locator("path.graph-edge").count() == 0
+    assert page.locator(".graph-group[data-group=b]").count() == 1
+    assert "Module tree only" in page.locator(".graph-tree-only").inner_text()
+    assert "fx" in page.locator(".graph-errors").inner_text()
+
+    # 242 nodes: it opens with the 60 blocks collapsed (the deepest level that fits 150 boxes).
+    deep = graph_store["deep"]["payload"]
+    assert len(deep["nodes"]) == 1 + 60 * 4 + 1
+    page.goto(f"{graph_server.url}/#/run/graphs/{graph_store['deep']['run']}?tab=graph")
+    page.locator("svg.graph-svg").wait_for()
+    assert page.locator(".graph-node.collapsed").count() == 60
+    assert page.locator(".graph-node[data-name]").count() == 2
+    assert page.locator("path.graph-edge").count() == 61
+    page.fill(".graph-search", "30.fc2")
+    assert page.locator(".graph-node.hit").count() == 1
+    assert page.locator(".graph-node.hit").get_attribute("data-group") == "30"
+    page.click(".graph-expand-all")
+    assert page.locator(".graph-node[data-name]").count() == len(deep["nodes"])
+    assert page.locator(".graph-node.hit[data-name='_30_fc2']").count() == 1

@@ -43,6 +43,15 @@ function chainOf(node) {
   return Array.from({ length: n }, (_, i) => parts.slice(0, i + 1).join("."));
 }
 
+function leafModules(tree, out = []) {
+  const kids = tree.children || [];
+  if (!kids.length && tree.path) {
+    out.push({ name: tree.path, op: "call_module", target: tree.path, type: tree.type, module: tree.path, params: tree.params, inputs: [] });
+  }
+  for (const c of kids) leafModules(c, out);
+  return out;
+}
+
 function moduleIndex(tree, out = new Map()) {
   if (!tree) return out;
   out.set(tree.path || "", tree);
@@ -53,7 +62,10 @@ function moduleIndex(tree, out = new Map()) {
 export class GraphView {
   constructor(payload) {
     this.p = payload;
-    this.nodes = (payload.nodes || []).map((n, i) => ({ ...n, index: i, chain: chainOf(n) }));
+    // Untraceable model (method "modules"): its leaf modules in definition order, without edges.
+    this.treeOnly = !(payload.nodes || []).length && !!payload.modules;
+    const raw = this.treeOnly ? leafModules(payload.modules) : payload.nodes || [];
+    this.nodes = raw.map((n, i) => ({ ...n, index: i, chain: chainOf(n) }));
     this.byName = new Map(this.nodes.map((n) => [n.name, n]));
     this.modules = moduleIndex(payload.modules);
     // Groups with at least two nodes, or one node and a sub-group: a box around a single node says nothing.
@@ -61,10 +73,27 @@ export class GraphView {
     for (const n of this.nodes) for (const g of n.chain) members.set(g, (members.get(g) || 0) + 1);
     this.groups = new Set([...members].filter(([g, c]) => c > 1 || [...members.keys()].some((h) => h.startsWith(`${g}.`))).map(([g]) => g));
     for (const n of this.nodes) n.chain = n.chain.filter((g) => this.groups.has(g));
-    this.collapsed = new Set(this.nodes.length > COLLAPSE_ABOVE ? [...this.groups].filter((g) => !g.includes(".")) : []);
+    this.collapsed = new Set(this.nodes.length > COLLAPSE_ABOVE ? this.groupsAt(this.startDepth()) : []);
     this.query = "";
     this.build();
     this.render();
+  }
+
+  groupsAt(depth) { return [...this.groups].filter((g) => g.split(".").length === depth); }
+
+  /** The deepest module level that, collapsed, leaves at most COLLAPSE_ABOVE boxes (else level 1). */
+  startDepth() {
+    let best = 1;
+    for (let d = 1; d <= 8; d++) {
+      const groups = new Set(), loose = this.nodes.filter((n) => {
+        if (n.chain.length < d) return true;
+        groups.add(n.chain[d - 1]);
+        return false;
+      }).length;
+      if (loose + groups.size <= COLLAPSE_ABOVE) best = d;
+      else break;
+    }
+    return best;
   }
 
   build() {
@@ -83,7 +112,7 @@ export class GraphView {
     const toolbar = el("div", { class: "graph-toolbar" }, this.search, this.hitCount, el("span", { class: "spacer" }),
       btn("−", "zoom out", () => this.zoomBy(1.25), "graph-zoom-out"), btn("+", "zoom in", () => this.zoomBy(0.8), "graph-zoom-in"),
       btn("Fit", "fit the graph in the view", () => this.fit(), "graph-fit"),
-      btn("Collapse all", "collapse every top-level module", () => { this.collapsed = new Set([...this.groups].filter((g) => !g.includes("."))); this.render(); }, "graph-collapse-all"),
+      btn("Collapse all", "collapse every top-level module", () => { this.collapsed = new Set(this.groupsAt(1)); this.render(); }, "graph-collapse-all"),
       btn("Expand all", "expand every module", () => { this.collapsed.clear(); this.render(); }, "graph-expand-all"),
       btn("Full screen", "full screen (Esc closes)", () => this.el.classList.toggle("full"), "graph-full"));
     const counts = Object.entries(p.op_counts || {}).sort((a, b) => b[1] - a[1]).slice(0, 8).map(([t, c]) => `${t} ×${c}`).join(" · ");
@@ -92,8 +121,10 @@ export class GraphView {
       p.truncated ? ` · cut from ${p.truncated} nodes` : "", counts ? ` · ${counts}` : "");
     const errors = p.errors && (Array.isArray(p.errors) ? p.errors.length : Object.keys(p.errors).length)
       ? el("div", { class: "note graph-errors" }, `Tracing fell back: ${Array.isArray(p.errors) ? p.errors.join("; ") : Object.entries(p.errors).map(([k, v]) => `${k}: ${v}`).join("; ")}`) : null;
+    const treeNote = this.treeOnly
+      ? el("div", { class: "note graph-tree-only" }, "Module tree only: the model could not be traced, so there is no data flow; the boxes are its leaf modules in definition order.") : null;
     this.canvas = el("div", { class: "graph-canvas", tabindex: "0" }, this.svg, this.detail);
-    this.el = el("div", { class: "graph-view" }, toolbar, info, errors, this.canvas);
+    this.el = el("div", { class: "graph-view" }, toolbar, info, errors, treeNote, this.canvas);
     this.el.addEventListener("keydown", (e) => {
       if (e.key !== "Escape") return;
       // Esc closes the innermost thing open: the node details, the search, then full screen.
@@ -128,7 +159,9 @@ export class GraphView {
     for (const [a, b] of edges) if (byId.get(a).index < byId.get(b).index) preds.get(b).push(a);
     // Items are in execution order, so every (forward) predecessor is placed first.
     const order = [...items].sort((a, b) => a.index - b.index);
-    for (const it of order) it.rank = Math.max(-1, ...preds.get(it.id).map((p) => byId.get(p).rank)) + 1;
+    order.forEach((it, i) => {
+      it.rank = this.treeOnly ? i : Math.max(-1, ...preds.get(it.id).map((p) => byId.get(p).rank)) + 1;
+    });
     const ranks = [];
     for (const it of order) (ranks[it.rank] ||= []).push(it);
     // Vertical room for group headers: a rank where groups start gets one header band per group
@@ -168,7 +201,8 @@ export class GraphView {
     }
     // Innermost first: each group's box wraps its nodes and its sub-groups' boxes.
     const depth = (g) => g.split(".").length;
-    for (const g of [...rects.keys()].sort((a, b) => depth(b) - depth(a))) {
+    // (A group with only sub-groups has no rect yet: walk every group in a visible chain.)
+    for (const g of [...new Set(items.flatMap((it) => it.chain))].sort((a, b) => depth(b) - depth(a))) {
       const [x0, y0, x1, y1] = rects.get(g);
       const padded = [x0 - PAD, y0 - PAD - HEAD, x1 + PAD, y1 + PAD];
       rects.set(g, padded);
@@ -192,7 +226,7 @@ export class GraphView {
     // The right edge of each rank's rightmost box: an edge that skips ranks bends out past them
     // (a straight line would run under the nodes in between, as residual connections do).
     const right = [];
-    for (const it of items) right[it.rank] = Math.max(right[it.rank] ?? -Infinity, it.x + NODE_W);
+    for (const it of items) right[it.rank] = Math.max(right[it.rank] ?? -Infinity, it.x + NODE_W + PAD * it.chain.length);
     let skips = 0;
     for (const [a, b] of edges) {
       const s = byId.get(a), t = byId.get(b);
@@ -338,8 +372,9 @@ export class GraphView {
     const [x, y, w] = this.extent;
     const [pw, ph] = this.aspect();
     this.fit();
-    if (pw / this.view[2] >= 0.8) return;
-    this.setView([x + w / 2 - pw / 2, y, pw, ph]);
+    const scale = pw / this.view[2];
+    if (scale > 1) this.setView([x + w / 2 - pw / 2, y + this.extent[3] / 2 - ph / 2, pw, ph]);  // small: natural size, centred
+    else if (scale < 0.8) this.setView([x + w / 2 - pw / 2, y, pw, ph]);  // big: its top at natural size
   }
 
   zoomBy(factor, cx = 0.5, cy = 0.5) {
