@@ -9,7 +9,7 @@ import uPlot from "../vendor/uplot/uPlot.esm.js";
 import { api } from "./api.js";
 import { el, clear, withAlpha, fmtNum, fmtDuration, groupKeys, download, debounce, PALETTE } from "./util.js";
 import { isSysKey, isDetailKey, unitOf, displayScale, fmtScaled, metricLabel, groupLabel, sysOrder } from "./metrics.js";
-import { smooth, isolatedIndices, SMOOTH_SCALE } from "./charts_core.js";
+import { smooth, isolatedIndices, gridJoin, SMOOTH_SCALE } from "./charts_core.js";
 
 export { smooth, isolatedIndices };
 
@@ -127,7 +127,7 @@ export class ChartPanel {
         workspace ? btn("▶", "Move later", () => workspace.move(spec.id, 1), "move") : null,
         workspace ? btn("★", spec.pinned ? "Unpin" : "Pin to top", () => workspace.togglePin(spec.id), `pin${spec.pinned ? " on" : ""}`) : null,
         workspace ? btn("⇲", "Resize", () => workspace.toggleSize(spec.id), "resize") : null,
-        btn("⛶", "Fullscreen", () => this.toggleFullscreen(), "fullscreen"),
+        btn("⤡", "Fullscreen", () => this.toggleFullscreen(), "fullscreen"),
         btn("⤢", "Reset zoom", () => this.resetZoom()),
         btn("PNG", "Download PNG", () => this.exportPng()),
         btn("CSV", "Download CSV", () => this.exportCsv()),
@@ -136,8 +136,9 @@ export class ChartPanel {
     if (this.zoom) this.el.classList.add("zoomed");
     this.onSettings = (changes) => {
       if ("zoomAxis" in changes) { if (changes.zoomAxis === this.axis) this.applyZoom(); }
-      else if (this.axisField in changes) { this.zoom = null; this.el.classList.remove("zoomed"); this.spans.clear(); if (this.loaded) this.load(); }
-      else if ("groupBy" in changes || "band" in changes) { if (this.loaded) this.load(); }
+      // A panel still loading asks again too (the newer request wins, see loadToken).
+      else if (this.axisField in changes) { this.zoom = null; this.el.classList.remove("zoomed"); this.spans.clear(); if (this.loaded || this.loading) this.load(); }
+      else if ("groupBy" in changes || "band" in changes) { if (this.loaded || this.loading) this.load(); }
       else if ("logY" in changes || "hidden" in changes) { if (this.loaded) this.build(); }
       else if ("smoothing" in changes) { if (this.inView) this.redraw(); else this.stale = true; }
       else if ("highlight" in changes) this.showHighlight();
@@ -301,13 +302,19 @@ export class ChartPanel {
         const sm = smooth(xs, raw, w, span / SMOOTH_SCALE);
         this.smoothed.set(sid, sm);
         tables.push(this.rawBehind ? [xs, raw, sm] : [xs, sm]);
-        order.push({ run, key, sid, xs, flags, isolated: isolatedIndices(raw).map((i) => xs[i]),
+        order.push({ run, key, sid, xs, flags, isolatedIdx: isolatedIndices(raw), isolated: isolatedIndices(raw).map((i) => xs[i]),
           label: multi ? `${run.name} · ${key}` : run.name,
           dash: multi ? [[], [6, 4], [2, 3], [10, 3, 2, 3]][ki % 4] : run.dash || [] });
       });
     }
     this.order = order;
-    return tables.length ? uPlot.join(tables) : [[]];
+    if (!tables.length) return [[]];
+    if (this.rawBehind) { this.slotOf = null; return uPlot.join(tables); }
+    // Many lines: one shared grid of x slots (a quarter pixel apart) instead of the union of
+    // every run's x values (see gridJoin).
+    const joined = gridJoin(tables.map((t) => ({ xs: t[0], ys: t[1] })), Math.max(4 * this.width(), 2 * Math.max(...tables.map((t) => t[0].length))));
+    this.slotOf = joined.index;
+    return [joined.x, ...joined.cols];
   }
 
   bandTables() {
@@ -352,9 +359,11 @@ export class ChartPanel {
     const bands = [];
     this.seriesOwner = [null];  // uPlot series index -> run id / "group:NAME"
     const xIndex = new Map(data[0].map((x, i) => [x, i]));
-    const isolatedFilter = (item) => (u, si, show) => {
+    const isolatedFilter = (item, n) => (u, si, show) => {
       if (show) return null;
-      const idx = item.isolated.map((x) => xIndex.get(x)).filter((i) => i !== undefined);
+      // on the shared grid, the slots of the isolated points; else their x in the union
+      const idx = this.slotOf && n !== undefined ? item.isolatedIdx.map((i) => this.slotOf[n][i])
+        : item.isolated.map((x) => xIndex.get(x)).filter((i) => i !== undefined);
       return idx.length ? idx : null;
     };
     if (this.bandData) {
@@ -368,7 +377,7 @@ export class ChartPanel {
         this.seriesOwner.push(item.gid, item.gid, item.gid);
       }
     } else {
-      for (const item of this.order) {
+      for (const [n, item] of this.order.entries()) {
         const color = item.run.color;
         if (this.rawBehind) {
           series.push({ label: item.label, stroke: () => (settings.smoothing > 0 ? withAlpha(color, 0.22) : color),
@@ -378,7 +387,7 @@ export class ChartPanel {
           this.seriesOwner.push(item.run.id, item.run.id);
         } else {
           series.push({ label: item.label, stroke: color, width: 1.5, spanGaps: true, dash: item.dash,
-            points: { show: false, size: 7, fill: color, filter: isolatedFilter(item) } });
+            points: { show: false, size: 7, fill: color, filter: isolatedFilter(item, n) } });
           this.seriesOwner.push(item.run.id);
         }
       }
