@@ -72,7 +72,7 @@ def _require_token(token: str | None, also: str | None = None, what: str = "read
 def _etag_json(request: Request, payload: Any) -> Response:
     """``payload`` as JSON with an ETag; 304 when the client already has this exact answer
     (the dashboard polls the runs and projects lists every few seconds: cheap when unchanged)."""
-    body = orjson.dumps(payload)
+    body = orjson.dumps(payload, default=str)  # like FastAPI's encoder: never a 500 over an odd config value
     tag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
     headers = {"ETag": tag, "Cache-Control": "no-cache"}
     if request.headers.get("if-none-match") == tag:
