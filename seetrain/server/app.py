@@ -31,6 +31,7 @@ from seetrain.server.artifacts_routes import artifacts_router
 from seetrain.server.datasource import DEFAULT_CONSOLE_LIMIT, DEFAULT_MAX_POINTS, MAX_MAX_POINTS, DataSource
 from seetrain.server.export import iter_csv
 from seetrain.server.report_jobs import ReportJobs
+from seetrain.server.response_cache import ResponseCache, run_signature
 from seetrain.server.run_edit import LocalRunEdits, RunningRunError
 from seetrain.server.sweep import SUMMARY_FIELDS, sweep_table
 from seetrain.server.views import JsonViewStore
@@ -100,7 +101,7 @@ def _require_token(token: str | None, also: str | None = None, what: str = "read
 def _etag_json(request: Request, payload: Any) -> Response:
     """``payload`` as JSON with an ETag; 304 when the client already has this exact answer
     (the dashboard polls the runs and projects lists every few seconds: cheap when unchanged)."""
-    body = orjson.dumps(payload)
+    body = orjson.dumps(payload, default=str)  # like FastAPI's encoder: never a 500 over an odd config value
     tag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
     headers = {"ETag": tag, "Cache-Control": "no-cache"}
     if request.headers.get("if-none-match") == tag:
@@ -127,6 +128,7 @@ def api_router(source: DataSource, read_token: str | None = None, write_token: s
     need_write = Depends(_require_token(write_token, what="write", limiter=limiter))
     aggregator = Aggregator(source)
     reports = ReportJobs()
+    charts = ResponseCache()
 
     def merged(project: str, run: dict[str, Any]) -> dict[str, Any]:
         return edits.apply(project, run) if edits is not None else {**run, "notes": "", "archived": False,
@@ -211,15 +213,22 @@ def api_router(source: DataSource, read_token: str | None = None, write_token: s
                        ) -> dict[str, Any]:
         ids = _split_ids(runs)
         per_run = max(2, min(max_points, POINT_BUDGET // len(ids)))
-        out: dict[str, Any] = {}
-        for rid in ids:
-            series = source.metric(project, rid, key, x_min=x_min, x_max=x_max, max_points=per_run,
-                                   x_axis=x_axis)
-            if series is not None:
-                if digits is not None:
-                    _round_series(series, digits)
-                out[rid] = series
-        return {"key": key, "runs": out, "max_points": per_run}
+
+        def build() -> dict[str, Any]:
+            out: dict[str, Any] = {}
+            for rid in ids:
+                series = source.metric(project, rid, key, x_min=x_min, x_max=x_max, max_points=per_run,
+                                       x_axis=x_axis)
+                if series is not None:
+                    if digits is not None:
+                        _round_series(series, digits)
+                    out[rid] = series
+            return {"key": key, "runs": out, "max_points": per_run}
+
+        wanted = set(ids)
+        sig = run_signature([r for r in source.runs(project) if r["id"] in wanted], key) if len(ids) > 1 else None
+        cache_key = None if sig is None else (project, key, tuple(ids), x_min, x_max, per_run, x_axis, digits, sig)
+        return charts.get_or_make(cache_key, build)
 
     @router.get("/projects/{project}/metric.csv", tags=["metrics"], response_class=StreamingResponse,
                 summary="Every point of one metric of several runs as CSV (never downsampled)")

@@ -264,6 +264,8 @@ def test_custom_panels_pin_resize_reorder_fullscreen_persist(page: Any, sweep_se
 def test_sweep_panels_parallel_coordinates_scatter_importance(page: Any, sweep_server: Any, tmp_path: Path) -> None:
     open_sweep(page, sweep_server)
     card = page.locator(".sweep-card")
+    assert card.get_attribute("open") is None  # folded: the charts come first
+    card.locator("summary").click()
     page.wait_for_function("document.querySelectorAll('.sweep-parallel svg path[data-run]').length === 100")
     assert card.locator(".sweep-scatter circle").count() == 100
     params = card.locator(".importance tbody th").all_inner_texts()

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed")
 
 def run_js(body: str) -> object:
     """Run an ES module body in node; it must print one JSON value."""
-    code = (f'import {{ smooth, isolatedIndices }} from "{JS}/charts_core.js";\n'
+    code = (f'import {{ smooth, isolatedIndices, gridJoin }} from "{JS}/charts_core.js";\n'
             f'import {{ stylesFor, PALETTE }} from "{JS}/util.js";\n'
             f'import {{ matchesQuery, parseQuery }} from "{JS}/query.js";\n' + body)
     out = subprocess.run([NODE, "--input-type=module", "-e", code], capture_output=True, text=True, timeout=60)
@@ -78,3 +78,23 @@ def test_query_language(query: str, expected: bool) -> None:
     run = {"name": "adam-lr1e-03", "id": "x1", "tags": ["adam", "sweep"], "status": "finished",
            "config": {"lr": 0.001, "optimizer": "adam"}, "summary": {"train/loss": {"last": 0.25}}}
     assert run_js(f"console.log(JSON.stringify(matchesQuery({json.dumps(run)}, {json.dumps(query)})))") is expected
+
+
+def test_grid_join_keeps_every_point_in_order_on_few_slots() -> None:
+    res = run_js("""
+      // 100 runs, each with its own x values (what per-run downsampling returns)
+      const series = Array.from({length: 100}, (_, r) => {
+        const xs = Array.from({length: 140}, (_, i) => Math.min(5000, Math.round(i * 5000 / 139 + ((r * 13) % 37))));
+        return { xs, ys: xs.map((x) => r + x / 5000) };
+      });
+      const j = gridJoin(series, 1800);
+      const kept = j.cols.map((c) => c.filter((v) => v !== null).length);
+      const ordered = j.index.every((idx) => idx.every((k, i) => i === 0 || k > idx[i - 1]));
+      const maxShift = Math.max(...series.map((s, n) => Math.max(...s.xs.map((x, i) => Math.abs(j.x[j.index[n][i]] - x)))));
+      const same = series.every((s, n) => s.ys.every((y, i) => j.cols[n][j.index[n][i]] === y));
+      console.log(JSON.stringify({slots: j.x.length, kept: Math.min(...kept), ordered, maxShift, same,
+        union: new Set(series.flatMap((s) => s.xs)).size}));
+    """)
+    assert res["slots"] in (1800, 1801) and res["kept"] == 140 and res["ordered"] and res["same"]  # +1: two points at x=5000
+    assert res["maxShift"] <= 3 * 5006 / 1799  # within a few slots (a fraction of a pixel)
+    assert res["union"] > 1800  # the union of the runs' x values would have been longer

@@ -238,3 +238,22 @@ def test_writes_need_the_token_when_one_is_set(tmp_path: Path) -> None:
     ok = c.put("/api/v1/projects/t/views/v", json={}, headers={"Authorization": "Bearer w"})
     assert ok.status_code == 200
     assert c.get("/api/v1/projects/t/views", headers={"Authorization": "Bearer w"}).status_code == 200
+
+
+def test_chart_answers_are_cached_only_while_every_run_has_stopped(tmp_path: Path) -> None:
+    done = seetrain.init(project="c", experiment_name="done", logdir=str(tmp_path), reinit="create_new")
+    done.log({"loss": 1.0}, step=0)
+    done.finish()
+    live = seetrain.init(project="c", experiment_name="live", logdir=str(tmp_path), reinit="create_new")
+    live.log({"loss": 2.0}, step=0)
+    live.flush()
+    c = TestClient(create_app(LocalSource(tmp_path)))
+    params = {"key": "loss", "runs": f"{done.id},{live.id}"}
+    assert c.get("/api/v1/projects/c/metric", params=params).json()["runs"][live.id]["step"] == [0]
+    live.log({"loss": 1.5}, step=1)
+    live.flush()
+    assert c.get("/api/v1/projects/c/metric", params=params).json()["runs"][live.id]["step"] == [0, 1]
+    live.finish()
+    first = c.get("/api/v1/projects/c/metric", params=params).json()
+    assert first["runs"][live.id]["step"] == [0, 1]
+    assert c.get("/api/v1/projects/c/metric", params=params).json() == first  # served from the cache

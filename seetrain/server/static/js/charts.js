@@ -9,13 +9,17 @@ import uPlot from "../vendor/uplot/uPlot.esm.js";
 import { api } from "./api.js";
 import { el, clear, withAlpha, fmtNum, fmtDuration, groupKeys, download, debounce, PALETTE } from "./util.js";
 import { isSysKey, isDetailKey, unitOf, displayScale, fmtScaled, metricLabel, groupLabel, sysOrder } from "./metrics.js";
-import { smooth, isolatedIndices, SMOOTH_SCALE } from "./charts_core.js";
+import { smooth, isolatedIndices, gridJoin, SMOOTH_SCALE } from "./charts_core.js";
 
 export { smooth, isolatedIndices };
 
 const PANEL_HEIGHT = 230;
 const TALL_HEIGHT = 380;
 export const MAX_LINES = 300;  // more visible runs than this: the first MAX_LINES are drawn, and it says so
+// Up to this many lines, the raw values stay faint behind each smoothed line; with more, each
+// run is one line (smoothed, or raw at smoothing 0): twice fewer paths, and 100 faint raw lines
+// behind 100 smoothed ones are noise anyway.
+const RAW_BEHIND_MAX = 20;
 const groupColor = (name) => {
   let h = 2166136261;
   for (let i = 0; i < name.length; i++) { h ^= name.charCodeAt(i); h = Math.imul(h, 16777619); }
@@ -123,7 +127,7 @@ export class ChartPanel {
         workspace ? btn("▶", "Move later", () => workspace.move(spec.id, 1), "move") : null,
         workspace ? btn("★", spec.pinned ? "Unpin" : "Pin to top", () => workspace.togglePin(spec.id), `pin${spec.pinned ? " on" : ""}`) : null,
         workspace ? btn("⇲", "Resize", () => workspace.toggleSize(spec.id), "resize") : null,
-        btn("⛶", "Fullscreen", () => this.toggleFullscreen(), "fullscreen"),
+        btn("⤡", "Fullscreen", () => this.toggleFullscreen(), "fullscreen"),
         btn("⤢", "Reset zoom", () => this.resetZoom()),
         btn("PNG", "Download PNG", () => this.exportPng()),
         btn("CSV", "Download CSV", () => this.exportCsv()),
@@ -132,10 +136,11 @@ export class ChartPanel {
     if (this.zoom) this.el.classList.add("zoomed");
     this.onSettings = (changes) => {
       if ("zoomAxis" in changes) { if (changes.zoomAxis === this.axis) this.applyZoom(); }
-      else if (this.axisField in changes) { this.zoom = null; this.el.classList.remove("zoomed"); this.spans.clear(); if (this.loaded) this.load(); }
-      else if ("groupBy" in changes || "band" in changes) { if (this.loaded) this.load(); }
+      // A panel still loading asks again too (the newer request wins, see loadToken).
+      else if (this.axisField in changes) { this.zoom = null; this.el.classList.remove("zoomed"); this.spans.clear(); if (this.loaded || this.loading) this.load(); }
+      else if ("groupBy" in changes || "band" in changes) { if (this.loaded || this.loading) this.load(); }
       else if ("logY" in changes || "hidden" in changes) { if (this.loaded) this.build(); }
-      else if ("smoothing" in changes) this.redraw();
+      else if ("smoothing" in changes) { if (this.inView) this.redraw(); else this.stale = true; }
       else if ("highlight" in changes) this.showHighlight();
     };
     settings.listeners.add(this.onSettings);
@@ -272,6 +277,7 @@ export class ChartPanel {
 
   runTables() {
     const logY = this.settings.logY, w = this.settings.smoothing;
+    this.rawBehind = this.visibleRuns().length * this.keys.length <= RAW_BEHIND_MAX;
     const tables = [], order = [];
     this.smoothed = new Map();
     let maxAbs = 0;
@@ -295,14 +301,20 @@ export class ChartPanel {
         const span = this.spans.get(sid) ?? (xs.length ? xs[xs.length - 1] - xs[0] : 0);
         const sm = smooth(xs, raw, w, span / SMOOTH_SCALE);
         this.smoothed.set(sid, sm);
-        tables.push([xs, raw, sm]);
-        order.push({ run, key, sid, xs, flags, isolated: isolatedIndices(raw).map((i) => xs[i]),
+        tables.push(this.rawBehind ? [xs, raw, sm] : [xs, sm]);
+        order.push({ run, key, sid, xs, flags, isolatedIdx: isolatedIndices(raw), isolated: isolatedIndices(raw).map((i) => xs[i]),
           label: multi ? `${run.name} · ${key}` : run.name,
           dash: multi ? [[], [6, 4], [2, 3], [10, 3, 2, 3]][ki % 4] : run.dash || [] });
       });
     }
     this.order = order;
-    return tables.length ? uPlot.join(tables) : [[]];
+    if (!tables.length) return [[]];
+    if (this.rawBehind) { this.slotOf = null; return uPlot.join(tables); }
+    // Many lines: one shared grid of x slots (a quarter pixel apart) instead of the union of
+    // every run's x values (see gridJoin).
+    const joined = gridJoin(tables.map((t) => ({ xs: t[0], ys: t[1] })), Math.max(4 * this.width(), 2 * Math.max(...tables.map((t) => t[0].length))));
+    this.slotOf = joined.index;
+    return [joined.x, ...joined.cols];
   }
 
   bandTables() {
@@ -347,9 +359,11 @@ export class ChartPanel {
     const bands = [];
     this.seriesOwner = [null];  // uPlot series index -> run id / "group:NAME"
     const xIndex = new Map(data[0].map((x, i) => [x, i]));
-    const isolatedFilter = (item) => (u, si, show) => {
+    const isolatedFilter = (item, n) => (u, si, show) => {
       if (show) return null;
-      const idx = item.isolated.map((x) => xIndex.get(x)).filter((i) => i !== undefined);
+      // on the shared grid, the slots of the isolated points; else their x in the union
+      const idx = this.slotOf && n !== undefined ? item.isolatedIdx.map((i) => this.slotOf[n][i])
+        : item.isolated.map((x) => xIndex.get(x)).filter((i) => i !== undefined);
       return idx.length ? idx : null;
     };
     if (this.bandData) {
@@ -363,13 +377,19 @@ export class ChartPanel {
         this.seriesOwner.push(item.gid, item.gid, item.gid);
       }
     } else {
-      for (const item of this.order) {
+      for (const [n, item] of this.order.entries()) {
         const color = item.run.color;
-        series.push({ label: item.label, stroke: () => (settings.smoothing > 0 ? withAlpha(color, 0.22) : color),
-          width: 1.25, spanGaps: true, dash: item.dash, points: { show: false, size: 7, fill: color, filter: isolatedFilter(item) } });
-        series.push({ label: `${item.label} (smoothed)`, stroke: color, width: 2, spanGaps: true, dash: item.dash,
-          points: { show: false }, show: true });
-        this.seriesOwner.push(item.run.id, item.run.id);
+        if (this.rawBehind) {
+          series.push({ label: item.label, stroke: () => (settings.smoothing > 0 ? withAlpha(color, 0.22) : color),
+            width: 1.25, spanGaps: true, dash: item.dash, points: { show: false, size: 7, fill: color, filter: isolatedFilter(item) } });
+          series.push({ label: `${item.label} (smoothed)`, stroke: color, width: 2, spanGaps: true, dash: item.dash,
+            points: { show: false }, show: true });
+          this.seriesOwner.push(item.run.id, item.run.id);
+        } else {
+          series.push({ label: item.label, stroke: color, width: 1.5, spanGaps: true, dash: item.dash,
+            points: { show: false, size: 7, fill: color, filter: isolatedFilter(item, n) } });
+          this.seriesOwner.push(item.run.id);
+        }
       }
     }
     const axis = this.metricX ? "step" : this.axis, unit = this.scale.unit;
@@ -445,6 +465,13 @@ export class ChartPanel {
     }
     this.applyingFocus = true;
     try { this.plot.setSeries(idx, { focus: true }, false); } finally { this.applyingFocus = false; }
+  }
+
+  /** Called by the workspace when the panel scrolls in or out of view: a smoothing change made
+   * while it was away is drawn now (only panels in view redraw at once). */
+  setInView(on) {
+    this.inView = on;
+    if (on && this.stale) { this.stale = false; this.redraw(); }
   }
 
   redraw() {
@@ -619,6 +646,10 @@ export class Workspace {
         this.observer.unobserve(e.target);
       }
     }, { rootMargin: "200px" });
+    // Which panels are on screen (with a margin): a smoothing change redraws only those.
+    this.viewObserver = new IntersectionObserver((entries) => {
+      for (const e of entries) this.panels.get(e.target.dataset.panel)?.setInView(e.isIntersecting);
+    }, { rootMargin: "300px" });
     this.groupsEl = el("div", { class: "groups" });
     this.toolbarEl = this.toolbar();
     this.el = el("div", { class: "workspace" }, this.toolbarEl, this.groupsEl);
@@ -682,7 +713,7 @@ export class Workspace {
   }
 
   renderGroups() {
-    for (const p of this.panels.values()) p.destroy();
+    for (const p of this.panels.values()) { this.observer.unobserve(p.el); this.viewObserver.unobserve(p.el); p.destroy(); }
     this.panels.clear();
     clear(this.groupsEl);
     const section = (name, label, ids, extraClass = "", note = null, bar = null) => {
@@ -730,6 +761,7 @@ export class Workspace {
     this.panels.set(spec.id, panel);
     grid.appendChild(panel.el);
     this.observer.observe(panel.el);
+    this.viewObserver.observe(panel.el);
   }
 
   applyFilter() {
@@ -779,6 +811,8 @@ export class Workspace {
   }
 
   removePanel(id) {
+    const gone = this.panels.get(id);
+    if (gone) { this.observer.unobserve(gone.el); this.viewObserver.unobserve(gone.el); }
     this.layout.panels = this.layout.panels.filter((p) => p.id !== id);
     this.layout.pinned = this.layout.pinned.filter((p) => p !== id);
     this.saveLayout();
@@ -847,6 +881,7 @@ export class Workspace {
 
   destroy() {
     this.observer.disconnect();
+    this.viewObserver.disconnect();
     for (const p of this.panels.values()) p.destroy();
   }
 }

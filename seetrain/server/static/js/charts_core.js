@@ -44,3 +44,44 @@ export function isolatedIndices(values) {
   return out;
 }
 
+
+/** Put many series with different x values on one shared grid of `slots` x positions, for
+ * uPlot (which wants one x array): a union of every run's x makes each of 100 series mostly
+ * nulls, 100 times longer than its points. Each point goes to the nearest slot; a point whose
+ * slot is taken (by the previous point of the same series) moves to the next free slot, so no
+ * point is lost and the order is kept (with slots at a quarter pixel or finer, the shift is not
+ * visible). Returns {x: [slot x], cols: [[y or null per slot] per series], index: [[slot per
+ * point] per series]}. `series`: [{xs, ys}] with xs ascending. */
+export function gridJoin(series, slots) {
+  let lo = Infinity, hi = -Infinity;
+  for (const s of series) {
+    if (!s.xs.length) continue;
+    lo = Math.min(lo, s.xs[0]);
+    hi = Math.max(hi, s.xs[s.xs.length - 1]);
+  }
+  if (!Number.isFinite(lo)) return { x: [], cols: series.map(() => []), index: series.map(() => []) };
+  const n = hi > lo ? Math.max(2, slots) : 1;
+  const step = n > 1 ? (hi - lo) / (n - 1) : 1;
+  // Room past the last slot for points pushed right by a crowded end (trimmed below).
+  const room = n + Math.max(0, ...series.map((s) => s.xs.length));
+  const cols = [], index = [];
+  let used = n - 1;
+  for (const s of series) {
+    const col = new Array(room).fill(null), idx = new Array(s.xs.length);
+    let last = -1;
+    for (let i = 0; i < s.xs.length; i++) {
+      let k = hi > lo ? Math.round((s.xs[i] - lo) / step) : 0;
+      if (k <= last) k = last + 1;
+      col[k] = s.ys[i];
+      idx[i] = k;
+      last = k;
+    }
+    if (last > used) used = last;
+    cols.push(col);
+    index.push(idx);
+  }
+  const x = new Array(used + 1);
+  for (let k = 0; k <= used; k++) x[k] = lo + k * step;
+  for (const col of cols) col.length = used + 1;
+  return { x, cols, index };
+}

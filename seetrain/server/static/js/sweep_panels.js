@@ -56,8 +56,8 @@ export class SweepPanels {
     this.scatter = el("div", { class: "sweep-scatter" });
     this.importance = el("div", { class: "sweep-importance" });
     this.note = el("span", { class: "muted sweep-note" });
-    const hasParams = runs.length >= 3 && metrics.length > 0;
-    this.el = el("details", { class: "card sweep-card", open: hasParams && runs.length >= 5,
+    // Folded until asked for (one line above the charts): the charts are what a workspace opens on.
+    this.el = el("details", { class: "card sweep-card", open: false,
       ontoggle: () => { if (this.el.open && !this.data) this.load(); } },
       el("summary", { class: "card-head" }, el("h3", {}, "Sweep"), this.note),
       el("div", { class: "card-body" },
