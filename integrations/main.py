@@ -158,6 +158,8 @@ init_peft = _named("peft")
 init_trl = _named("trl")
 init_sentence_transformers = _named("sentence_transformers")
 init_stable_baselines3 = _named("stable_baselines3")
+init_paddle = _named("paddle")
+init_visualdl = _named("visualdl")
 
 
 def enable_openai_autolog(**kwargs: Any) -> Integration:

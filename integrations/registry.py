@@ -88,6 +88,10 @@ _BUILTIN = [
     AdapterSpec("sentence_transformers", "callback",
                 "integrations.sentence_transformers:SentenceTransformersIntegration", ("sentence_transformers",),
                 "sentence-transformers", "3.0", "SentenceTransformerTrainer through the HF callback"),
+    AdapterSpec("paddle", "callback", "integrations.paddle:PaddleIntegration", ("paddle",), "paddle", "2.5",
+                "paddle.Model.fit callback"),
+    AdapterSpec("visualdl", "visbackend", "integrations.visualdl:VisualDLIntegration", ("visualdl",), "visualdl",
+                "2.4", "mirror of visualdl.LogWriter"),
 ]
 
 _REGISTRY: dict[str, AdapterSpec] = {spec.name: spec for spec in _BUILTIN}
