@@ -173,3 +173,13 @@ def test_paddle_visualdl_callback_and_add_graph_are_mirrored(tmp_path):
     assert payload["total_params"] == 58 and payload["model"] == "Sequential"
     assert [c["type"] for c in payload["modules"]["children"]] == ["Linear", "ReLU", "Linear"]
     assert payload["inputs"] == [{"shape": ["?", 4], "dtype": "float32"}]
+
+
+def test_rank_nonzero_writes_nothing_but_visualdl_files(tmp_path, monkeypatch):
+    monkeypatch.setenv("RANK", "1")
+    vdl.sync_visualdl(project="vdl", logdir=str(tmp_path / "logs"), **QUIET)
+    with LogWriter(logdir=str(tmp_path / "vdl")) as writer:
+        writer.add_scalar("loss", 1.0, 0)
+    vdl.unsync_visualdl()
+    assert seetrain.Api(tmp_path / "logs").runs() == []
+    assert _vdl_scalars(tmp_path / "vdl", "loss") == [(0, 1.0)]
