@@ -160,6 +160,8 @@ init_sentence_transformers = _named("sentence_transformers")
 init_stable_baselines3 = _named("stable_baselines3")
 init_paddle = _named("paddle")
 init_visualdl = _named("visualdl")
+init_fastai = _named("fastai")
+init_timm = _named("timm")
 
 
 def enable_openai_autolog(**kwargs: Any) -> Integration:

@@ -92,6 +92,10 @@ _BUILTIN = [
                 "paddle.Model.fit callback"),
     AdapterSpec("visualdl", "visbackend", "integrations.visualdl:VisualDLIntegration", ("visualdl",), "visualdl",
                 "2.4", "mirror of visualdl.LogWriter"),
+    AdapterSpec("fastai", "callback", "integrations.fastai:FastaiIntegration", ("fastai",), "fastai", "2.7",
+                "Learner callback (vision lane: needs torchvision)"),
+    AdapterSpec("timm", "tracker", "integrations.timm:TimmIntegration", ("timm",), "timm", "0.9",
+                "model config + timm train.py epoch summaries (vision lane)"),
 ]
 
 _REGISTRY: dict[str, AdapterSpec] = {spec.name: spec for spec in _BUILTIN}
