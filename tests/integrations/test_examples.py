@@ -26,7 +26,8 @@ NEEDS = {"ultralytics_example": "ultralytics", "ray_tune_example": "ray", "mlflo
          "stable_baselines3_example": "stable_baselines3", "catboost_example": "catboost",
          "sklearn_example": "sklearn", "hydra_example": "hydra",
          "trl_example": "trl", "peft_example": "peft", "sentence_transformers_example": "sentence_transformers"}
-NEEDS.update({"paddle_example": "paddle", "visualdl_mirror_example": "visualdl"})
+NEEDS.update({"paddle_example": "paddle", "visualdl_mirror_example": "visualdl", "fastai_example": "fastai",
+              "timm_example": "timm"})
 
 
 @pytest.mark.integration
