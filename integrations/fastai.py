@@ -18,18 +18,21 @@ See docs/integrations/fastai.md.
 
 from __future__ import annotations
 
+import inspect
 import numbers
 import os
 from typing import Any
 
 from fastai.callback.core import Callback
-from fastai.learner import Recorder
+from fastai.learner import Learner, Recorder
 from fastai.torch_core import rank_distrib
+from fastcore.foundation import L
 
 from integrations._base import Integration
-from integrations._binding import LazyIntegration
+from integrations._binding import LazyIntegration, current_run_integration
+from integrations._patching import Target
 
-__all__ = ["FastaiIntegration", "SeeTrainCallback"]
+__all__ = ["FastaiIntegration", "SeeTrainCallback", "autolog_targets"]
 
 
 class FastaiIntegration(Integration):
@@ -189,3 +192,24 @@ class SeeTrainCallback(Callback):
             self._skip = False
             return
         self._lazy.finish("finished")
+
+
+# ---- seetrain.autolog() -------------------------------------------------------------------------
+def _with_callback(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+    if instance is None or any(isinstance(cb, SeeTrainCallback) for cb in instance.cbs):
+        return wrapped(*args, **kwargs)
+    try:
+        bound = inspect.signature(wrapped).bind(*args, **kwargs)
+    except TypeError:
+        return wrapped(*args, **kwargs)  # let fastai report the user's wrong call
+    cbs = list(L(bound.arguments.get("cbs")))  # None, one callback, a list or fastcore's L (fit_one_cycle)
+    if not any(isinstance(cb, SeeTrainCallback) for cb in cbs):
+        cbs.append(SeeTrainCallback(integration=current_run_integration(FastaiIntegration)))
+        bound.arguments["cbs"] = cbs
+    return wrapped(*bound.args, **bound.kwargs)
+
+
+def autolog_targets() -> list[Target]:
+    """``Learner.fit`` (which ``fit_one_cycle`` and ``fine_tune`` call) gets a ``SeeTrainCallback``
+    for that fit, writing into the current run."""
+    return [Target(Learner, "fit", _with_callback, "add a SeeTrainCallback to every fit")]

@@ -20,6 +20,7 @@ class and parameter counts. See docs/integrations/paddle.md.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import numbers
 import os
@@ -29,9 +30,10 @@ from typing import Any
 import paddle
 
 from integrations._base import Integration
-from integrations._binding import LazyIntegration
+from integrations._binding import LazyIntegration, current_run_integration
+from integrations._patching import Target
 
-__all__ = ["PaddleIntegration", "SeeTrainCallback"]
+__all__ = ["PaddleIntegration", "SeeTrainCallback", "autolog_targets"]
 
 log = logging.getLogger("seetrain")
 
@@ -212,3 +214,22 @@ class SeeTrainCallback(paddle.callbacks.Callback):
         if not self._in_fit:
             # A standalone evaluate() is over: the run is complete on disk again.
             self._lazy.finish("finished")
+
+
+# ---- seetrain.autolog() -------------------------------------------------------------------------
+def _with_callback(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+    try:
+        bound = inspect.signature(wrapped).bind(*args, **kwargs)
+    except TypeError:
+        return wrapped(*args, **kwargs)  # let Paddle report the user's wrong call
+    callbacks = bound.arguments.get("callbacks")
+    callbacks = list(callbacks) if isinstance(callbacks, (list, tuple)) else [callbacks] if callbacks else []
+    if not any(isinstance(cb, SeeTrainCallback) for cb in callbacks):
+        callbacks.append(SeeTrainCallback(integration=current_run_integration(PaddleIntegration)))
+        bound.arguments["callbacks"] = callbacks
+    return wrapped(*bound.args, **bound.kwargs)
+
+
+def autolog_targets() -> list[Target]:
+    """``paddle.Model.fit`` gets a ``SeeTrainCallback`` writing into the current run."""
+    return [Target(paddle.hapi.model.Model, "fit", _with_callback, "add a SeeTrainCallback to every fit")]
