@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextvars
 import importlib
+import inspect
 import logging
 import threading
 import time
@@ -78,7 +79,10 @@ class Provider:
 
 
 _OPENAI_CHAT = "openai.resources.chat.completions"
+_OPENAI_RESPONSES = "openai.resources.responses.responses"
 _ANTHROPIC_MESSAGES = "anthropic.resources.messages"
+
+_MISTRAL_CHAT = "mistralai.client.chat"
 
 PROVIDERS: dict[str, Provider] = {
     "openai": Provider(
@@ -93,6 +97,18 @@ PROVIDERS: dict[str, Provider] = {
             PatchTarget(_OPENAI_CHAT, "Completions.parse", SYNC, "chat.completions.parse",
                         "structured outputs post directly, bypassing create"),
             PatchTarget(_OPENAI_CHAT, "AsyncCompletions.parse", ASYNC, "chat.completions.parse",
+                        "the same for AsyncOpenAI"),
+            PatchTarget(_OPENAI_RESPONSES, "Responses.create", SYNC, "responses.create",
+                        "the Responses API, streamed or not; responses.stream() calls it too"),
+            PatchTarget(_OPENAI_RESPONSES, "AsyncResponses.create", ASYNC, "responses.create",
+                        "the same for AsyncOpenAI"),
+            PatchTarget(_OPENAI_RESPONSES, "Responses.parse", SYNC, "responses.parse",
+                        "structured outputs post directly, bypassing create"),
+            PatchTarget(_OPENAI_RESPONSES, "AsyncResponses.parse", ASYNC, "responses.parse",
+                        "the same for AsyncOpenAI"),
+            PatchTarget("openai.resources.embeddings", "Embeddings.create", SYNC, "embeddings.create",
+                        "embeddings: inputs, model, token usage, count x dimensions"),
+            PatchTarget("openai.resources.embeddings", "AsyncEmbeddings.create", ASYNC, "embeddings.create",
                         "the same for AsyncOpenAI"),
         ),
         sync_streams=("openai:Stream",),
@@ -123,6 +139,78 @@ PROVIDERS: dict[str, Provider] = {
         ),
         sync_streams=("anthropic:Stream",),
         async_streams=("anthropic:AsyncStream",),
+    ),
+    "ollama": Provider(
+        name="ollama",
+        resolver="resolvers.ollama",
+        targets=(
+            PatchTarget("ollama._client", "Client.chat", SYNC, "chat",
+                        "every Client().chat and module-level ollama.chat (its default client), streamed or not"),
+            PatchTarget("ollama._client", "AsyncClient.chat", ASYNC, "chat", "the same for AsyncClient"),
+        ),
+        # stream=True hands back a generator (an async generator from AsyncClient).
+        sync_streams=("types:GeneratorType",),
+        async_streams=("types:AsyncGeneratorType",),
+    ),
+    "google_genai": Provider(
+        name="google_genai",
+        resolver="resolvers.google_genai",
+        targets=(
+            PatchTarget("google.genai.models", "Models.generate_content", SYNC, "models.generate_content",
+                        "client.models.generate_content (one record even when automatic function calling "
+                        "makes several requests inside it)"),
+            PatchTarget("google.genai.models", "Models.generate_content_stream", SYNC,
+                        "models.generate_content_stream", "the streamed variant (a generator)"),
+            PatchTarget("google.genai.models", "AsyncModels.generate_content", ASYNC, "models.generate_content",
+                        "client.aio.models.generate_content"),
+            PatchTarget("google.genai.models", "AsyncModels.generate_content_stream", ASYNC,
+                        "models.generate_content_stream", "client.aio ... (an async generator)"),
+        ),
+        sync_streams=("types:GeneratorType",),
+        async_streams=("types:AsyncGeneratorType",),
+    ),
+    "cohere": Provider(
+        name="cohere",
+        resolver="resolvers.cohere",
+        targets=(
+            PatchTarget("cohere.v2.client", "V2Client.chat", SYNC, "chat", "ClientV2().chat (tools included)"),
+            PatchTarget("cohere.v2.client", "V2Client.chat_stream", SYNC, "chat_stream",
+                        "ClientV2().chat_stream: a generator of typed events"),
+            PatchTarget("cohere.v2.client", "AsyncV2Client.chat", ASYNC, "chat", "AsyncClientV2().chat"),
+            PatchTarget("cohere.v2.client", "AsyncV2Client.chat_stream", SYNC, "chat_stream",
+                        "AsyncClientV2().chat_stream: an async generator, returned without awaiting"),
+        ),
+        sync_streams=("types:GeneratorType",),
+        async_streams=("types:AsyncGeneratorType",),
+    ),
+    "dashscope": Provider(
+        name="dashscope",
+        resolver="resolvers.dashscope",
+        targets=(
+            PatchTarget("dashscope.aigc.generation", "Generation.call", SYNC, "Generation.call",
+                        "dashscope.Generation.call (a classmethod), streamed or not; API errors are "
+                        "returned as responses, not raised, and recorded as errors"),
+            PatchTarget("dashscope.aigc.generation", "AioGeneration.call", ASYNC, "Generation.call",
+                        "the asyncio variant"),
+        ),
+        sync_streams=("types:GeneratorType",),
+        async_streams=("types:AsyncGeneratorType",),
+    ),
+    "mistral": Provider(
+        name="mistral",
+        resolver="resolvers.mistral",
+        targets=(
+            PatchTarget(_MISTRAL_CHAT, "Chat.complete", SYNC, "chat.complete",
+                        "every sync chat completion (tools included)"),
+            PatchTarget(_MISTRAL_CHAT, "Chat.complete_async", ASYNC, "chat.complete",
+                        "the same, async"),
+            PatchTarget(_MISTRAL_CHAT, "Chat.stream", SYNC, "chat.stream",
+                        "chat.stream() posts by itself (no stream=True keyword) and returns an EventStream"),
+            PatchTarget(_MISTRAL_CHAT, "Chat.stream_async", ASYNC, "chat.stream",
+                        "the same, async (an EventStreamAsync)"),
+        ),
+        sync_streams=("mistralai.client.utils.eventstreaming:EventStream",),
+        async_streams=("mistralai.client.utils.eventstreaming:EventStreamAsync",),
     ),
 }
 
@@ -311,12 +399,23 @@ def _hook_stream_manager(patch: _Patch, operation: str, manager: Any, call_kwarg
         setattr(manager, attr, lambda: _call_sync(patch, operation, call_kwargs, original, (), {}))
 
 
+def _named_arguments(wrapped: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Mapping[str, Any]:
+    """The call's arguments by name: ``kwargs`` itself when nothing was passed positionally (the
+    usual case, no cost), else bound to the method's signature (``client.chat("llama3", [...])``)."""
+    if not args:
+        return kwargs
+    try:
+        return {**inspect.signature(wrapped).bind_partial(*args, **kwargs).arguments}
+    except (TypeError, ValueError):
+        return kwargs
+
+
 def _make_wrapper(patch: _Patch, target: PatchTarget) -> Callable[..., Any]:
     operation, kind = target.operation, target.kind
 
     if kind == SYNC:
         def sync_wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-            return _call_sync(patch, operation, kwargs, wrapped, args, kwargs)
+            return _call_sync(patch, operation, _named_arguments(wrapped, args, kwargs), wrapped, args, kwargs)
 
         return sync_wrapper
 
@@ -325,7 +424,8 @@ def _make_wrapper(patch: _Patch, target: PatchTarget) -> Callable[..., Any]:
             sinks = patch.sinks
             if not sinks or _SUPPRESSED.get():
                 return wrapped(*args, **kwargs)  # the client's own coroutine, untouched
-            return _call_async(patch, sinks, operation, kwargs, lambda: wrapped(*args, **kwargs))
+            return _call_async(patch, sinks, operation, _named_arguments(wrapped, args, kwargs),
+                               lambda: wrapped(*args, **kwargs))
 
         return async_wrapper
 

@@ -56,6 +56,11 @@ HOOKS: tuple[AutologHook, ...] = (
     AutologHook("openai", ("openai",), "llm"),
     AutologHook("anthropic", ("anthropic",), "llm"),
     AutologHook("zhipuai", ("zhipuai",), "llm"),
+    AutologHook("mistral", ("mistralai.client",), "llm"),
+    AutologHook("ollama", ("ollama",), "llm"),
+    AutologHook("google_genai", ("google.genai",), "llm"),
+    AutologHook("cohere", ("cohere",), "llm"),
+    AutologHook("dashscope", ("dashscope",), "llm"),
 )
 
 _lock = threading.RLock()

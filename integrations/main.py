@@ -157,6 +157,7 @@ init_hydra = _named("hydra")
 init_peft = _named("peft")
 init_trl = _named("trl")
 init_sentence_transformers = _named("sentence_transformers")
+init_torch = _named("torch")
 init_stable_baselines3 = _named("stable_baselines3")
 init_paddle = _named("paddle")
 init_visualdl = _named("visualdl")
@@ -174,15 +175,41 @@ def enable_zhipuai_autolog(**kwargs: Any) -> Integration:
     return init("zhipuai", **kwargs)
 
 
+def enable_mistral_autolog(**kwargs: Any) -> Integration:
+    """Record every Mistral ``chat.complete`` / ``chat.stream`` (sync, async); ``.disable()`` undoes it."""
+    return init("mistral", **kwargs)
+
+
+def enable_ollama_autolog(**kwargs: Any) -> Integration:
+    """Record every Ollama ``chat`` (sync, async, streaming); ``.disable()`` undoes it."""
+    return init("ollama", **kwargs)
+
+
+def enable_google_genai_autolog(**kwargs: Any) -> Integration:
+    """Record every Google GenAI ``generate_content(_stream)`` (sync, async); ``.disable()`` undoes it."""
+    return init("google_genai", **kwargs)
+
+
+def enable_cohere_autolog(**kwargs: Any) -> Integration:
+    """Record every Cohere v2 ``chat`` / ``chat_stream`` (sync, async); ``.disable()`` undoes it."""
+    return init("cohere", **kwargs)
+
+
+def enable_dashscope_autolog(**kwargs: Any) -> Integration:
+    """Record every DashScope ``Generation.call`` (streamed or not, async too); ``.disable()`` undoes it."""
+    return init("dashscope", **kwargs)
+
+
 def enable_anthropic_autolog(**kwargs: Any) -> Integration:
     """Record every Anthropic ``messages.create`` / ``messages.stream``; ``.disable()`` undoes it."""
     return init("anthropic", **kwargs)
 
 
 __all__ = [
-    "LazyModule", "active_integrations", "autolog", "get_config", "get_stats", "enable_anthropic_autolog", "enable_openai_autolog", "enable_zhipuai_autolog",
+    "LazyModule", "active_integrations", "autolog", "get_config", "get_stats", "enable_anthropic_autolog", "enable_mistral_autolog", "enable_ollama_autolog", "enable_google_genai_autolog", "enable_cohere_autolog", "enable_dashscope_autolog", "enable_openai_autolog", "enable_zhipuai_autolog",
     "finish", "init", "init_accelerate", "init_catboost", "init_hydra", "init_keras", "init_lightgbm", "init_mlflow", "init_mmdetection", "init_mmengine",
-    "init_optuna", "init_peft", "init_sentence_transformers", "init_trl", "init_pytorch_lightning", "init_ray_tune", "init_sklearn", "init_stable_baselines3", "init_tensorboard", "init_transformers",
-    "init_ultralytics", "init_wandb", "init_xgboost", "log", "log_audio", "log_image", "log_scalar", "log_text",
+    "init_optuna", "init_peft", "init_sentence_transformers", "init_torch", "init_trl", "init_pytorch_lightning", "init_ray_tune", "init_sklearn", "init_stable_baselines3", "init_tensorboard", "init_transformers",
+    "init_ultralytics", "init_wandb", "init_xgboost", "init_paddle", "init_visualdl", "init_fastai", "init_timm",
+    "log", "log_audio", "log_image", "log_scalar", "log_text",
     "update_config", "with_integration",
 ]

@@ -88,6 +88,18 @@ _BUILTIN = [
     AdapterSpec("sentence_transformers", "callback",
                 "integrations.sentence_transformers:SentenceTransformersIntegration", ("sentence_transformers",),
                 "sentence-transformers", "3.0", "SentenceTransformerTrainer through the HF callback"),
+    AdapterSpec("mistral", "autolog", "integrations.mistral:MistralAutolog", ("mistralai",), "mistral", "1.0",
+                "autolog of chat.complete/stream"),
+    AdapterSpec("ollama", "autolog", "integrations.ollama:OllamaAutolog", ("ollama",), "ollama", "0.4",
+                "autolog of Client.chat (streaming, tools)"),
+    AdapterSpec("google_genai", "autolog", "integrations.google_genai:GoogleGenAIAutolog", ("google.genai",),
+                "google-genai", "1.0", "autolog of models.generate_content(_stream)"),
+    AdapterSpec("cohere", "autolog", "integrations.cohere:CohereAutolog", ("cohere",), "cohere", "5.0",
+                "autolog of ClientV2.chat/chat_stream"),
+    AdapterSpec("dashscope", "autolog", "integrations.dashscope:DashScopeAutolog", ("dashscope",), "dashscope",
+                "1.20", "autolog of Generation.call"),
+    AdapterSpec("torch", "autolog", "integrations.torch_autolog:TorchIntegration", ("torch",), "torch", "2.0",
+                "loss at every backward(), lr at every optimizer.step() (autolog_torch)"),
     AdapterSpec("paddle", "callback", "integrations.paddle:PaddleIntegration", ("paddle",), "paddle", "2.5",
                 "paddle.Model.fit callback"),
     AdapterSpec("visualdl", "visbackend", "integrations.visualdl:VisualDLIntegration", ("visualdl",), "visualdl",
@@ -102,7 +114,7 @@ _REGISTRY: dict[str, AdapterSpec] = {spec.name: spec for spec in _BUILTIN}
 # Other names users reach for: the module is integrations/lightning.py and the extra is
 # seetrain[lightning], so "lightning" finds the Lightning row as well.
 ALIASES = {"lightning": "pytorch_lightning", "pl": "pytorch_lightning", "hf": "transformers",
-           "huggingface": "transformers", "sb3": "stable_baselines3", "scikit-learn": "sklearn", "omegaconf": "hydra", "tensorboardx": "tensorboard", "ray": "ray_tune"}
+           "huggingface": "transformers", "sb3": "stable_baselines3", "scikit-learn": "sklearn", "omegaconf": "hydra", "mistralai": "mistral", "gemini": "google_genai", "pytorch": "torch", "qwen": "dashscope", "google-genai": "google_genai", "tensorboardx": "tensorboard", "ray": "ray_tune"}
 _entry_points_loaded = False
 
 

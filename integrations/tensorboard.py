@@ -26,6 +26,7 @@ from typing import Any
 
 from integrations._base import Integration
 from integrations._mirror import BusyFlag, MirrorStack, PatchSet, RunPool, Target
+from integrations._patching import when_imported
 from seetrain import Audio, DisabledRun, Histogram, Image, Run, Text
 
 __all__ = ["TensorBoardIntegration", "TensorBoardMirror", "sync_tensorboard", "unsync", "unsync_tensorboard"]
@@ -185,14 +186,12 @@ def _patch_module(module: Any) -> None:
 def _install() -> None:
     """Patch the writer modules already imported; the others when (if ever) they are imported,
     so switching the mirror on never imports torch or tensorboardX itself."""
-    import wrapt
-
     for module_name, _ in WRITER_CLASSES:
         module = sys.modules.get(module_name)
         if module is not None:
             _patch_module(module)
         elif importlib.util.find_spec(module_name.partition(".")[0]) is not None:
-            wrapt.register_post_import_hook(_patch_module, module_name)
+            when_imported(module_name, _patch_module)
     _patches.active = True
 
 

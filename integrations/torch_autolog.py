@@ -9,11 +9,12 @@ import logging
 import threading
 from typing import Any
 
+from integrations._base import Integration
 from integrations._patching import PatchSet, Target
 
 log = logging.getLogger("seetrain.helpers")
 
-__all__ = ["TorchAutolog", "active", "set_active"]
+__all__ = ["TorchAutolog", "TorchIntegration", "active", "set_active"]
 
 _active: TorchAutolog | None = None
 
@@ -123,3 +124,29 @@ class TorchAutolog:
                 return None  # the run given explicitly is over: do not start another
             run = init(**self.init_kwargs)
         return run
+
+
+class TorchIntegration(Integration):
+    """Hub entry (registry name ``torch``): ``init("torch", project="p")`` starts a run and
+    logs the loss of every ``loss.backward()`` and the learning rate at every
+    ``optimizer.step()`` into it, as ``seetrain.autolog_torch(run=...)`` does; ``disable()`` (or
+    ``finish()``) restores ``torch.Tensor.backward`` and removes the optimizer hook.
+    Keyword arguments ``loss_key``, ``log_lr`` and ``optimizer`` go to the patch."""
+
+    name = "torch"
+    mode = "autolog"
+
+    def __init__(self, *args: Any, loss_key: str = "loss", log_lr: bool = True, optimizer: Any = None,
+                 **kwargs: Any) -> None:
+        self._handle: TorchAutolog | None = None
+        super().__init__(*args, **kwargs)
+        if self.enabled:
+            self._handle = self.guard(TorchAutolog(self.run, loss_key, log_lr, optimizer).enable)
+
+    def disable(self) -> None:
+        """Undo the patch and finish the run this integration started. Idempotent."""
+        self.finish()
+
+    def _teardown(self) -> None:
+        if self._handle is not None:
+            self._handle.undo()

@@ -19,6 +19,7 @@ from integrations._artifacts import CheckpointArtifacts, log_model_setting
 from integrations._base import Integration
 from integrations._binding import LazyIntegration, current_run_integration
 from integrations._patching import Target
+from seetrain import _settings
 
 __all__ = ["SeeTrainCallback", "TransformersIntegration", "REPORT_TO_NAME"]
 
@@ -69,7 +70,7 @@ class SeeTrainCallback(TrainerCallback):
                   "logdir": os.fspath(logdir) if logdir is not None else None, **init_kwargs}
         self._lazy = LazyIntegration(TransformersIntegration, kwargs, integration)
         self._configured = False
-        setting = log_model_setting(os.environ.get("SEETRAIN_LOG_MODEL", "") if log_model is None else log_model)
+        setting = log_model_setting(_settings.setting("SEETRAIN_LOG_MODEL") if log_model is None else log_model)
         self._log_model = "end" if setting is True else setting  # W&B's legacy "true" means "end"
         self._model_artifacts: CheckpointArtifacts | None = None
 
@@ -107,7 +108,7 @@ class SeeTrainCallback(TrainerCallback):
         values["model_parameters"] = total
         if "peft" in sys.modules and hasattr(model, "peft_config"):
             # A PeftModel (LoRA ...): its adapter config belongs with the run's config.
-            from integrations.peft import peft_summary
+            from integrations._peft_config import peft_summary
 
             values["peft"] = peft_summary(model)
         integration.update_config(values)

@@ -1,7 +1,8 @@
 """Pure functions that turn LLM client traffic into plain-dict *call records*.
 
 One module per provider (``resolvers.openai``, ``resolvers.zhipuai``,
-``resolvers.anthropic``), each with the same four functions:
+``resolvers.anthropic``, ``resolvers.mistral``, ``resolvers.ollama``, ``resolvers.google_genai``,
+``resolvers.cohere``, ``resolvers.dashscope``), each with the same four functions:
 
 ``resolve_request(kwargs, operation=...) -> dict``
     A fresh record from the keyword arguments of the client call: fills
@@ -37,8 +38,11 @@ passes through). The input record is never mutated; a new dict is returned.
 The record shape, identical for all providers::
 
     {
-        "provider": "openai" | "zhipuai" | "anthropic",
-        "operation": "chat.completions.create" | "messages.create" | "messages.stream",
+        "provider": "openai" | "zhipuai" | "anthropic" | "mistral" | "ollama" | "google_genai" | "cohere"
+                    | "dashscope",
+        "operation": "chat.completions.create" | "messages.create" | "messages.stream" | "responses.create"
+                     | "embeddings.create" | "chat.complete" | "chat.stream" | "chat" | "chat_stream"
+                     | "models.generate_content" | "models.generate_content_stream" | "Generation.call",
         "model": str | None,          # request model, replaced by the response's when it has one
         "params": dict,               # request kwargs except model/messages/system and transport
                                       # options (extra_headers, extra_query, timeout), JSON-safe;

@@ -38,7 +38,7 @@ mkdir -p "$HOME"
 
 set +e
 "$VENV/bin/python" -m pytest tests/integrations/fastai tests/integrations/timm tests/integrations/test_examples.py \
-    tests/integrations/test_contract.py \
+    tests/integrations/test_contract.py tests/integrations/test_adapter_docs.py \
     -k "fastai or timm" -q -rs -p no:cacheprovider "$@"
 rc=$?
 set -e

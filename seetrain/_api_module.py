@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 from collections.abc import Iterator, Mapping
@@ -13,7 +12,7 @@ from seetrain._config import Config
 from seetrain._disabled import DisabledRun
 from seetrain._errors import NotInitializedError
 from seetrain._run import Run
-from seetrain._settings import resolve
+from seetrain._settings import resolve, setting
 
 _current: Run | DisabledRun | None = None
 _lock = threading.RLock()
@@ -69,23 +68,16 @@ def _start_transport(run: Run, upload_timeout: float | None) -> None:
         print(f"seetrain: mode='online' but no server is configured (pass host= or set SEETRAIN_HOST); "
               f"logging locally to {run.dir}", file=sys.stderr)
         return
-    from seetrain._replicator import start_replicator
-
-    run._replicator = start_replicator(run, upload_timeout)
-
-
-def _env_flag(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    return default if value is None else value.strip().lower() not in ("0", "false", "no", "off", "")
+    run.start_upload(upload_timeout)
 
 
 def _start_extras(run: Run, system_monitor: bool | None, interval: float | None,
                   capture_console: bool | None) -> None:
     """System monitor and console capture: on by default, switchable per run or by env var."""
     if system_monitor is None:
-        system_monitor = _env_flag("SEETRAIN_SYSTEM_MONITOR", True)
+        system_monitor = setting("SEETRAIN_SYSTEM_MONITOR")
     if capture_console is None:
-        capture_console = _env_flag("SEETRAIN_CAPTURE_CONSOLE", True)
+        capture_console = setting("SEETRAIN_CAPTURE_CONSOLE")
     if system_monitor:
         from seetrain.system_monitor import start_system_monitor
 

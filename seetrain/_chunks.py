@@ -85,13 +85,19 @@ def pack_many(seq: np.ndarray, step: np.ndarray, ts: np.ndarray, values: np.ndar
     return [head + row.tobytes() for row in body]
 
 
-def unpack(blob: bytes | memoryview) -> Columns:
-    """The columns of a chunk (read-only views on ``blob`` when it is not compressed)."""
+def _header(blob: bytes | memoryview) -> tuple[int, int]:
+    """``(flags, n)`` of a chunk; ChunkError when the bytes are not one."""
     if len(blob) < _HEADER.size:
         raise ChunkError("chunk shorter than its header")
     magic, flags, n = _HEADER.unpack_from(blob)
     if magic != MAGIC:
         raise ChunkError("not a SeeTrain chunk")
+    return flags, n
+
+
+def unpack(blob: bytes | memoryview) -> Columns:
+    """The columns of a chunk (read-only views on ``blob`` when it is not compressed)."""
+    flags, n = _header(blob)
     body: bytes | memoryview = memoryview(blob)[_HEADER.size:]
     if flags & _COMPRESSED:
         try:
@@ -106,12 +112,7 @@ def unpack(blob: bytes | memoryview) -> Columns:
 
 def point_count(blob: bytes | memoryview) -> int:
     """``n`` from the header alone."""
-    if len(blob) < _HEADER.size:
-        raise ChunkError("chunk shorter than its header")
-    magic, _, n = _HEADER.unpack_from(blob)
-    if magic != MAGIC:
-        raise ChunkError("not a SeeTrain chunk")
-    return int(n)
+    return int(_header(blob)[1])
 
 
 def to_wire(blob: bytes) -> str:

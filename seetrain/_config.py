@@ -5,31 +5,34 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import math
 import os
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from seetrain.limits import MAX_JSON_DEPTH
+from seetrain._jsonsafe import json_safe
+
+# orjson refuses to write more than 254 levels: the local store keeps everything up to here
+# (the upload to a server cuts at its own, lower limit, seetrain.limits.MAX_JSON_DEPTH).
+MAX_LOCAL_DEPTH = 250
 
 
 def to_jsonable(value: Any, _depth: int = 0) -> Any:
     """Best-effort conversion of config values to JSON types; unknown objects become their repr
     so a config never fails to save because of one exotic value. Containers nested deeper than
-    ``MAX_JSON_DEPTH`` (the server's limit too) become a short text marker, with a warning."""
+    ``MAX_LOCAL_DEPTH`` become a short text marker, with a warning."""
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    if _depth >= MAX_JSON_DEPTH and isinstance(value, (Mapping, list, tuple, set, frozenset)):
+        return json_safe(value)
+    if _depth >= MAX_LOCAL_DEPTH and isinstance(value, (Mapping, list, tuple, set, frozenset)):
         import warnings
 
         from seetrain._errors import SeeTrainWarning
 
-        warnings.warn(f"seetrain: config nested deeper than {MAX_JSON_DEPTH} levels; the deeper part is "
+        warnings.warn(f"seetrain: config nested deeper than {MAX_LOCAL_DEPTH} levels; the deeper part is "
                       "kept as text", SeeTrainWarning, stacklevel=2)
-        return f"<{type(value).__name__} nested deeper than {MAX_JSON_DEPTH} levels>"
+        return f"<{type(value).__name__} nested deeper than {MAX_LOCAL_DEPTH} levels>"
     if isinstance(value, Mapping):
         return {str(k): to_jsonable(v, _depth + 1) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):

@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 from seetrain import limits
 from seetrain._exit import background_thread
+from seetrain._jsonsafe import NONFINITE, float_text
+from seetrain._settings import default, setting
 from seetrain._store import DB_NAME, connect, count_points, has_table, loads, read_points
 from seetrain.transport.base import (
     AuthError,
@@ -41,11 +43,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("seetrain")
 
-DEFAULT_UPLOAD_TIMEOUT = 5.0
+DEFAULT_UPLOAD_TIMEOUT = default("SEETRAIN_UPLOAD_TIMEOUT")
 # A batch the server answers with 5xx this many times in a row stops the run's upload (the
 # records stay local and the report says why) instead of being retried forever.
-DEFAULT_MAX_BATCH_ATTEMPTS = 20
-DEFAULT_BATCH_SIZE = 2000
+DEFAULT_MAX_BATCH_ATTEMPTS = default("SEETRAIN_UPLOAD_MAX_ATTEMPTS")
+DEFAULT_BATCH_SIZE = default("SEETRAIN_UPLOAD_BATCH")
 DEFAULT_POINTS_PER_BATCH = 10_000
 MEDIA_BATCH_SIZE = 50
 SNAPSHOT_INTERVAL = 2.0
@@ -116,7 +118,7 @@ class RunUploader:
         # Points per batch: packed chunks are cheap to send, so batches are larger than the
         # JSON record batches of media and console.
         self.points_per_batch = DEFAULT_POINTS_PER_BATCH if batch_size == DEFAULT_BATCH_SIZE else batch_size
-        self.columnar = os.environ.get("SEETRAIN_UPLOAD_JSON_POINTS", "") not in ("1", "true")
+        self.columnar = not setting("SEETRAIN_UPLOAD_JSON_POINTS")
         self.conn = connect(os.path.join(run_dir, DB_NAME))
         head = self.conn.execute("SELECT id, project, created_at, hostname, pid FROM run").fetchone()
         if head is None:
@@ -243,7 +245,7 @@ class RunUploader:
             return None
         grouped: dict[str, list[tuple]] = {}
         for seq, key, step, ts, value, special in rows:
-            v = _SPECIAL[special] if special else (float("nan") if value is None else value)
+            v = NONFINITE[special] if special else (float("nan") if value is None else value)
             grouped.setdefault(key, []).append((seq, step, ts, v))
         series = [(key, Columns(*(np.array(col, dtype=dt) for col, dt in
                                   zip(zip(*group), (np.int64, np.int64, np.float64, np.float64)))))
@@ -385,17 +387,15 @@ class RunUploader:
         self.conn.close()
 
 
-_SPECIAL = {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf")}
 
 
 def _records(series: list[tuple[str, Any]]) -> list[dict[str, Any]]:
     """Metric points as the JSON records of servers from before packed chunks."""
-    import math
 
     out = []
     for key, cols in series:
         for q, st, t, v in zip(cols.seq.tolist(), cols.step.tolist(), cols.ts.tolist(), cols.value.tolist()):
-            special = None if math.isfinite(v) else ("nan" if v != v else ("inf" if v > 0 else "-inf"))
+            special = float_text(v)
             out.append({"seq": q, "key": key, "step": st, "ts": t, "value": None if special else v,
                         "special": special})
     out.sort(key=lambda r: r["seq"])
@@ -597,17 +597,19 @@ class Replicator:
         return line
 
 
-def start_replicator(run: Run, upload_timeout: float | None = None) -> Replicator:
-    """Start replicating ``run`` to ``run.settings.host`` (called by ``seetrain.init``)."""
-    from seetrain.transport.http import HttpTransport
-
+def make_replicator(run: Run, upload_timeout: float | None = None, transport: Transport | None = None,
+                    target: str | None = None, **options: Any) -> Replicator:
+    """The replicator of ``run`` (not started): to ``target`` (default ``run.settings.host``)
+    over ``transport`` (default HTTP with retry and a circuit breaker); ``options`` override
+    the settings (``interval``, ``batch_size``, ``max_batch_attempts``)."""
     if upload_timeout is None:
-        upload_timeout = float(os.environ.get("SEETRAIN_UPLOAD_TIMEOUT") or DEFAULT_UPLOAD_TIMEOUT)
-    host = normalize_target(run.settings.host or "")
-    transport = HttpTransport.from_env(host, run.settings.api_key)
-    interval = float(os.environ.get("SEETRAIN_REPLICATOR_INTERVAL") or 0.5)
-    batch_size = int(os.environ.get("SEETRAIN_UPLOAD_BATCH") or DEFAULT_BATCH_SIZE)
-    attempts = int(os.environ.get("SEETRAIN_UPLOAD_MAX_ATTEMPTS") or DEFAULT_MAX_BATCH_ATTEMPTS)
+        upload_timeout = setting("SEETRAIN_UPLOAD_TIMEOUT")
+    host = normalize_target(target or run.settings.host or "")
+    if transport is None:
+        from seetrain.transport.http import HttpTransport
+
+        transport = HttpTransport.from_env(host, run.settings.api_key)
+    settings = {"interval": setting("SEETRAIN_REPLICATOR_INTERVAL"), "batch_size": setting("SEETRAIN_UPLOAD_BATCH"),
+                "max_batch_attempts": setting("SEETRAIN_UPLOAD_MAX_ATTEMPTS"), **options}
     return Replicator(run.dir, transport, host, logdir=run.settings.logdir, stats=run.stats,
-                      upload_timeout=upload_timeout, interval=interval, batch_size=batch_size,
-                      max_batch_attempts=attempts).start()
+                      upload_timeout=upload_timeout, **settings)

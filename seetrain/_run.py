@@ -414,6 +414,18 @@ class Run:
             self._journal.append(FIELDS, orjson.dumps(fields))
             self._writer.wake()
 
+    def start_upload(self, upload_timeout: float | None = None, transport: Any = None, target: str | None = None,
+                     start: bool = True, **options: Any) -> Any:
+        """Replicate this run to a tracking server (``init(mode="online")`` calls this): a
+        background thread sends what the local store holds; ``finish()`` waits up to
+        ``upload_timeout`` for it and reports what was sent and what stays local. ``transport``,
+        ``target`` and ``options`` (``interval``, ``batch_size``, ``max_batch_attempts``)
+        override the settings. Returns the replicator (started unless ``start=False``)."""
+        from seetrain._replicator import make_replicator
+
+        self._replicator = make_replicator(self, upload_timeout, transport, target, **options)
+        return self._replicator.start() if start else self._replicator
+
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every record logged so far is in the store (False on timeout)."""
         return self._writer.flush(timeout)

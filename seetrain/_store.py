@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 
+from seetrain._jsonsafe import NONFINITE
+
 if TYPE_CHECKING:
     from seetrain._chunks import Columns
 
@@ -348,23 +350,21 @@ def migrate_rows(conn: sqlite3.Connection) -> None:
     """Schema 1/2 -> 3 inside the caller's transaction: each key's ``scalars`` rows become
     chunks of at most ``LARGE_CHUNK * 16`` points (NULL + special -> the float itself), then the
     row tables go. The same transaction, so a failed migration leaves the old store intact."""
-    import numpy as np
 
     from seetrain._chunks import Columns
 
-    special = {"nan": np.nan, "inf": np.inf, "-inf": -np.inf}
     batch = LARGE_CHUNK * 16
     for (kid,) in conn.execute("SELECT id FROM metric_keys").fetchall():
         cur = conn.execute("SELECT seq, step, ts, value, special FROM scalars WHERE key_id = ? ORDER BY seq",
                            (kid,))
         while rows := cur.fetchmany(batch):
-            cols = columns_from_rows(rows, special)
+            cols = columns_from_rows(rows)
             conn.execute(_INSERT_CHUNK, chunk_row(kid, Columns(*cols)))
     conn.execute("DROP TABLE scalars")
     conn.execute("DROP TABLE IF EXISTS scalar_blocks")
 
 
-def columns_from_rows(rows: list[tuple], special: dict[str, float]) -> tuple:
+def columns_from_rows(rows: list[tuple]) -> tuple:
     """``(seq, step, ts, value, special)`` rows of a schema-1/2 store as four numpy columns."""
     import numpy as np
 
@@ -373,7 +373,7 @@ def columns_from_rows(rows: list[tuple], special: dict[str, float]) -> tuple:
     if sp.count(None) != len(sp):
         for i, kind in enumerate(sp):
             if kind is not None:
-                vals[i] = special[kind]
+                vals[i] = NONFINITE[kind]
     return (np.array(seq, np.int64), np.array(step, np.int64), np.array(ts, np.float64), vals)
 
 
@@ -384,7 +384,6 @@ def key_names(conn: sqlite3.Connection) -> list[str]:
 
 def load_columns(conn: sqlite3.Connection, key: str, after_seq: int = 0) -> Columns | None:
     """Every point of ``key`` with seq > ``after_seq``, in logging order; None if no such key."""
-    import numpy as np
 
     from seetrain._chunks import Columns, unpack
 
@@ -397,7 +396,7 @@ def load_columns(conn: sqlite3.Connection, key: str, after_seq: int = 0) -> Colu
                             "ORDER BY seq", (kid, after_seq)).fetchall()
         if not rows:
             return Columns.empty()
-        return Columns(*columns_from_rows(rows, {"nan": np.nan, "inf": np.inf, "-inf": -np.inf}))
+        return Columns(*columns_from_rows(rows))
     blobs = conn.execute("SELECT data FROM chunks WHERE key_id = ? AND seq_last > ? ORDER BY seq_first",
                          (kid, after_seq)).fetchall()
     cols = Columns.concat([unpack(b) for (b,) in blobs])

@@ -27,6 +27,7 @@ import orjson
 
 from seetrain._exit import background_thread
 from seetrain._journal import CONSOLE, FIELDS, HEADER_SIZE, PICKLED, SCALARS, Journal, Schema, walk
+from seetrain._jsonsafe import json_safe, revive
 from seetrain._store import Chunk, RunStore, chunk_of, chunks_of_group, dumps
 
 if TYPE_CHECKING:
@@ -43,13 +44,6 @@ def media_dir_name(key: str) -> str:
     """A file-system-safe folder name for a media key (never escapes the run folder)."""
     name = _UNSAFE.sub("_", key).strip("._") or "media"
     return name[:120]
-
-
-def finite_or_text(value: Any) -> Any:
-    """JSON has no NaN or infinity: those become the strings ``"nan"``, ``"inf"``, ``"-inf"``."""
-    if isinstance(value, float) and value - value != 0:
-        return "nan" if value != value else ("inf" if value > 0 else "-inf")
-    return value
 
 
 class Summary:
@@ -76,13 +70,13 @@ class Summary:
             entry["max"] = chunk.v_max
 
     def to_json(self) -> str:
-        return dumps({k: {f: finite_or_text(v) for f, v in e.items()} for k, e in self.data.items()})
+        return dumps(json_safe(self.data))
 
     @classmethod
     def from_json(cls, text: str | None) -> Summary:
         raw = orjson.loads(text) if text else {}
-        return cls({k: {f: (float(v) if f in ("last", "min", "max") and isinstance(v, str) else v)
-                        for f, v in e.items()} for k, e in raw.items()})
+        return cls({k: {f: revive(v) if f in ("last", "min", "max") else v for f, v in e.items()}
+                    for k, e in raw.items()})
 
 
 class Batch:

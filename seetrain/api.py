@@ -5,7 +5,6 @@ Readers open each run database read-only, so reading is safe while runs are stil
 
 from __future__ import annotations
 
-import math
 import os
 import socket
 import time
@@ -14,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from seetrain._jsonsafe import json_safe, revive
 from seetrain._recovery import needs_recovery, recover
 from seetrain._settings import resolve
 from seetrain._store import DB_NAME, connect, count_points, iter_run_dirs, key_names, load_columns, loads
@@ -114,8 +114,9 @@ class RunView:
         """Per metric: last, min, max, count, step of the last value, non-finite count."""
         out = loads(self._row["summary"]) or {}
         for entry in out.values():
-            if isinstance(entry.get("last"), str):
-                entry["last"] = float(entry["last"])
+            for name in ("last", "min", "max"):
+                if name in entry:
+                    entry[name] = revive(entry[name])
         return out
 
     @contextmanager
@@ -230,22 +231,12 @@ class RunView:
             "id": self.id, "project": self.project, "name": self.name, "description": self.description,
             "tags": self.tags, "group": self.group, "status": self.status, "created_at": self.created_at,
             "finished_at": self.finished_at, "duration": self.duration, "framework": self.framework,
-            "config": self.config, "summary": _json_safe(self.summary), "metadata": self.metadata,
+            "config": self.config, "summary": json_safe(self.summary), "metadata": self.metadata,
             "stats": self.stats, "error": self.error,
         }
 
     def __repr__(self) -> str:
         return f"<RunView {self.project}/{self.id} name={self.name!r} status={self.status}>"
-
-
-def _json_safe(obj: Any) -> Any:
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return str(obj)
-    if isinstance(obj, dict):
-        return {k: _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_json_safe(v) for v in obj]
-    return obj
 
 
 def read_run(run_dir: str, recover_dead: bool = True) -> RunView | None:

@@ -114,7 +114,7 @@ def _build(data: list[_RunData], metrics: Sequence[str] | None) -> dict[str, Any
     if metrics:
         wanted = [k for k in wanted if k in set(metrics)]
     report: dict[str, Any] = {"baseline": runs[0].id, "runs": [], "metrics": {}, "batch_time": {},
-                              "resources": {}, "vs_baseline": {}}
+                              "resources": {}, "timing": {}, "vs_baseline": {}}
     for d in data:
         r = d.run
         stamps = [ts for k, pts in d.series.items() if not k.startswith(SYS_PREFIX) for _, ts, _ in pts]
@@ -134,6 +134,8 @@ def _build(data: list[_RunData], metrics: Sequence[str] | None) -> dict[str, Any
             dist["source"] = source
             dist["steps_per_s"] = 1.0 / dist["median"] if dist["median"] > 0 else None
         report["batch_time"][r.id] = dist
+        # seetrain.timer sections: the per-name summary the run keeps in its metadata.
+        report["timing"][r.id] = dict(r.metadata.get("timing") or {})
         report["resources"][r.id] = {
             k: {**series_stats([v for _, _, v in pts]), "samples": len(pts)}
             for k, pts in sorted(d.series.items()) if k.startswith(SYS_PREFIX)}
@@ -296,6 +298,18 @@ def _markdown(report: dict[str, Any]) -> str:
     for key, per_run in report["metrics"].items():
         cells = [fmt((per_run.get(r["id"]) or {}).get("final")) for r in report["runs"]]
         lines.append(f"| {key} (final) | " + " | ".join(cells) + " |")
+    sections = sorted({name for timing in report.get("timing", {}).values() for name in timing})
+    if sections:
+        lines += ["", "Timing (seetrain.timer; seconds: mean / p50 / p95, count)", "",
+                  "| section | " + " | ".join(r["name"] for r in report["runs"]) + " |",
+                  "|---|" + "---|" * len(report["runs"])]
+        for name in sections:
+            cells = []
+            for r in report["runs"]:
+                t = report["timing"].get(r["id"], {}).get(name)
+                cells.append("-" if not t else
+                             f"{fmt(t.get('mean'))} / {fmt(t.get('p50'))} / {fmt(t.get('p95'))} ({t.get('count')})")
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -18,25 +18,19 @@ lines and ``SEETRAIN_CONSOLE_MAX_BYTES`` bytes; what is beyond is counted and a 
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import threading
 import time
 from typing import Any
 
+from seetrain._settings import default, setting
+
 log = logging.getLogger("seetrain.console")
 
-DEFAULT_MAX_LINES = 100_000
-DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+DEFAULT_MAX_LINES = default("SEETRAIN_CONSOLE_MAX_LINES")
+DEFAULT_MAX_BYTES = default("SEETRAIN_CONSOLE_MAX_BYTES")
 MAX_LINE_CHARS = 16_384
 STREAMS = ("stdout", "stderr")
-
-
-def _env_int(name: str, default: int) -> int:
-    try:
-        return int(os.environ.get(name, default))
-    except ValueError:
-        return default
 
 
 class _Sink:
@@ -272,8 +266,8 @@ def start_console_capture(run: Any, max_lines: int | None = None, max_bytes: int
     """Tee stdout/stderr and logging records into ``run`` until it finishes."""
     if getattr(run, "_writer", None) is None:  # a disabled run
         return None
-    sink = _Sink(run, max_lines or _env_int("SEETRAIN_CONSOLE_MAX_LINES", DEFAULT_MAX_LINES),
-                 max_bytes or _env_int("SEETRAIN_CONSOLE_MAX_BYTES", DEFAULT_MAX_BYTES))
+    sink = _Sink(run, max_lines or setting("SEETRAIN_CONSOLE_MAX_LINES"),
+                 max_bytes or setting("SEETRAIN_CONSOLE_MAX_BYTES"))
     _hub.add(sink)
     run.on_finish(lambda _run: _hub.remove(sink))
     return sink

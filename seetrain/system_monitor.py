@@ -19,10 +19,11 @@ import time
 from typing import Any
 
 from seetrain._exit import background_thread
+from seetrain._settings import default, setting
 
 log = logging.getLogger("seetrain.system_monitor")
 
-DEFAULT_INTERVAL = 2.0
+DEFAULT_INTERVAL = default("SEETRAIN_MONITOR_INTERVAL")
 MIN_INTERVAL = 0.01
 _MB = 1024.0 * 1024.0
 _UNLIMITED = 1 << 60  # cgroup v1 writes "no limit" as a huge number near 2**63
@@ -341,10 +342,7 @@ def start_system_monitor(run: Any, interval: float | None = None) -> SystemMonit
     """Start sampling for ``run`` every ``interval`` seconds (default ``$SEETRAIN_MONITOR_INTERVAL``
     or 2 s). Returns the monitor; it stops itself when the run finishes."""
     if interval is None:
-        try:
-            interval = float(os.environ.get("SEETRAIN_MONITOR_INTERVAL", DEFAULT_INTERVAL))
-        except ValueError:
-            interval = DEFAULT_INTERVAL
+        interval = setting("SEETRAIN_MONITOR_INTERVAL")
     if getattr(run, "_writer", None) is None:  # a disabled run
         return None
     monitor = SystemMonitor(run, interval)

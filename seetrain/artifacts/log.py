@@ -17,6 +17,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from seetrain._settings import setting
 from seetrain.artifacts.blobs import LINK_MODES
 from seetrain.artifacts.errors import ArtifactError, ArtifactNotFoundError
 from seetrain.artifacts.manifest import (
@@ -34,15 +35,12 @@ from seetrain.artifacts.registry import Registry
 
 
 def _link_mode() -> str:
-    mode = os.environ.get("SEETRAIN_ARTIFACT_LINK", "copy").strip().lower()
+    mode = setting("SEETRAIN_ARTIFACT_LINK").strip()
     return mode if mode in LINK_MODES else "copy"
 
 
 def _threads() -> int:
-    try:
-        return max(1, int(os.environ.get("SEETRAIN_ARTIFACT_THREADS", "0")) or min(4, os.cpu_count() or 1))
-    except ValueError:
-        return 1
+    return max(1, setting("SEETRAIN_ARTIFACT_THREADS") or min(4, os.cpu_count() or 1))
 
 
 def _put_all(registry: Registry, paths: list[str], link: str) -> list[tuple[str, int, int]]:

@@ -21,11 +21,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from seetrain._settings import default, setting
 from seetrain.artifacts.manifest import artifacts_root
 from seetrain.artifacts.registry import Registry, VersionRow
 
 log = logging.getLogger("seetrain")
-DEFAULT_CHUNK = 8 * 1024 * 1024
+DEFAULT_CHUNK = int(default("SEETRAIN_ARTIFACT_CHUNK_MB") * 1024 * 1024)
 
 
 class UploadError(Exception):
@@ -43,10 +44,7 @@ class UploadStats:
 
 
 def _chunk_bytes() -> int:
-    try:
-        return max(1, int(float(os.environ.get("SEETRAIN_ARTIFACT_CHUNK_MB", "8")) * 1024 * 1024))
-    except ValueError:
-        return DEFAULT_CHUNK
+    return max(1, int(setting("SEETRAIN_ARTIFACT_CHUNK_MB") * 1024 * 1024))
 
 
 class _Retryable(Exception):
@@ -278,7 +276,7 @@ def schedule_online_upload(run: Any) -> None:
     _sender.submit(run.settings.logdir, run.project, host, getattr(run.settings, "api_key", None))
     if id(run) not in _flush_registered:
         _flush_registered.add(id(run))
-        timeout = float(os.environ.get("SEETRAIN_ARTIFACT_UPLOAD_TIMEOUT", "600"))
+        timeout = setting("SEETRAIN_ARTIFACT_UPLOAD_TIMEOUT")
         on_finish = getattr(run, "on_finish", None)
         if on_finish is not None:
             on_finish(lambda _run: _sender.flush(timeout))

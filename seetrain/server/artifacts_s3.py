@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlparse
 
+from seetrain._settings import setting
 from seetrain.artifacts.blobs import BlobStore
 from seetrain.artifacts.registry import register_blob_backend
 
@@ -112,7 +113,7 @@ def use_s3_for_artifacts(logdir: str, url: str) -> None:
     parsed = urlparse(url)
     if parsed.scheme != "s3" or not parsed.netloc:
         raise ValueError(f"artifact store {url!r}: expected s3://bucket/prefix")
-    endpoint = os.environ.get("SEETRAIN_S3_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL") or None
+    endpoint = setting("SEETRAIN_S3_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL") or None
     client = boto3.client("s3", endpoint_url=endpoint)
     bucket, base = parsed.netloc, parsed.path.strip("/")
 

@@ -43,6 +43,7 @@ from sqlalchemy.pool import NullPool
 __all__ = ["Database", "metadata", "normalize_url", "runs", "scalars", "scalar_chunks", "media", "console",
            "batches"]
 
+from seetrain._jsonsafe import NONFINITE, float_text
 from seetrain.limits import MAX_KEY_LENGTH, MAX_PROJECT_LENGTH, MAX_RUN_ID_LENGTH
 
 metadata = MetaData()
@@ -143,7 +144,6 @@ batches = Table(
     Column("received_at", Float, nullable=False),
 )
 
-_SPECIAL_VALUE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 RECORD_TABLES = {"scalars": scalars, "media": media, "console": console}
 RUN_FIELDS = ("name", "description", "tags", "group_name", "status", "created_at", "finished_at",
               "heartbeat_at", "hostname", "pid", "config", "metadata", "summary", "stats", "error")
@@ -286,7 +286,7 @@ class Database:
         s = scalars.c
         for q, key, st, t, v, sp in conn.execute(select(s.seq, s.key, s.step, s.ts, s.value, s.special).where(
                 s.run_pk == run_pk, s.seq >= lo, s.seq <= hi)):
-            out[q] = (key, st, t, _SPECIAL_VALUE[sp] if sp else (math.nan if v is None else v))
+            out[q] = (key, st, t, NONFINITE[sp] if sp else (math.nan if v is None else v))
         return out
 
     def insert_chunks(self, conn: Connection, run_pk: int, chunks: Sequence[tuple[str, Any]]) -> None:
@@ -318,7 +318,7 @@ class Database:
             s.run_pk == run_pk, s.key == key, s.seq > after_seq).order_by(s.seq)).all()
         if legacy:
             seq, step, ts, value, special = zip(*legacy)
-            vals = np.array([(_SPECIAL_VALUE[sp] if sp else (math.nan if v is None else v))
+            vals = np.array([(NONFINITE[sp] if sp else (math.nan if v is None else v))
                              for v, sp in zip(value, special)], dtype=np.float64)
             parts.append(_chunks.Columns(np.array(seq, np.int64), np.array(step, np.int64),
                                          np.array(ts, np.float64), vals))
@@ -458,7 +458,7 @@ class Database:
             for key in self.metric_keys(conn, pk):
                 cols = self.read_series(conn, pk, key)
                 for q, st, v in zip(cols.seq.tolist(), cols.step.tolist(), cols.value.tolist()):
-                    special = None if math.isfinite(v) else ("nan" if v != v else ("inf" if v > 0 else "-inf"))
+                    special = float_text(v)
                     out.append((q, key, st, v if special is None else None, special))
         out.sort()
         return out

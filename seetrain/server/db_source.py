@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import pathlib
 import threading
@@ -13,8 +12,9 @@ from typing import Any
 import numpy as np
 from sqlalchemy import select
 
+from seetrain._jsonsafe import json_safe, value_flags
 from seetrain._store import loads
-from seetrain.api import _json_safe, live_status
+from seetrain.api import live_status
 from seetrain.compare_report import build_report
 from seetrain.limits import project_problem, run_id_problem
 from seetrain.server.datasource import (
@@ -30,7 +30,6 @@ from seetrain.server.local_source import MEDIA_KINDS, check_name, flatten
 from seetrain.server.media_store import LocalMediaStore, MediaStore
 
 _SERIES_CACHE_SIZE = 128
-_SPECIAL = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 
 class _Series:
@@ -129,7 +128,7 @@ class DbSource:
             "finished_at": row["finished_at"], "heartbeat_at": row["heartbeat_at"],
             "duration": max(0.0, end - created),
             "framework": fw.get("name") if isinstance(fw, dict) else fw,
-            "hostname": row["hostname"], "summary": _json_safe(summary),
+            "hostname": row["hostname"], "summary": json_safe(summary),
         }
 
     def projects(self) -> list[dict[str, Any]]:
@@ -146,7 +145,7 @@ class DbSource:
 
     def runs(self, project: str) -> list[dict[str, Any]]:
         check_name(project, "project")
-        return [{**self._brief(r), "config": _json_safe(flatten(loads(r["config"]) or {}))}
+        return [{**self._brief(r), "config": json_safe(flatten(loads(r["config"]) or {}))}
                 for r in self._rows(runs.c.project == project)]
 
     def groups(self, project: str) -> dict[str, list[str]]:
@@ -172,8 +171,8 @@ class DbSource:
                 media_keys.setdefault(kind, []).append(key)
             elif kind not in event_kinds:
                 event_kinds.append(kind)
-        return {**self._brief(row), "config": _json_safe(loads(row["config"]) or {}),
-                "metadata": _json_safe(loads(row["metadata"]) or {}), "stats": _json_safe(loads(row["stats"]) or {}),
+        return {**self._brief(row), "config": json_safe(loads(row["config"]) or {}),
+                "metadata": json_safe(loads(row["metadata"]) or {}), "stats": json_safe(loads(row["stats"]) or {}),
                 "error": row["error"], "keys": keys, "media_keys": media_keys, "event_kinds": event_kinds}
 
     # -- metrics --------------------------------------------------------------------------
@@ -206,13 +205,7 @@ class DbSource:
         sel = downsample(x, value, max_points, x_min, x_max)
         idx = sel.indices
         vals = value[idx]
-        finite = np.isfinite(vals)
-        out_values: list[float | None] = np.where(finite, vals, 0.0).tolist()
-        flags: list[str | None] = [None] * len(idx)
-        for i in np.flatnonzero(~finite).tolist():
-            v = vals[i]
-            out_values[i] = None
-            flags[i] = "nan" if v != v else ("inf" if v > 0 else "-inf")
+        out_values, flags = value_flags(vals)
         return {"key": key, "x_axis": x_axis, "step": step[idx].tolist(), "time": ts[idx].tolist(),
                 "value": out_values, "flag": flags, "total": total, "in_range": sel.in_range,
                 "downsampled": sel.downsampled, "last_step": last_step, "start_time": start}
@@ -236,7 +229,7 @@ class DbSource:
         if key is not None:
             conditions.append(media.c.key == key)
         return [{"seq": seq, "key": k, "step": st, "timestamp": ts, "kind": kd, "file": p, "caption": c,
-                 "payload": _json_safe(loads(pl) or {})}
+                 "payload": json_safe(loads(pl) or {})}
                 for seq, k, st, ts, kd, p, c, pl in self._media_rows(row["pk"], *conditions)]
 
     def media_file(self, project: str, run_id: str, relpath: str) -> pathlib.Path | None:
@@ -262,7 +255,7 @@ class DbSource:
         row = self._get(project, run_id)
         if row is None:
             return []
-        return [{"seq": seq, "key": k, "step": st, "timestamp": ts, "payload": _json_safe(loads(pl) or {})}
+        return [{"seq": seq, "key": k, "step": st, "timestamp": ts, "payload": json_safe(loads(pl) or {})}
                 for seq, k, st, ts, _kd, _p, _c, pl in self._media_rows(row["pk"], media.c.kind == kind)]
 
     # -- compare --------------------------------------------------------------------------
@@ -272,7 +265,7 @@ class DbSource:
             row = self._get(project, rid)
             (found.append(row) if row is not None else missing.append(rid))
         briefs = [self._brief(r) for r in found]
-        configs = [_json_safe(flatten(loads(r["config"]) or {})) for r in found]
+        configs = [json_safe(flatten(loads(r["config"]) or {})) for r in found]
         return compare_payload(briefs, configs, [b["summary"] for b in briefs], missing)
 
     def report(self, project: str, run_ids: list[str]) -> dict[str, Any] | None:

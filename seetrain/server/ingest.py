@@ -37,6 +37,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from seetrain import limits as L
+from seetrain._jsonsafe import NONFINITE
 from seetrain.server.db import Database
 from seetrain.server.media_store import LocalMediaStore, MediaStore, TooLarge
 
@@ -491,9 +492,6 @@ def _store_in(db: Database, conn: Any, batch: IngestBatch, columns: list[tuple[s
     return "stored" if db.mark_batch(conn, batch.batch_id, run_pk, n) else "duplicate"
 
 
-_SPECIAL_VALUE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
-
-
 def _points_by_key(records: list[ScalarIn], columns: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
     """JSON scalar records and decoded chunks as one (key, Columns) list, each in seq order."""
     if not records:
@@ -502,7 +500,7 @@ def _points_by_key(records: list[ScalarIn], columns: list[tuple[str, Any]]) -> l
 
     grouped: dict[str, list[tuple[int, int, float, float]]] = {}
     for r in records:
-        value = _SPECIAL_VALUE[r.special] if r.special else (math.nan if r.value is None else r.value)
+        value = NONFINITE[r.special] if r.special else (math.nan if r.value is None else r.value)
         grouped.setdefault(r.key, []).append((r.seq, r.step, r.ts, value))
     return [*columns, *((key, columns_from_records(rows)) for key, rows in grouped.items())]
 

@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 
 from seetrain._chunks import Columns, unpack
+from seetrain._jsonsafe import json_safe, value_flags
 from seetrain._store import DB_NAME, connect, has_table, iter_run_dirs, key_names, load_columns, loads
-from seetrain.api import RunView, _json_safe, read_run
+from seetrain.api import RunView, read_run
 from seetrain.compare_report import build_report
 from seetrain.server.datasource import (
     DEFAULT_CONSOLE_LIMIT,
@@ -151,7 +152,7 @@ class LocalSource:
             "tags": view.tags, "group": view.group, "status": view.status, "created_at": view.created_at,
             "finished_at": view.finished_at, "heartbeat_at": view.heartbeat_at, "duration": view.duration,
             "framework": view.framework, "hostname": view.hostname,
-            "summary": _json_safe(view.summary),
+            "summary": json_safe(view.summary),
         }
 
     def projects(self) -> list[dict[str, Any]]:
@@ -168,7 +169,7 @@ class LocalSource:
 
     def runs(self, project: str) -> list[dict[str, Any]]:
         check_name(project, "project")
-        return [{**self._brief(v), "config": _json_safe(flatten(v.config))} for v in self._views(project)]
+        return [{**self._brief(v), "config": json_safe(flatten(v.config))} for v in self._views(project)]
 
     def _get(self, project: str, run_id: str) -> RunView | None:
         run_dir = self._run_dir(project, run_id)
@@ -191,8 +192,8 @@ class LocalSource:
                 media_keys.setdefault(kind, []).append(key)
             elif kind not in event_kinds:
                 event_kinds.append(kind)
-        return {**self._brief(view), "config": _json_safe(view.config), "metadata": _json_safe(view.metadata),
-                "stats": _json_safe(view.stats), "error": view.error, "keys": keys,
+        return {**self._brief(view), "config": json_safe(view.config), "metadata": json_safe(view.metadata),
+                "stats": json_safe(view.stats), "error": view.error, "keys": keys,
                 "media_keys": media_keys, "event_kinds": event_kinds}
 
     # -- metrics --------------------------------------------------------------------------
@@ -236,13 +237,7 @@ class LocalSource:
         sel = select(x, pts.value, max_points, x_min, x_max)
         idx = sel.indices
         vals = pts.value[idx]
-        finite = np.isfinite(vals)
-        out_values: list[float | None] = np.where(finite, vals, 0.0).tolist()
-        flags: list[str | None] = [None] * len(idx)
-        for i in np.flatnonzero(~finite).tolist():
-            v = vals[i]
-            out_values[i] = None
-            flags[i] = "nan" if v != v else ("inf" if v > 0 else "-inf")
+        out_values, flags = value_flags(vals)
         return {"key": key, "x_axis": x_axis, "step": pts.step[idx].tolist(), "time": pts.ts[idx].tolist(),
                 "value": out_values, "flag": flags, "total": total, "in_range": sel.in_range,
                 "downsampled": sel.downsampled, "last_step": last_step, "start_time": start}
@@ -271,7 +266,7 @@ class LocalSource:
             where += " AND key = ?"
             args.append(key)
         return [{"seq": seq, "key": k, "step": st, "timestamp": ts, "kind": kd, "file": p, "caption": c,
-                 "payload": _json_safe(loads(pl) or {})}
+                 "payload": json_safe(loads(pl) or {})}
                 for seq, k, st, ts, kd, p, c, pl in self._media_rows(view, where, args)]
 
     def media_file(self, project: str, run_id: str, relpath: str) -> pathlib.Path | None:
@@ -294,7 +289,7 @@ class LocalSource:
         view = self._get(project, run_id)
         if view is None:
             return []
-        return [{"seq": seq, "key": k, "step": st, "timestamp": ts, "payload": _json_safe(loads(pl) or {})}
+        return [{"seq": seq, "key": k, "step": st, "timestamp": ts, "payload": json_safe(loads(pl) or {})}
                 for seq, k, st, ts, _kd, _p, _c, pl in self._media_rows(view, "kind = ?", [kind])]
 
     # -- compare --------------------------------------------------------------------------
@@ -303,8 +298,8 @@ class LocalSource:
         for rid in run_ids:
             view = self._get(project, rid)
             (views.append(view) if view is not None else missing.append(rid))
-        return compare_payload([self._brief(v) for v in views], [_json_safe(flatten(v.config)) for v in views],
-                               [_json_safe(v.summary) for v in views], missing)
+        return compare_payload([self._brief(v) for v in views], [json_safe(flatten(v.config)) for v in views],
+                               [json_safe(v.summary) for v in views], missing)
 
     def report(self, project: str, run_ids: list[str]) -> dict[str, Any] | None:
         views, missing = [], []

@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from typing import Any, Protocol
 from urllib.parse import quote, urlparse
 
+from seetrain._settings import setting
 from seetrain.server.datasource import resolve_media_file
 
 __all__ = ["MediaStore", "LocalMediaStore", "S3MediaStore", "TooLarge", "open_media_store", "run_prefix"]
@@ -96,7 +97,7 @@ class S3MediaStore:
             raise ValueError(f"media store {url!r}: expected s3://bucket/prefix")
         self.bucket = parsed.netloc
         self.prefix = parsed.path.strip("/")
-        endpoint = os.environ.get("SEETRAIN_S3_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL") or None
+        endpoint = setting("SEETRAIN_S3_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL") or None
         self.client: Any = boto3.client("s3", endpoint_url=endpoint)
         from botocore.exceptions import BotoCoreError, ClientError
 

@@ -24,6 +24,7 @@ import orjson
 import pybreaker
 import tenacity
 
+from seetrain._settings import setting
 from seetrain.resilience import count, make_breaker
 from seetrain.transport.base import (
     AuthError,
@@ -110,16 +111,14 @@ class HttpTransport(Transport):
     def from_env(cls, host: str, api_key: str | None = None, **overrides: Any) -> HttpTransport:
         """Timings from SEETRAIN_HTTP_TIMEOUT, SEETRAIN_RETRY_MAX, SEETRAIN_BACKOFF_BASE,
         SEETRAIN_BACKOFF_MAX, SEETRAIN_BREAKER_FAIL_MAX, SEETRAIN_BREAKER_RESET."""
-        env = os.environ
         options: dict[str, Any] = {}
-        for name, key, conv in (("timeout", "SEETRAIN_HTTP_TIMEOUT", float),
-                                ("max_retries", "SEETRAIN_RETRY_MAX", int),
-                                ("backoff_base", "SEETRAIN_BACKOFF_BASE", float),
-                                ("backoff_max", "SEETRAIN_BACKOFF_MAX", float),
-                                ("breaker_fail_max", "SEETRAIN_BREAKER_FAIL_MAX", int),
-                                ("breaker_reset", "SEETRAIN_BREAKER_RESET", float)):
-            if env.get(key):
-                options[name] = conv(env[key])
+        for name, key in (("timeout", "SEETRAIN_HTTP_TIMEOUT"), ("max_retries", "SEETRAIN_RETRY_MAX"),
+                          ("backoff_base", "SEETRAIN_BACKOFF_BASE"), ("backoff_max", "SEETRAIN_BACKOFF_MAX"),
+                          ("breaker_fail_max", "SEETRAIN_BREAKER_FAIL_MAX"),
+                          ("breaker_reset", "SEETRAIN_BREAKER_RESET")):
+            value = setting(key)
+            if value is not None:
+                options[name] = value
         options.update(overrides)
         return cls(host, api_key, **options)
 

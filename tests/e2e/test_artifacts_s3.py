@@ -13,8 +13,8 @@ import pytest
 
 import seetrain
 from seetrain.artifacts.upload import ArtifactUploader
-from tests.e2e.conftest import LiveServer
 from tests.e2e.test_scale_out import moto_s3
+from tests.servers import LiveServer
 
 pytestmark = pytest.mark.e2e
 TOKEN = "s3-token"

@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 import seetrain
-from tests.e2e.conftest import LiveServer, screenshot
+from tests.e2e.conftest import screenshot
+from tests.servers import LiveServer
 from tests.sweep_data import OPTIMIZERS, make_sweep
 
 pytestmark = pytest.mark.e2e

@@ -12,7 +12,7 @@ import pytest
 
 import seetrain
 from seetrain.server.db import Database
-from tests.e2e.pg_fixture import ROOT, ServerProcess, fresh_database, postgres_base_url
+from tests.servers import ROOT, ServerProcess, fresh_database, postgres_base_url
 
 pytestmark = pytest.mark.e2e
 TOKEN = "pg-token"

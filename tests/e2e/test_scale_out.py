@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from seetrain.server.db import Database
-from tests.e2e.pg_fixture import ROOT, ServerProcess, free_port, fresh_database, postgres_base_url
+from tests.servers import ROOT, ServerProcess, free_port, fresh_database, postgres_base_url
 
 pytestmark = pytest.mark.e2e
 TOKEN = "scale-token"

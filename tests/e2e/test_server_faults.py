@@ -17,7 +17,7 @@ import pytest
 import seetrain
 from seetrain.cli import run as cli_run
 from seetrain.server.db import Database
-from tests.e2e.pg_fixture import ROOT, ScriptedServer, ServerProcess, chunk_points
+from tests.servers import ROOT, ScriptedServer, ServerProcess, chunk_points
 
 pytestmark = pytest.mark.e2e
 TOKEN = "fault-token"

@@ -20,7 +20,7 @@ import pytest
 import seetrain
 from seetrain.cli import run as cli_run
 from seetrain.server.db import Database
-from tests.e2e.pg_fixture import ROOT, ServerProcess, free_port, fresh_database, postgres_base_url
+from tests.servers import ROOT, ServerProcess, free_port, fresh_database, postgres_base_url
 
 pytestmark = pytest.mark.e2e
 TOKEN = "integrity-token"

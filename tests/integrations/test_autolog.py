@@ -214,3 +214,34 @@ TARGETS = [(OnPolicyAlgorithm, "learn"), (OffPolicyAlgorithm, "learn")]
 """, tmp_path)
     assert out["restored"] and {"episode/reward", "train/loss"} <= set(out["keys"])
     assert out["config"]["sb3"]["algorithm"] == "PPO"
+
+
+def test_ollama_client(tmp_path):
+    _needs("ollama")
+    out = _run("ollama", "ollama", """
+from tests.llm_fake_server import FakeLLMServer
+srv = FakeLLMServer().start()
+import ollama
+seetrain.init(project="auto", logdir="logs")
+client = ollama.Client(host=srv.url)
+client.chat("llama3", [{"role": "user", "content": "hi"}])
+"".join(p.message.content for p in client.chat(model="llama3", messages=[{"role": "user", "content": "a b"}],
+                                               stream=True))
+oc = sys.modules["ollama._client"]  # the package's `_client` attribute is its default Client
+TARGETS = [(oc.Client, "chat"), (oc.AsyncClient, "chat")]
+""", tmp_path)
+    assert out["restored"] and out["events"].count("llm_call") == 2 and "llm/calls" in out["keys"]
+
+
+def test_cohere_client_made_after_autolog(tmp_path):
+    _needs("cohere")
+    out = _run("cohere", "cohere", """
+from tests.llm_fake_server import FakeLLMServer
+srv = FakeLLMServer().start()
+import cohere
+seetrain.init(project="auto", logdir="logs")
+cohere.ClientV2(api_key="x", base_url=srv.url).chat(model="command-r", messages=[{"role": "user", "content": "hi"}])
+import cohere.v2.client as cv
+TARGETS = [(cv.V2Client, "chat"), (cv.V2Client, "chat_stream")]
+""", tmp_path)
+    assert out["restored"] and out["events"].count("llm_call") == 1

@@ -25,7 +25,10 @@ NEEDS = {"ultralytics_example": "ultralytics", "ray_tune_example": "ray", "mlflo
          "xgboost_example": "xgboost", "autolog_example": "xgboost", "lightgbm_example": "lightgbm",
          "stable_baselines3_example": "stable_baselines3", "catboost_example": "catboost",
          "sklearn_example": "sklearn", "hydra_example": "hydra",
-         "trl_example": "trl", "peft_example": "peft", "sentence_transformers_example": "sentence_transformers"}
+         "trl_example": "trl", "peft_example": "peft", "sentence_transformers_example": "sentence_transformers",
+         "mistral_autolog_example": "mistralai", "ollama_autolog_example": "ollama",
+         "google_genai_autolog_example": "google.genai", "cohere_autolog_example": "cohere",
+         "dashscope_autolog_example": "dashscope"}
 NEEDS.update({"paddle_example": "paddle", "visualdl_mirror_example": "visualdl", "fastai_example": "fastai",
               "timm_example": "timm"})
 

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 import seetrain
 from seetrain.artifacts.upload import ArtifactUploader, push_all
 from seetrain.cli import main
-from tests.e2e.conftest import LiveServer
 from tests.helpers import run_python
+from tests.servers import LiveServer
 
 TOKEN = "write-token"
 

@@ -82,3 +82,21 @@ def test_build_report_metric_filter_and_unknown_run(logdir, tmp_path):
     result = CliRunner().invoke(main, ["compare", a, "nope", "--logdir", str(logdir),
                                        "--out", str(tmp_path / "r"), "--no-plots"])
     assert result.exit_code != 0 and "no run 'nope'" in result.output
+
+
+def test_timing_table_from_seetrain_timer(logdir, tmp_path):
+    from seetrain.compare_report import write_report
+
+    for name, sleep_steps in (("fast", 1), ("slow", 3)):
+        seetrain.init(project="timing-cmp", experiment_name=name, logdir=str(logdir))
+        for step in range(sleep_steps):
+            with seetrain.timer("data_loading"):
+                pass
+            seetrain.log({"loss": 1.0 / (step + 1)})
+        seetrain.finish()
+    views = sorted(seetrain.Api(logdir).runs("timing-cmp"), key=lambda r: r.name)
+    report = write_report(views, str(tmp_path / "out"), plots=False)
+    counts = {r.name: report["timing"][r.id]["data_loading"]["count"] for r in views}
+    assert counts == {"fast": 1, "slow": 3}
+    markdown = (tmp_path / "out" / "report.md").read_text()
+    assert "Timing (seetrain.timer" in markdown and "| data_loading |" in markdown and "(3)" in markdown

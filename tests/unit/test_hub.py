@@ -30,8 +30,20 @@ def plain_adapter():
 
 def test_every_builtin_row_is_complete():
     expected = {"pytorch_lightning", "keras", "transformers", "ultralytics", "accelerate", "ray_tune", "optuna",
-                "wandb", "mmengine", "mmdetection", "tensorboard", "mlflow", "openai", "zhipuai", "anthropic"}
-    assert expected <= set(registry.names())
+                "wandb", "mmengine", "mmdetection", "tensorboard", "mlflow", "openai", "zhipuai", "anthropic",
+                "xgboost", "lightgbm", "catboost", "sklearn", "stable_baselines3", "hydra", "peft", "trl",
+                "sentence_transformers", "mistral", "ollama", "google_genai", "cohere", "dashscope", "torch"}
+    assert expected <= set(registry.names()) and len(registry._BUILTIN) >= 30
+    # Every built-in row has its docs page and an init_<name> / enable_<name>_autolog in the facade.
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parents[2] / "docs" / "integrations"
+    index = (docs / "index.md").read_text()
+    for spec in registry._BUILTIN:
+        factory = f"enable_{spec.name}_autolog" if spec.mode == "autolog" and spec.name != "torch" else \
+            f"init_{spec.name}"
+        assert callable(getattr(main, factory, None)), factory
+        assert f"(`{spec.name}`)" in index, spec.name
     for name in expected:
         spec = registry.get_spec(name)
         assert spec.mode in registry.MODES and ":" in spec.target and spec.packages

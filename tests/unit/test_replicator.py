@@ -16,7 +16,7 @@ from seetrain._replicator import Replicator, RunUploader
 from seetrain._store import DB_NAME
 from seetrain.cli import run as cli_run
 from seetrain.transport import MemoryTransport
-from tests.e2e.pg_fixture import ServerProcess, free_port
+from tests.servers import ServerProcess, free_port
 
 TOKEN = "replicator-test-token"
 
@@ -26,9 +26,7 @@ def _local_run(logdir: Path, **kw):
 
 
 def _attach(run, transport, **kw) -> Replicator:
-    rep = Replicator(run.dir, transport, "mem://server", stats=run.stats, interval=0.02, batch_size=64, **kw)
-    run._replicator = rep.start()
-    return rep
+    return run.start_upload(transport=transport, target="mem://server", interval=0.02, batch_size=64, **kw)
 
 
 def _cursor(run_dir: str, target: str) -> tuple[int, int, int]:
@@ -140,9 +138,8 @@ def test_a_batch_failing_with_5xx_is_retried_up_to_the_cap_then_reported(logdir:
     mem = MemoryTransport()
     mem.down = True
     run = _local_run(logdir)
-    rep = Replicator(run.dir, mem, "mem://server", stats=run.stats, interval=0.0, batch_size=64,
-                     upload_timeout=30, max_batch_attempts=3)
-    run._replicator = rep
+    rep = run.start_upload(30, transport=mem, target="mem://server", start=False, interval=0.0, batch_size=64,
+                           max_batch_attempts=3)
     for i in range(10):
         run.log({"x": i})
     run._writer.flush()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import seetrain
-from tests.helpers import ROOT
+from tests.helpers import ROOT, tmpfs
 
 BURST = """
 import os, sys, seetrain
@@ -110,14 +109,8 @@ time.sleep(60)
 
 @pytest.fixture
 def small_tmpfs(tmp_path):
-    if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("mounting a small tmpfs needs root")
-    mnt = tmp_path / "small"
-    mnt.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mnt)]).returncode != 0:
-        pytest.skip("cannot mount a tmpfs here")
-    yield mnt
-    subprocess.run(["umount", "-l", str(mnt)])
+    with tmpfs(tmp_path / "small", "3m") as mnt:
+        yield mnt
 
 
 def test_a_full_disk_keeps_points_pending_and_they_land_when_room_comes_back(small_tmpfs, caplog):

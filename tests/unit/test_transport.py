@@ -17,7 +17,7 @@ from seetrain.transport import (
     TemporaryError,
 )
 from seetrain.transport.http import HttpTransport, parse_retry_after
-from tests.e2e.pg_fixture import ScriptedServer
+from tests.servers import ScriptedServer
 
 
 def _batch(n: int = 3, lo: int = 1) -> Batch:
@@ -201,7 +201,7 @@ def test_refused_file_drops_only_its_record(server: ScriptedServer, tmp_path) ->
 
 
 def test_unreachable_server_is_temporary() -> None:
-    from tests.e2e.pg_fixture import free_port
+    from tests.servers import free_port
 
     t = _transport(f"http://127.0.0.1:{free_port()}", max_retries=1)
     try:

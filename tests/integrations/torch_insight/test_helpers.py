@@ -123,3 +123,28 @@ def test_autolog_torch_starts_a_run_when_there_is_none(logdir):
     run.finish()
     view = seetrain.Api(logdir).run(run.id)
     assert len(view.scalars("loss")) == 3 and view.summary["lr"]["last"] == 0.01
+
+
+def test_hub_torch_integration_logs_and_restores(logdir):
+    import torch
+
+    from integrations import main
+
+    original = torch.Tensor.__dict__["backward"]
+    integration = main.init("torch", project="hub-torch", logdir=str(logdir), system_monitor=False,
+                            capture_console=False)
+    assert torch.Tensor.__dict__["backward"] is not original
+    model = torch.nn.Linear(3, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    losses = []
+    for _ in range(3):
+        loss = model(torch.ones(2, 3)).pow(2).mean()
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        losses.append(loss.item())
+    integration.disable()
+    assert torch.Tensor.__dict__["backward"] is original
+    (view,) = seetrain.Api(logdir).runs("hub-torch")
+    assert [(s, round(v, 6)) for s, _, v in view.scalars("loss")] == [(i, round(v, 6)) for i, v in enumerate(losses)]
+    assert [v for _, _, v in view.scalars("lr")] == [0.1, 0.1, 0.1] and view.status == "finished"
