@@ -7,7 +7,7 @@ LOGDIR ?= ./seetrain_logs
 PORT   ?= 5092
 PYTEST := $(PY) -m pytest -p no:cacheprovider -q -rs
 
-.PHONY: demo setup-core setup test test-core test-integrations test-e2e test-ultralytics lint bench clean
+.PHONY: demo setup-core setup test test-core test-integrations test-e2e test-ultralytics test-vision lint bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ test-e2e: setup
 # Ultralytics needs torchvision, which does not install beside torch 2.13.0: its own venv.
 test-ultralytics:
 	bash scripts/test_ultralytics.sh
+
+# fastai and timm need torchvision too: their own venv (.venv-vision, ~180 s and 6.2 GB to build).
+test-vision:
+	bash scripts/test_vision.sh
 
 lint: setup
 	$(VENV)/bin/ruff check seetrain integrations resolvers tests benchmarks examples

@@ -51,6 +51,8 @@ HOOKS: tuple[AutologHook, ...] = (
     AutologHook("lightgbm", ("lightgbm",)),
     AutologHook("catboost", ("catboost",)),
     AutologHook("stable_baselines3", ("stable_baselines3",)),
+    AutologHook("paddle", ("paddle",)),
+    AutologHook("fastai", ("fastai.learner",)),
     AutologHook("openai", ("openai",), "llm"),
     AutologHook("anthropic", ("anthropic",), "llm"),
     AutologHook("zhipuai", ("zhipuai",), "llm"),

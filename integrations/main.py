@@ -159,6 +159,10 @@ init_trl = _named("trl")
 init_sentence_transformers = _named("sentence_transformers")
 init_torch = _named("torch")
 init_stable_baselines3 = _named("stable_baselines3")
+init_paddle = _named("paddle")
+init_visualdl = _named("visualdl")
+init_fastai = _named("fastai")
+init_timm = _named("timm")
 
 
 def enable_openai_autolog(**kwargs: Any) -> Integration:
@@ -205,6 +209,7 @@ __all__ = [
     "LazyModule", "active_integrations", "autolog", "get_config", "get_stats", "enable_anthropic_autolog", "enable_mistral_autolog", "enable_ollama_autolog", "enable_google_genai_autolog", "enable_cohere_autolog", "enable_dashscope_autolog", "enable_openai_autolog", "enable_zhipuai_autolog",
     "finish", "init", "init_accelerate", "init_catboost", "init_hydra", "init_keras", "init_lightgbm", "init_mlflow", "init_mmdetection", "init_mmengine",
     "init_optuna", "init_peft", "init_sentence_transformers", "init_torch", "init_trl", "init_pytorch_lightning", "init_ray_tune", "init_sklearn", "init_stable_baselines3", "init_tensorboard", "init_transformers",
-    "init_ultralytics", "init_wandb", "init_xgboost", "log", "log_audio", "log_image", "log_scalar", "log_text",
+    "init_ultralytics", "init_wandb", "init_xgboost", "init_paddle", "init_visualdl", "init_fastai", "init_timm",
+    "log", "log_audio", "log_image", "log_scalar", "log_text",
     "update_config", "with_integration",
 ]

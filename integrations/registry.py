@@ -100,6 +100,14 @@ _BUILTIN = [
                 "1.20", "autolog of Generation.call"),
     AdapterSpec("torch", "autolog", "integrations.torch_autolog:TorchIntegration", ("torch",), "torch", "2.0",
                 "loss at every backward(), lr at every optimizer.step() (autolog_torch)"),
+    AdapterSpec("paddle", "callback", "integrations.paddle:PaddleIntegration", ("paddle",), "paddle", "2.5",
+                "paddle.Model.fit callback"),
+    AdapterSpec("visualdl", "visbackend", "integrations.visualdl:VisualDLIntegration", ("visualdl",), "visualdl",
+                "2.4", "mirror of visualdl.LogWriter"),
+    AdapterSpec("fastai", "callback", "integrations.fastai:FastaiIntegration", ("fastai",), "fastai", "2.7",
+                "Learner callback (vision lane: needs torchvision)"),
+    AdapterSpec("timm", "tracker", "integrations.timm:TimmIntegration", ("timm",), "timm", "0.9",
+                "model config + timm train.py epoch summaries (vision lane)"),
 ]
 
 _REGISTRY: dict[str, AdapterSpec] = {spec.name: spec for spec in _BUILTIN}

@@ -21,6 +21,10 @@ SNIPPETS = [("integrations/xgboost.md", 0, "xgboost"), ("integrations/lightgbm.m
             ("integrations/catboost.md", 0, "catboost"), ("integrations/sklearn.md", 0, "sklearn"),
             ("integrations/hydra.md", 0, "omegaconf"), ("integrations/autolog.md", 0, "xgboost"),
             ("insight.md", "timer", None), ("insight.md", "log_graph", "torch")]
+# The heavy-framework lanes: paddle/visualdl in the main venv, fastai/timm in the vision lane.
+SNIPPETS += [("integrations/paddle.md", 0, "paddle"), ("integrations/visualdl.md", 0, "visualdl"),
+             ("integrations/fastai.md", 0, "fastai"), ("integrations/timm.md", 0, "timm"),
+             ("integrations/timm.md", 1, "timm")]
 
 
 def _block(page: str, which: int | str) -> str:

@@ -29,6 +29,8 @@ NEEDS = {"ultralytics_example": "ultralytics", "ray_tune_example": "ray", "mlflo
          "mistral_autolog_example": "mistralai", "ollama_autolog_example": "ollama",
          "google_genai_autolog_example": "google.genai", "cohere_autolog_example": "cohere",
          "dashscope_autolog_example": "dashscope"}
+NEEDS.update({"paddle_example": "paddle", "visualdl_mirror_example": "visualdl", "fastai_example": "fastai",
+              "timm_example": "timm"})
 
 
 @pytest.mark.integration
