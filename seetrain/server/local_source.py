@@ -79,6 +79,7 @@ class _Series:
         self.lock = threading.Lock()
         self.chunks: list[tuple[int, int]] = []  # (chunk id, seq_first) read so far, seq order
         self.cols = Columns.empty()
+        self.sig: tuple = ()  # the database files' (mtime, size) when last read
 
     def refresh(self, conn: Any, key: str) -> bool:
         """Read the chunks written since the last call; False if the key does not exist."""
@@ -218,12 +219,17 @@ class LocalSource:
         start = view.created_at
         series = self._series_for(view.dir, key)
         with series.lock:
-            conn = connect(view.path, readonly=True)
-            try:
-                if not series.refresh(conn, key):
-                    return None
-            finally:
-                conn.close()
+            # Unchanged database files: nothing new to read (a finished run of a sweep is then
+            # served from memory without opening its file).
+            sig = (_file_sig(view.path), _file_sig(view.path + "-wal"))
+            if sig != series.sig or not series.chunks:
+                conn = connect(view.path, readonly=True)
+                try:
+                    if not series.refresh(conn, key):
+                        return None
+                finally:
+                    conn.close()
+                series.sig = sig
             pts = series.cols
             total = series.total
             last_step = series.last_step
@@ -231,9 +237,10 @@ class LocalSource:
         if after_step is not None:
             pts = pts.take(np.flatnonzero(pts.step > after_step))
         x = x_values(pts, x_axis, start)
-        # x order; equal x keep logging order.
-        order = np.lexsort((pts.seq, x))
-        pts, x = pts.take(order), x[order]
+        if len(x) > 1 and not bool(np.all(x[1:] >= x[:-1])):
+            # x order; equal x keep logging order (the points are in logging order already).
+            order = np.argsort(x, kind="stable")
+            pts, x = pts.take(order), x[order]
         sel = select(x, pts.value, max_points, x_min, x_max)
         idx = sel.indices
         vals = pts.value[idx]
