@@ -1,5 +1,5 @@
 """Dashboard benchmarks: a 1M-point metric served downsampled (first and cached request, zooms,
-live poll, and the same run as a schema-1 database without level-of-detail blocks), the runs
+live poll), the runs
 table of a project with 1,000 runs, first paint of the project page in chromium, and a
 generated sweep (100 runs x 20 metrics x 5,000 steps by default, written through
 seetrain.init/log): one 100-run chart request (time, gzip bytes on the wire), grouping the 100
@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -42,7 +40,7 @@ def timed(fn, repeat: int = 1) -> tuple[float, object]:
 
 
 def big_metric_run(logdir: str, points: int) -> tuple[str, float]:
-    """A run with one ``points``-long metric logged through the SDK (so its blocks are written
+    """A run with one ``points``-long metric logged through the SDK (so its chunks are written
     by the real writer), with a spike and a NaN in it. Returns the run id and seconds taken."""
     rng = np.random.default_rng(0)
     vals = (np.exp(-np.arange(points) / points * 5) + rng.normal(0, 0.01, points)).tolist()
@@ -55,19 +53,6 @@ def big_metric_run(logdir: str, points: int) -> tuple[str, float]:
         log({"loss": v}, step=i)
     run.finish()
     return run.id, time.perf_counter() - t0
-
-
-def schema1_copy(logdir: str, run_id: str) -> None:
-    """The same run as project "legacy", turned back into a schema-1 database (no blocks, the
-    old (key_id, step) index): what the dashboard read before level-of-detail blocks."""
-    src = os.path.join(logdir, "bench", run_id)
-    dst = os.path.join(logdir, "legacy", run_id)
-    shutil.copytree(src, dst)
-    conn = sqlite3.connect(os.path.join(dst, "run.sqlite"))
-    conn.executescript("DROP TABLE scalar_blocks; DROP INDEX scalars_by_key_seq; "
-                       "CREATE INDEX scalars_by_key ON scalars (key_id, step); "
-                       "UPDATE run SET project = 'legacy', schema_version = 1;")
-    conn.close()
 
 
 def many_runs(logdir: str, n: int) -> None:
@@ -113,7 +98,7 @@ def sweep_rows(logdir: str, runs: int, metrics: int, steps: int) -> list[tuple[s
     """The sweep measurements (see the module docstring)."""
     import httpx
 
-    from tests.e2e.conftest import LiveServer
+    from tests.servers import LiveServer
     from tests.sweep_data import make_sweep
 
     t0 = time.perf_counter()
@@ -246,12 +231,11 @@ def points_rows(logdir: str, points: int) -> list[tuple[str, str]]:
     if True:
         rid, log_s = big_metric_run(logdir, points)
         print(f"(logged {points:,} points through seetrain.log + finish in {log_s:.1f} s)")
-        schema1_copy(logdir, rid)
         n = points
         full = {"key": "loss", "max_points": 1000}
         zoom10k = {**full, "x_min": 4 * n // 10, "x_max": 4 * n // 10 + n // 100}
         zoom100k = {**full, "x_min": n // 4, "x_max": n // 4 + n // 10}
-        for project, label in (("bench", ""), ("legacy", " [schema 1, no blocks]")):
+        for project, label in (("bench", ""),):
             client = TestClient(create_app(LocalSource(logdir)))
             url = f"/api/v1/runs/{project}/{rid}/metric"
 
@@ -265,15 +249,13 @@ def points_rows(logdir: str, points: int) -> list[tuple[str, str]]:
             rows += [(f"{n:,}-point metric, first request{label}",
                       f"{first:.1f} ms ({len(res['step'])} pts, spike+NaN shown: {spike})"),
                      (f"{n:,}-point metric, next request (cached){label}", f"{cached:.1f} ms")]
-            if project == "legacy":
-                continue
             z1, zres = timed(lambda: get(zoom10k))
             z1c, _ = timed(lambda: get(zoom10k), repeat=5)
             z2, zres2 = timed(lambda: get(zoom100k))
             live, _ = timed(lambda: get({"key": "loss", "after_step": n - 100}), repeat=5)
-            rows += [(f"zoom, {zres['in_range']:,} points in range (raw rows), first / cached",
+            rows += [(f"zoom, {zres['in_range']:,} points in range, first / cached",
                       f"{z1:.1f} / {z1c:.1f} ms ({len(zres['step'])} pts)"),
-                     (f"zoom, {zres2['in_range']:,} points in range (block extremes), first",
+                     (f"zoom, {zres2['in_range']:,} points in range, first",
                       f"{z2:.1f} ms ({len(zres2['step'])} pts)"),
                      ("live poll (after_step, 99 new points)", f"{live:.1f} ms")]
     return rows
@@ -294,7 +276,7 @@ def runs_rows(logdir: str, n_runs: int) -> list[tuple[str, str]]:
             rows += [(f"runs table, {len(out):,} runs, first request", f"{cold:.0f} ms"),
                      (f"runs table, {len(out):,} runs, cached rows", f"{warm:.0f} ms")]
             if os.path.exists("/usr/bin/chromium"):
-                from tests.e2e.conftest import LiveServer
+                from tests.servers import LiveServer
 
                 server = LiveServer(create_app(source)).start()
                 try:
