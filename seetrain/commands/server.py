@@ -49,6 +49,7 @@ def build_app(config: ServerConfig):  # noqa: ANN201 - FastAPI is imported lazil
     from seetrain.server.artifacts_upload import make_artifact_upload_router
     from seetrain.server.db import Database
     from seetrain.server.db_source import DbSource
+    from seetrain.server.db_views import DbRunEdits, DbViewStore
     from seetrain.server.ingest import FailedTokenLimiter, IngestLimits, make_ingest_router
     from seetrain.server.media_store import open_media_store
 
@@ -62,7 +63,8 @@ def build_app(config: ServerConfig):  # noqa: ANN201 - FastAPI is imported lazil
     artifacts = make_artifact_upload_router(config.media_dir, token=config.token, media_store=config.media_store)
     hosts = trusted_hosts(config.bind_host, config.allowed_hosts.split(","))
     app = create_app(DbSource(db, store), extra_routers=[router, artifacts], read_token=config.read_token,
-                     title="SeeTrain server", allowed_hosts=hosts, limiter=limiter)
+                     title="SeeTrain server", allowed_hosts=hosts, limiter=limiter, write_token=config.token,
+                     views=DbViewStore(db), edits=DbRunEdits(db))
     app.state.db = db
     return app
 

@@ -144,6 +144,23 @@ batches = Table(
     Column("received_at", Float, nullable=False),
 )
 
+# What the dashboard saves on the server (seetrain.server.db_views): saved views and the custom
+# panel layout per project, and run edits (rename, notes, tags, archived) per run.
+project_views = Table(
+    "project_views", metadata,
+    Column("project", String(MAX_PROJECT_LENGTH), primary_key=True),
+    Column("name", String(200), primary_key=True),  # "" holds the panel layout
+    Column("state", Text, nullable=False),
+    Column("saved_at", Float, nullable=False),
+)
+
+run_edits = Table(
+    "run_edits", metadata,
+    Column("project", String(MAX_PROJECT_LENGTH), primary_key=True),
+    Column("run_id", String(MAX_RUN_ID_LENGTH), primary_key=True),
+    Column("edits", Text, nullable=False),
+)
+
 RECORD_TABLES = {"scalars": scalars, "media": media, "console": console}
 RUN_FIELDS = ("name", "description", "tags", "group_name", "status", "created_at", "finished_at",
               "heartbeat_at", "hostname", "pid", "config", "metadata", "summary", "stats", "error")
