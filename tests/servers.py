@@ -332,3 +332,20 @@ class LiveServer:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(10)
+
+
+def serve_both(backend: str, base: Path, token: str) -> Iterator[ServerProcess]:
+    """A ``seetrain server`` process on SQLite or on a fresh PostgreSQL database (``backend``),
+    its media and log under ``base``: the body of the tests' parametrised server fixtures."""
+    def serve(url: str) -> Iterator[ServerProcess]:
+        server = ServerProcess(url, base / "media", token=token, log_path=base / "server.log").start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+    if backend == "sqlite":
+        yield from serve(f"sqlite:///{base / 'server.sqlite'}")
+    else:
+        with postgres_base_url() as pg, fresh_database(pg) as url:
+            yield from serve(url)

@@ -16,7 +16,7 @@ import orjson
 from sqlalchemy import and_, delete, select
 
 from seetrain.server.db import Database, project_views, run_edits, runs
-from seetrain.server.run_edit import EDITABLE, RunningRunError, check_changes
+from seetrain.server.run_edit import RunningRunError, check_changes, merge_edits
 from seetrain.server.views import check_view
 
 _LAYOUT = ""  # the row name of a project's layout
@@ -87,13 +87,7 @@ class DbRunEdits:
         return {} if row is None else orjson.loads(row[0])
 
     def apply(self, project: str, run: dict[str, Any]) -> dict[str, Any]:
-        edits = self.get(project, run["id"])
-        merged = {**run, "notes": "", "archived": False, "edited_at": None}
-        for field in EDITABLE:
-            if field in edits:
-                merged[field] = edits[field]
-        merged["edited_at"] = edits.get("edited_at")
-        return merged
+        return merge_edits(run, self.get(project, run["id"]))
 
     def update(self, project: str, run_id: str, changes: dict[str, Any]) -> dict[str, Any]:
         clean = check_changes(changes)

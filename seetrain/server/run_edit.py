@@ -57,6 +57,17 @@ def check_changes(changes: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def merge_edits(run: dict[str, Any], edits: dict[str, Any]) -> dict[str, Any]:
+    """``run`` (a runs()/run() item) with ``edits`` merged over it (the edit wins), plus ``notes``
+    and ``archived`` (always present) and ``edited_at`` (None when never edited)."""
+    merged = {**run, "notes": "", "archived": False, "edited_at": None}
+    for field in EDITABLE:
+        if field in edits:
+            merged[field] = edits[field]
+    merged["edited_at"] = edits.get("edited_at")
+    return merged
+
+
 class LocalRunEdits:
     """Edits of the runs under a local ``logdir`` (``<logdir>/<project>/<run id>/edits.json``)."""
 
@@ -93,15 +104,8 @@ class LocalRunEdits:
         return data
 
     def apply(self, project: str, run: dict[str, Any]) -> dict[str, Any]:
-        """``run`` (a runs()/run() item) with its edits merged over it, plus ``notes`` and
-        ``archived`` (always present) and ``edited_at`` (None when never edited)."""
-        edits = self.get(project, run["id"])
-        merged = {**run, "notes": "", "archived": False, "edited_at": None}
-        for field in EDITABLE:
-            if field in edits:
-                merged[field] = edits[field]
-        merged["edited_at"] = edits.get("edited_at")
-        return merged
+        """``run`` with its edits merged over it (:func:`merge_edits`)."""
+        return merge_edits(run, self.get(project, run["id"]))
 
     def update(self, project: str, run_id: str, changes: dict[str, Any]) -> dict[str, Any]:
         """Merge ``changes`` into the run's edits; KeyError when the run folder is missing."""

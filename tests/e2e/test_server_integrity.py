@@ -20,7 +20,7 @@ import pytest
 import seetrain
 from seetrain.cli import run as cli_run
 from seetrain.server.db import Database
-from tests.servers import ROOT, ServerProcess, free_port, fresh_database, postgres_base_url
+from tests.servers import ROOT, ServerProcess, free_port, serve_both
 
 pytestmark = pytest.mark.e2e
 TOKEN = "integrity-token"
@@ -31,20 +31,7 @@ FAST = {"SEETRAIN_BREAKER_FAIL_MAX": "3", "SEETRAIN_BREAKER_RESET": "0.3", "SEET
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def srv(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    base = tmp_path_factory.mktemp(request.param)
-
-    def serve(url: str) -> Iterator[ServerProcess]:
-        server = ServerProcess(url, base / "media", token=TOKEN, log_path=base / "server.log").start()
-        try:
-            yield server
-        finally:
-            server.stop()
-
-    if request.param == "sqlite":
-        yield from serve(f"sqlite:///{base / 'server.sqlite'}")
-    else:
-        with postgres_base_url() as pg, fresh_database(pg) as url:
-            yield from serve(url)
+    yield from serve_both(request.param, tmp_path_factory.mktemp(request.param), TOKEN)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 import seetrain
-from tests.servers import ServerProcess, fresh_database, postgres_base_url
+from tests.servers import ServerProcess, serve_both
 
 pytestmark = pytest.mark.e2e
 TOKEN = "views-token"
@@ -19,20 +19,7 @@ AUTH = {"authorization": f"Bearer {TOKEN}"}
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def srv(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    base = tmp_path_factory.mktemp(request.param)
-
-    def serve(url: str) -> Iterator[ServerProcess]:
-        server = ServerProcess(url, base / "media", token=TOKEN, log_path=base / "server.log").start()
-        try:
-            yield server
-        finally:
-            server.stop()
-
-    if request.param == "sqlite":
-        yield from serve(f"sqlite:///{base / 'server.sqlite'}")
-    else:
-        with postgres_base_url() as pg, fresh_database(pg) as url:
-            yield from serve(url)
+    yield from serve_both(request.param, tmp_path_factory.mktemp(request.param), TOKEN)
 
 
 def _two_runs(srv: ServerProcess, logdir) -> list[str]:
