@@ -1,24 +1,24 @@
-"""What the mirror adapters (TensorBoard, MLflow, W&B) share: the patch engine's ``PatchSet`` and
+"""What the mirror adapters (TensorBoard, VisualDL, MLflow, W&B) share: the patch engine's ``PatchSet`` and
 ``Target`` (``integrations._patching``), a per-thread busy flag, and extra SeeTrain runs opened on
 demand next to the integration's own run."""
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable, Hashable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import seetrain
+from integrations._base import Integration
 from integrations._patching import PatchSet, Target
 from seetrain import DisabledRun, Run
 
-if TYPE_CHECKING:
-    from integrations._base import Integration
-
 log = logging.getLogger("seetrain")
 
-__all__ = ["BusyFlag", "MirrorStack", "PatchSet", "RunPool", "Target", "framework_tag"]
+__all__ = ["BusyFlag", "LogdirMirror", "MirrorStack", "PatchSet", "RunPool", "Target", "framework_tag",
+           "MirrorIntegration"]
 
 class BusyFlag(threading.local):
     """Per-thread "inside a mirrored call" flag: a framework method that calls another mirrored
@@ -139,3 +139,96 @@ class MirrorStack:
             active = list(self._items)
         for integration in reversed(active):
             integration.finish(status=status)
+
+
+class LogdirMirror:
+    """Routes each call of a logdir-based writer (TensorBoard's ``SummaryWriter``, VisualDL's
+    ``LogWriter``) to a SeeTrain run: the integration's own run, keys prefixed by the writer's
+    logdir relative to ``root_logdir``, or with ``run_per_logdir`` one run per logdir.
+    Subclasses name their config section and say where a writer's logdir is."""
+
+    section = ""  # the run config section, e.g. "tensorboard"
+    logdir_field = "logdir"  # config field of one logdir; the list of them adds an "s"
+
+    def __init__(self, integration: Any, run_per_logdir: bool, root_logdir: str | None, pool: RunPool,
+                 group: str | None) -> None:
+        self.integration = integration
+        self.run_per_logdir = run_per_logdir
+        self.root_logdir = os.path.abspath(root_logdir) if root_logdir else None
+        self._pool = pool
+        self._group = group
+        self._logdirs: list[str] = []
+        self._lock = threading.Lock()
+
+    @property
+    def logdirs(self) -> list[str]:
+        """The writer logdirs seen so far."""
+        return list(self._logdirs)
+
+    def writer_logdir(self, writer: Any) -> str:
+        raise NotImplementedError
+
+    def run_for(self, writer: Any) -> tuple[Run | DisabledRun, str]:
+        """(run, key prefix) for one writer."""
+        logdir = os.path.abspath(os.fspath(self.writer_logdir(writer)))
+        name = self._relative(logdir)
+        if logdir not in self._logdirs:
+            with self._lock:
+                if logdir not in self._logdirs:
+                    self._logdirs.append(logdir)
+                    if not self.run_per_logdir:
+                        self.integration.update_config(
+                            {self.section: {self.logdir_field + "s": list(self._logdirs)}})
+        if self.run_per_logdir:
+            run = self._pool.open(logdir, name=name, group=self._group,
+                                  config={self.section: {self.logdir_field: logdir}})
+            return run, ""
+        prefix = "" if self.root_logdir is None or name in (".", "") else name + "/"
+        return self.integration.run, prefix
+
+    def _relative(self, logdir: str) -> str:
+        base = self.root_logdir or os.getcwd()
+        rel = os.path.relpath(logdir, base)
+        if rel.startswith(".."):
+            return os.path.basename(logdir.rstrip(os.sep)) or logdir
+        return rel.replace(os.sep, "/")
+
+    def finish_runs(self, status: str = "finished") -> None:
+        self._pool.finish_all(status=status)
+
+
+class MirrorIntegration(Integration):
+    """The hub integration of a logdir mirror: ``init_<name>(...)`` switches the mirror on
+    (``run_per_logdir``, ``root_logdir`` besides ``seetrain.init``'s arguments), ``finish()``
+    switches it off (restoring the originals once no mirror is left) and finishes the runs.
+    Subclasses set ``name``, ``mirror_class``, ``mirrors`` (their stack) and ``install``."""
+
+    mode = "visbackend"
+    mirror_class: type[LogdirMirror]
+    mirrors: MirrorStack
+
+    @staticmethod
+    def install() -> None:
+        raise NotImplementedError
+
+    def __init__(self, project: str | None = None, experiment_name: str | None = None,
+                 description: str | None = None, config: Any = None, tags: list[str] | None = None,
+                 log_all_ranks: bool = False, run: Run | DisabledRun | None = None,
+                 run_per_logdir: bool = False, root_logdir: str | os.PathLike[str] | None = None,
+                 **init_kwargs: Any) -> None:
+        super().__init__(project=project, experiment_name=experiment_name, description=description,
+                         config=config, tags=tags, log_all_ranks=log_all_ranks, run=run, **init_kwargs)
+        pool = RunPool(self, {"description": description, "config": config, "tags": tags, **init_kwargs})
+        self.mirror = self.mirror_class(self, run_per_logdir, os.fspath(root_logdir) if root_logdir else None,
+                                        pool, group=experiment_name or project)
+        self.mirrors.push(self, self.install)
+
+    def get_backend(self) -> LogdirMirror:
+        return self.mirror
+
+    def _teardown(self) -> None:
+        self.mirrors.remove(self)
+        self.mirror.finish_runs()
+
+    def get_stats(self) -> dict[str, Any]:
+        return {**super().get_stats(), "logdirs": self.mirror.logdirs}

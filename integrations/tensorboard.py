@@ -18,16 +18,13 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import logging
-import os
 import sys
-import threading
 from collections.abc import Callable
 from typing import Any
 
-from integrations._base import Integration
-from integrations._mirror import BusyFlag, MirrorStack, PatchSet, RunPool, Target
+from integrations._mirror import BusyFlag, LogdirMirror, MirrorIntegration, MirrorStack, PatchSet, Target
 from integrations._patching import when_imported
-from seetrain import Audio, DisabledRun, Histogram, Image, Run, Text
+from seetrain import Audio, DisabledRun, Histogram, Image, Text
 
 __all__ = ["TensorBoardIntegration", "TensorBoardMirror", "sync_tensorboard", "unsync", "unsync_tensorboard"]
 
@@ -210,47 +207,14 @@ def _writer_logdir(writer: Any) -> str:
 
 
 # ---- the integration ------------------------------------------------------------------------
-class TensorBoardMirror:
+class TensorBoardMirror(LogdirMirror):
     """Routes each writer call to a SeeTrain run; ``TensorBoardIntegration.get_backend()``."""
 
-    def __init__(self, integration: TensorBoardIntegration, run_per_logdir: bool,
-                 root_logdir: str | None, pool: RunPool, group: str | None) -> None:
-        self.integration = integration
-        self.run_per_logdir = run_per_logdir
-        self.root_logdir = os.path.abspath(root_logdir) if root_logdir else None
-        self._pool = pool
-        self._group = group
-        self._logdirs: list[str] = []
-        self._lock = threading.Lock()
+    section = "tensorboard"
+    logdir_field = "log_dir"
 
-    @property
-    def logdirs(self) -> list[str]:
-        """The writer log_dirs seen so far."""
-        return list(self._logdirs)
-
-    def run_for(self, writer: Any) -> tuple[Run | DisabledRun, str]:
-        """(run, key prefix) for one writer."""
-        logdir = os.path.abspath(os.fspath(_writer_logdir(writer)))
-        name = self._relative(logdir)
-        if logdir not in self._logdirs:
-            with self._lock:
-                if logdir not in self._logdirs:
-                    self._logdirs.append(logdir)
-                    if not self.run_per_logdir:
-                        self.integration.update_config({"tensorboard": {"log_dirs": list(self._logdirs)}})
-        if self.run_per_logdir:
-            run = self._pool.open(logdir, name=name, group=self._group,
-                                  config={"tensorboard": {"log_dir": logdir}})
-            return run, ""
-        prefix = "" if self.root_logdir is None or name in (".", "") else name + "/"
-        return self.integration.run, prefix
-
-    def _relative(self, logdir: str) -> str:
-        base = self.root_logdir or os.getcwd()
-        rel = os.path.relpath(logdir, base)
-        if rel.startswith(".."):
-            return os.path.basename(logdir.rstrip(os.sep)) or logdir
-        return rel.replace(os.sep, "/")
+    def writer_logdir(self, writer: Any) -> str:
+        return _writer_logdir(writer)
 
     def capture(self, method: str, wrapped: Any, instance: Any, args: tuple,
                 kwargs: dict) -> Callable[[], None] | None:
@@ -285,42 +249,15 @@ class TensorBoardMirror:
 
         return send
 
-    def finish_runs(self, status: str = "finished") -> None:
-        self._pool.finish_all(status=status)
 
-
-class TensorBoardIntegration(Integration):
+class TensorBoardIntegration(MirrorIntegration):
     """Hub entry: ``init_tensorboard(...)`` switches the mirror on; ``finish()`` switches it off
-    (restoring the original methods once no mirror is left) and finishes the runs.
-
-    Args (besides ``seetrain.init``'s): ``run_per_logdir`` (one run per writer log_dir instead of
-    one shared run), ``root_logdir`` (key prefix / run names relative to it).
-    """
+    (see :class:`integrations._mirror.MirrorIntegration` for the arguments)."""
 
     name = "tensorboard"
-    mode = "visbackend"
-
-    def __init__(self, project: str | None = None, experiment_name: str | None = None,
-                 description: str | None = None, config: Any = None, tags: list[str] | None = None,
-                 log_all_ranks: bool = False, run: Run | DisabledRun | None = None,
-                 run_per_logdir: bool = False, root_logdir: str | os.PathLike[str] | None = None,
-                 **init_kwargs: Any) -> None:
-        super().__init__(project=project, experiment_name=experiment_name, description=description,
-                         config=config, tags=tags, log_all_ranks=log_all_ranks, run=run, **init_kwargs)
-        pool = RunPool(self, {"description": description, "config": config, "tags": tags, **init_kwargs})
-        self.mirror = TensorBoardMirror(self, run_per_logdir, os.fspath(root_logdir) if root_logdir else None,
-                                        pool, group=experiment_name or project)
-        _mirrors.push(self, _install)
-
-    def get_backend(self) -> TensorBoardMirror:
-        return self.mirror
-
-    def _teardown(self) -> None:
-        _mirrors.remove(self)
-        self.mirror.finish_runs()
-
-    def get_stats(self) -> dict[str, Any]:
-        return {**super().get_stats(), "logdirs": self.mirror.logdirs}
+    mirror_class = TensorBoardMirror
+    mirrors = _mirrors
+    install = staticmethod(_install)
 
 
 def sync_tensorboard(**seetrain_kwargs: Any) -> TensorBoardIntegration:

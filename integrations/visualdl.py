@@ -20,16 +20,13 @@ from __future__ import annotations
 
 import inspect
 import logging
-import os
 import sys
-import threading
 from collections.abc import Callable
 from typing import Any
 
-from integrations._base import Integration
-from integrations._mirror import BusyFlag, MirrorStack, PatchSet, RunPool, Target
+from integrations._mirror import BusyFlag, LogdirMirror, MirrorIntegration, MirrorStack, PatchSet, Target
 from integrations._patching import when_imported
-from seetrain import Audio, DisabledRun, Histogram, Image, Run, Text
+from seetrain import Audio, DisabledRun, Histogram, Image, Text
 
 __all__ = ["VisualDLIntegration", "VisualDLMirror", "sync_visualdl", "unsync", "unsync_visualdl"]
 
@@ -225,46 +222,14 @@ def current_integration() -> VisualDLIntegration | None:
 
 
 # ---- the integration -------------------------------------------------------------------------------
-class VisualDLMirror:
-    """Routes each ``LogWriter`` call to a SeeTrain run; ``VisualDLIntegration.get_backend()``."""
+class VisualDLMirror(LogdirMirror):
+    """Routes each writer call to a SeeTrain run; ``VisualDLIntegration.get_backend()``."""
 
-    def __init__(self, integration: VisualDLIntegration, run_per_logdir: bool,
-                 root_logdir: str | None, pool: RunPool, group: str | None) -> None:
-        self.integration = integration
-        self.run_per_logdir = run_per_logdir
-        self.root_logdir = os.path.abspath(root_logdir) if root_logdir else None
-        self._pool = pool
-        self._group = group
-        self._logdirs: list[str] = []
-        self._lock = threading.Lock()
+    section = "visualdl"
+    logdir_field = "logdir"
 
-    @property
-    def logdirs(self) -> list[str]:
-        """The writer logdirs seen so far."""
-        return list(self._logdirs)
-
-    def run_for(self, writer: Any) -> tuple[Run | DisabledRun, str]:
-        """(run, key prefix) for one writer."""
-        logdir = os.path.abspath(os.fspath(writer.logdir))
-        name = self._relative(logdir)
-        if logdir not in self._logdirs:
-            with self._lock:
-                if logdir not in self._logdirs:
-                    self._logdirs.append(logdir)
-                    if not self.run_per_logdir:
-                        self.integration.update_config({"visualdl": {"logdirs": list(self._logdirs)}})
-        if self.run_per_logdir:
-            run = self._pool.open(logdir, name=name, group=self._group, config={"visualdl": {"logdir": logdir}})
-            return run, ""
-        prefix = "" if self.root_logdir is None or name in (".", "") else name + "/"
-        return self.integration.run, prefix
-
-    def _relative(self, logdir: str) -> str:
-        base = self.root_logdir or os.getcwd()
-        rel = os.path.relpath(logdir, base)
-        if rel.startswith(".."):
-            return os.path.basename(logdir.rstrip(os.sep)) or logdir
-        return rel.replace(os.sep, "/")
+    def writer_logdir(self, writer: Any) -> str:
+        return writer.logdir
 
     def capture(self, method: str, wrapped: Any, instance: Any, args: tuple,
                 kwargs: dict) -> Callable[[], None] | None:
@@ -298,42 +263,15 @@ class VisualDLMirror:
 
         return send
 
-    def finish_runs(self, status: str = "finished") -> None:
-        self._pool.finish_all(status=status)
 
-
-class VisualDLIntegration(Integration):
+class VisualDLIntegration(MirrorIntegration):
     """Hub entry: ``init_visualdl(...)`` switches the mirror on; ``finish()`` switches it off
-    (restoring the original methods once no mirror is left) and finishes the runs.
-
-    Args (besides ``seetrain.init``'s): ``run_per_logdir`` (one run per writer logdir instead of
-    one shared run), ``root_logdir`` (key prefix / run names relative to it).
-    """
+    (see :class:`integrations._mirror.MirrorIntegration` for the arguments)."""
 
     name = "visualdl"
-    mode = "visbackend"
-
-    def __init__(self, project: str | None = None, experiment_name: str | None = None,
-                 description: str | None = None, config: Any = None, tags: list[str] | None = None,
-                 log_all_ranks: bool = False, run: Run | DisabledRun | None = None,
-                 run_per_logdir: bool = False, root_logdir: str | os.PathLike[str] | None = None,
-                 **init_kwargs: Any) -> None:
-        super().__init__(project=project, experiment_name=experiment_name, description=description,
-                         config=config, tags=tags, log_all_ranks=log_all_ranks, run=run, **init_kwargs)
-        pool = RunPool(self, {"description": description, "config": config, "tags": tags, **init_kwargs})
-        self.mirror = VisualDLMirror(self, run_per_logdir, os.fspath(root_logdir) if root_logdir else None,
-                                     pool, group=experiment_name or project)
-        _mirrors.push(self, _install)
-
-    def get_backend(self) -> VisualDLMirror:
-        return self.mirror
-
-    def _teardown(self) -> None:
-        _mirrors.remove(self)
-        self.mirror.finish_runs()
-
-    def get_stats(self) -> dict[str, Any]:
-        return {**super().get_stats(), "logdirs": self.mirror.logdirs}
+    mirror_class = VisualDLMirror
+    mirrors = _mirrors
+    install = staticmethod(_install)
 
 
 def sync_visualdl(**seetrain_kwargs: Any) -> VisualDLIntegration:
