@@ -4,6 +4,7 @@ demand next to the integration's own run."""
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import threading
@@ -17,8 +18,20 @@ from seetrain import DisabledRun, Run
 
 log = logging.getLogger("seetrain")
 
-__all__ = ["BusyFlag", "LogdirMirror", "MirrorStack", "PatchSet", "RunPool", "Target", "framework_tag",
+__all__ = ["BusyFlag", "bound_arguments", "LogdirMirror", "MirrorStack", "PatchSet", "RunPool", "Target", "framework_tag",
            "MirrorIntegration"]
+
+_signatures: dict[Any, inspect.Signature] = {}
+
+
+def bound_arguments(wrapped: Any, args: tuple, kwargs: dict) -> dict[str, Any]:
+    """A wrapped method's call as ``{parameter: value}`` (signatures cached per function)."""
+    func = getattr(wrapped, "__func__", wrapped)
+    sig = _signatures.get(func)
+    if sig is None:
+        sig = _signatures[func] = inspect.signature(wrapped)
+    return sig.bind_partial(*args, **kwargs).arguments
+
 
 class BusyFlag(threading.local):
     """Per-thread "inside a mirrored call" flag: a framework method that calls another mirrored

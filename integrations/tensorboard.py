@@ -16,13 +16,20 @@ runs (per log_dir) by the log_dir relative to it.
 from __future__ import annotations
 
 import importlib.util
-import inspect
 import logging
 import sys
 from collections.abc import Callable
 from typing import Any
 
-from integrations._mirror import BusyFlag, LogdirMirror, MirrorIntegration, MirrorStack, PatchSet, Target
+from integrations._mirror import (
+    BusyFlag,
+    LogdirMirror,
+    MirrorIntegration,
+    MirrorStack,
+    PatchSet,
+    Target,
+    bound_arguments,
+)
 from integrations._patching import when_imported
 from seetrain import Audio, DisabledRun, Histogram, Image, Text
 
@@ -37,7 +44,6 @@ WRITER_CLASSES = (("torch.utils.tensorboard.writer", "SummaryWriter"), ("tensorb
 _patches = PatchSet("tensorboard")
 _busy = BusyFlag()
 _mirrors = MirrorStack("tensorboard", _patches)
-_signatures: dict[Any, inspect.Signature] = {}
 
 
 # ---- converting one SummaryWriter call into SeeTrain records --------------------------------
@@ -131,15 +137,6 @@ METHODS: dict[str, tuple[Callable[[dict[str, Any]], tuple[dict[str, Any], Any, A
 }
 
 
-def _arguments(wrapped: Any, args: tuple, kwargs: dict) -> dict[str, Any]:
-    func = getattr(wrapped, "__func__", wrapped)
-    sig = _signatures.get(func)
-    if sig is None:
-        sig = _signatures[func] = inspect.signature(wrapped)
-    bound = sig.bind_partial(*args, **kwargs)
-    return bound.arguments
-
-
 # ---- the patches -----------------------------------------------------------------------------
 def _make_wrapper(method: str) -> Callable[[Any, Any, tuple, dict], Any]:
     def wrapper(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
@@ -220,7 +217,7 @@ class TensorBoardMirror(LogdirMirror):
                 kwargs: dict) -> Callable[[], None] | None:
         """Convert one call now; return what sends it once the original call succeeded."""
         builder = METHODS[method][0]
-        arguments = _arguments(wrapped, args, kwargs)
+        arguments = bound_arguments(wrapped, args, kwargs)
         records, step, config = builder(arguments)
         run, prefix = self.run_for(instance)
         if isinstance(run, DisabledRun):

@@ -18,13 +18,20 @@ is mirrored as well. See docs/integrations/visualdl.md.
 
 from __future__ import annotations
 
-import inspect
 import logging
 import sys
 from collections.abc import Callable
 from typing import Any
 
-from integrations._mirror import BusyFlag, LogdirMirror, MirrorIntegration, MirrorStack, PatchSet, Target
+from integrations._mirror import (
+    BusyFlag,
+    LogdirMirror,
+    MirrorIntegration,
+    MirrorStack,
+    PatchSet,
+    Target,
+    bound_arguments,
+)
 from integrations._patching import when_imported
 from seetrain import Audio, DisabledRun, Histogram, Image, Text
 
@@ -37,7 +44,6 @@ WRITER_MODULE, WRITER_CLASS = "visualdl.writer.writer", "LogWriter"  # visualdl.
 _patches = PatchSet("visualdl")
 _busy = BusyFlag()
 _mirrors = MirrorStack("visualdl", _patches)
-_signatures: dict[Any, inspect.Signature] = {}
 
 
 # ---- converting one LogWriter call into SeeTrain records ----------------------------------------
@@ -129,14 +135,6 @@ METHODS: dict[str, tuple[Callable[[dict[str, Any]], tuple[dict[str, Any], Any, A
     "add_hparams": (_hparams, "hyperparameters to the run config"),
     "add_graph": (_graph, "the Paddle model's layer tree, stored as a graph record"),
 }
-
-
-def _arguments(wrapped: Any, args: tuple, kwargs: dict) -> dict[str, Any]:
-    func = getattr(wrapped, "__func__", wrapped)
-    sig = _signatures.get(func)
-    if sig is None:
-        sig = _signatures[func] = inspect.signature(wrapped)
-    return sig.bind_partial(*args, **kwargs).arguments
 
 
 def _spec_shape(spec: Any) -> Any:
@@ -235,7 +233,7 @@ class VisualDLMirror(LogdirMirror):
                 kwargs: dict) -> Callable[[], None] | None:
         """Convert one call now; return what sends it once the original call succeeded."""
         builder = METHODS[method][0]
-        arguments = _arguments(wrapped, args, kwargs)
+        arguments = bound_arguments(wrapped, args, kwargs)
         records, step, config = builder(arguments)
         run, prefix = self.run_for(instance)
         if isinstance(run, DisabledRun):
