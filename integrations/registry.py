@@ -125,6 +125,11 @@ def register(spec: AdapterSpec) -> None:
     _REGISTRY[spec.name] = spec
 
 
+def unregister(name: str) -> AdapterSpec | None:
+    """Remove a row added with :func:`register`; returns it (None when there was none)."""
+    return _REGISTRY.pop(name, None)
+
+
 def _load_entry_points() -> None:
     global _entry_points_loaded
     if _entry_points_loaded:

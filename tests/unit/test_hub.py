@@ -25,7 +25,7 @@ def plain_adapter():
     registry.register(registry.AdapterSpec("plain_test", "callback", f"{__name__}:PlainIntegration",
                                            ("json",), "plain", "0"))
     yield
-    registry._REGISTRY.pop("plain_test", None)
+    registry.unregister("plain_test")
 
 
 def test_every_builtin_row_is_complete():
@@ -64,7 +64,7 @@ def test_missing_framework_names_install_command_and_min_version():
         assert "pip install 'seetrain[ghost]'" in message and ">=1.2" in message
         assert isinstance(info.value, ImportError)
     finally:
-        registry._REGISTRY.pop("ghost", None)
+        registry.unregister("ghost")
 
 
 def test_too_old_framework_is_reported():
@@ -73,7 +73,7 @@ def test_too_old_framework_is_reported():
         with pytest.raises(errors.FrameworkNotInstalledError, match="older than the minimum 999.0"):
             main.init("old")
     finally:
-        registry._REGISTRY.pop("old", None)
+        registry.unregister("old")
 
 
 def test_unified_log_reaches_every_active_run_once(logdir):
