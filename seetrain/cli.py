@@ -9,9 +9,9 @@ from typing import Any
 import click
 
 COMMANDS = {
-    "ls": ("seetrain.commands.basic", "ls"),
-    "export": ("seetrain.commands.basic", "export"),
-    "status": ("seetrain.commands.basic", "status"),
+    "ls": ("seetrain.commands.ls", "ls"),
+    "export": ("seetrain.commands.export", "export"),
+    "status": ("seetrain.commands.status", "status"),
     "demo": ("seetrain.commands.demo", "demo"),
     "ui": ("seetrain.commands.ui", "ui"),
     "server": ("seetrain.commands.server", "server"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from seetrain.commands.basic import LOGDIR_OPTION
+from seetrain.commands._common import LOGDIR_OPTION
 
 
 @click.command()
