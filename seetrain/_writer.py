@@ -231,6 +231,7 @@ class Writer:
         self._flushes = 0
         self._media_n = 0
         self.stats["points_written"] += 0
+        self.stats["write_state"] = "ok"
         self._open_store()
         self._thread = background_thread(self._loop, "seetrain-writer")
         self._thread.start()

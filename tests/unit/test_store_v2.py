@@ -264,7 +264,7 @@ def test_stats_are_honest(logdir):
     run.finish()
     stats = _view(logdir, run).stats
     assert stats["points_logged"] == 2 and stats["points_written"] == 2 and stats["points_refused"] == 3
-    assert stats["points_pending"] == 0
+    assert stats["points_pending"] == 0 and stats["write_state"] == "ok" and stats["write_errors"] == 0
 
 
 def test_read_only_store_is_readable(tmp_path):
