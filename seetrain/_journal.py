@@ -1,6 +1,7 @@
 """The per-run write-ahead journal: every record ``log()`` accepts is in it before ``log()`` returns.
 
-The journal is a series of segment files under ``<run_dir>/journal/``, each preallocated
+The journal is a series of segment files under ``<run_dir>/journal/`` (1 MiB, then doubling up
+to 8 MiB), each preallocated
 (``posix_fallocate``, so a full disk fails here, at creation, and never as a SIGBUS on a page
 write) and mapped with ``mmap``. Appending a record is a ``struct.pack_into`` into the mapping:
 no system call, no fsync. The pages belong to the kernel's page cache, so they survive the
@@ -39,6 +40,9 @@ from typing import Any
 import orjson
 
 JOURNAL_DIR = "journal"
+# A run's first segment is small (a sweep of many open runs preallocates little disk); each
+# next one doubles, up to SEGMENT_SIZE, so a fast logger rolls rarely.
+FIRST_SEGMENT_SIZE = 1 << 20
 SEGMENT_SIZE = 8 << 20
 TRAILER = 0xA5
 MAGIC = b"STJ1"
@@ -125,7 +129,7 @@ class Journal:
 
     def __init__(self, directory: str, first_number: int = 1,
                  on_fallback: Callable[[str], None] | None = None,
-                 segment_size: int = SEGMENT_SIZE) -> None:
+                 segment_size: int = FIRST_SEGMENT_SIZE) -> None:
         self.directory = directory
         self.segment_size = segment_size
         self.lock = threading.Lock()
@@ -147,6 +151,7 @@ class Journal:
         number = self._next_number
         self._next_number += 1
         size = max(self.segment_size, need + HEADER_SIZE + 1)
+        self.segment_size = min(self.segment_size * 2, max(SEGMENT_SIZE, self.segment_size))
         seg = None
         if self.fallback_reason is None or self._retry_disk():
             seg = self._file_segment(number, size)
