@@ -122,7 +122,8 @@ def test_100_runs_drawn_then_grouped_into_bands(page: Any, sweep_server: Any, sw
     assert sorted(g["name"] for g in body["groups"]) == sorted(OPTIMIZERS)
     panel.locator(".legend-item >> text=adam (20)").wait_for()
     assert panel.locator(".legend-item").count() == 5
-    assert "group=config%3Aoptimizer" in page.url
+    # The URL follows after its 250 ms debounce (the bands may be drawn sooner).
+    page.wait_for_function("location.hash.includes('group=config%3Aoptimizer')")
     # Hover a group in the legend: it is highlighted; a click hides it (per-group toggle).
     item = panel.locator(".legend-item", has_text="sgd (20)")
     item.hover()

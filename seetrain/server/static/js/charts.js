@@ -386,7 +386,7 @@ export class ChartPanel {
             points: { show: false }, show: true });
           this.seriesOwner.push(item.run.id, item.run.id);
         } else {
-          series.push({ label: item.label, stroke: color, width: 1.5, spanGaps: true, dash: item.dash,
+          series.push({ label: item.label, stroke: color, width: 1, spanGaps: true, dash: item.dash,
             points: { show: false, size: 7, fill: color, filter: isolatedFilter(item, n) } });
           this.seriesOwner.push(item.run.id);
         }
