@@ -638,14 +638,25 @@ export class Workspace {
     if (!this.layout.sizes || typeof this.layout.sizes !== "object") this.layout.sizes = {};
     this.panels = new Map();
     this.filter = "";
-    this.observer = new IntersectionObserver((entries) => {
+    // Panels on screen load at once; panels just outside it (200 px) load once those are done:
+    // their requests would otherwise share the server and the browser's six connections with
+    // the ones in view, and delay them.
+    this.loadingCount = 0;
+    this.nearQueue = [];
+    const observe = (now) => (entries) => {
       for (const e of entries) {
         if (!e.isIntersecting) continue;
         const panel = this.panels.get(e.target.dataset.panel);
-        if (panel && !panel.loaded && !panel.loading) { panel.loading = true; panel.load(); }
         this.observer.unobserve(e.target);
+        this.nearObserver.unobserve(e.target);
+        if (!panel || panel.loaded || panel.loading) continue;
+        const r = e.boundingClientRect;
+        if (now || !this.loadingCount || (r.bottom > 0 && r.top < innerHeight)) this.startLoad(panel);
+        else this.nearQueue.push(panel);
       }
-    }, { rootMargin: "200px" });
+    };
+    this.observer = new IntersectionObserver(observe(true), { rootMargin: "0px" });
+    this.nearObserver = new IntersectionObserver(observe(false), { rootMargin: "200px" });
     // Which panels are on screen (with a margin): a smoothing change redraws only those.
     this.viewObserver = new IntersectionObserver((entries) => {
       for (const e of entries) this.panels.get(e.target.dataset.panel)?.setInView(e.isIntersecting);
@@ -658,6 +669,17 @@ export class Workspace {
       if (this.onState) this.onState();
     }, 300);
     this.renderGroups();
+  }
+
+  startLoad(panel) {
+    panel.loading = true;
+    this.loadingCount++;
+    panel.load().finally(() => {
+      this.loadingCount--;
+      if (this.loadingCount) return;
+      const queued = this.nearQueue.splice(0).filter((p) => !p.loaded && !p.loading && this.panels.get(p.spec.id) === p);
+      for (const p of queued) this.startLoad(p);
+    });
   }
 
   toolbar() {
@@ -713,7 +735,10 @@ export class Workspace {
   }
 
   renderGroups() {
-    for (const p of this.panels.values()) { this.observer.unobserve(p.el); this.viewObserver.unobserve(p.el); p.destroy(); }
+    for (const p of this.panels.values()) {
+      this.observer.unobserve(p.el); this.nearObserver.unobserve(p.el); this.viewObserver.unobserve(p.el); p.destroy();
+    }
+    this.nearQueue = [];
     this.panels.clear();
     clear(this.groupsEl);
     const section = (name, label, ids, extraClass = "", note = null, bar = null) => {
@@ -761,6 +786,7 @@ export class Workspace {
     this.panels.set(spec.id, panel);
     grid.appendChild(panel.el);
     this.observer.observe(panel.el);
+    this.nearObserver.observe(panel.el);
     this.viewObserver.observe(panel.el);
   }
 
@@ -812,7 +838,7 @@ export class Workspace {
 
   removePanel(id) {
     const gone = this.panels.get(id);
-    if (gone) { this.observer.unobserve(gone.el); this.viewObserver.unobserve(gone.el); }
+    if (gone) { this.observer.unobserve(gone.el); this.nearObserver.unobserve(gone.el); this.viewObserver.unobserve(gone.el); }
     this.layout.panels = this.layout.panels.filter((p) => p.id !== id);
     this.layout.pinned = this.layout.pinned.filter((p) => p !== id);
     this.saveLayout();
@@ -881,6 +907,7 @@ export class Workspace {
 
   destroy() {
     this.observer.disconnect();
+    this.nearObserver.disconnect();
     this.viewObserver.disconnect();
     for (const p of this.panels.values()) p.destroy();
   }
