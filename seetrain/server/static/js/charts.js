@@ -310,9 +310,11 @@ export class ChartPanel {
     this.order = order;
     if (!tables.length) return [[]];
     if (this.rawBehind) { this.slotOf = null; return uPlot.join(tables); }
-    // Many lines: one shared grid of x slots (a quarter pixel apart) instead of the union of
-    // every run's x values (see gridJoin).
-    const joined = gridJoin(tables.map((t) => ({ xs: t[0], ys: t[1] })), Math.max(4 * this.width(), 2 * Math.max(...tables.map((t) => t[0].length))));
+    // Many lines: one shared grid of x slots (half a pixel apart) instead of the union of every
+    // run's x values (see gridJoin). Fewer than 4 slots per pixel of the plot also keeps uPlot
+    // off its per-pixel decimation, which is for dense series: ours are mostly null slots, and
+    // walking them pixel by pixel cost more than drawing the points.
+    const joined = gridJoin(tables.map((t) => ({ xs: t[0], ys: t[1] })), Math.max(2 * this.width(), 2 * Math.max(...tables.map((t) => t[0].length))));
     this.slotOf = joined.index;
     return [joined.x, ...joined.cols];
   }
@@ -657,10 +659,11 @@ export class Workspace {
     };
     this.observer = new IntersectionObserver(observe(true), { rootMargin: "0px" });
     this.nearObserver = new IntersectionObserver(observe(false), { rootMargin: "200px" });
-    // Which panels are on screen (with a margin): a smoothing change redraws only those.
+    // Which panels are on screen: a smoothing change redraws only those at once; the others
+    // redraw when they scroll in (see ChartPanel.setInView).
     this.viewObserver = new IntersectionObserver((entries) => {
       for (const e of entries) this.panels.get(e.target.dataset.panel)?.setInView(e.isIntersecting);
-    }, { rootMargin: "300px" });
+    }, { rootMargin: "0px" });
     this.groupsEl = el("div", { class: "groups" });
     this.toolbarEl = this.toolbar();
     this.el = el("div", { class: "workspace" }, this.toolbarEl, this.groupsEl);
