@@ -144,7 +144,11 @@ export class ChartPanel {
       else if ("highlight" in changes) this.showHighlight();
     };
     settings.listeners.add(this.onSettings);
+    // The body's width is read here, where layout is fresh: reading clientWidth while panels are
+    // being built forces a reflow of the whole page (runs table included) once per panel.
+    this.bodyWidth = null;
     this.resizer = new ResizeObserver(() => {
+      this.bodyWidth = this.body.clientWidth;
       if (this.plot) this.plot.setSize({ width: this.width(), height: this.height() });
     });
     this.resizer.observe(this.body);
@@ -153,7 +157,7 @@ export class ChartPanel {
   get axis() { return this.settings[this.axisField]; }
   get grouped() { return !!this.settings.groupBy && this.keys.length === 1 && !this.metricX; }
 
-  width() { return Math.max(200, this.body.clientWidth); }
+  width() { return Math.max(200, this.bodyWidth ?? this.body.clientWidth); }
   height() {
     if (this.el.classList.contains("fullscreen")) return Math.max(240, window.innerHeight - 160);
     return this.spec.size === "l" ? TALL_HEIGHT : PANEL_HEIGHT;
@@ -167,6 +171,7 @@ export class ChartPanel {
       this.escHandler = (e) => { if (e.key === "Escape") this.toggleFullscreen(); };
       document.addEventListener("keydown", this.escHandler);
     } else if (this.escHandler) document.removeEventListener("keydown", this.escHandler);
+    this.bodyWidth = null;  // changed with the class: measured again
     if (this.plot) this.plot.setSize({ width: this.width(), height: this.height() });
   }
 
@@ -835,6 +840,7 @@ export class Workspace {
     const p = this.panels.get(id);
     p.spec.size = next;
     p.el.classList.toggle("size-l", next === "l");
+    p.bodyWidth = null;
     if (p.plot) p.plot.setSize({ width: p.width(), height: p.height() });
     this.saveLayout();
   }
