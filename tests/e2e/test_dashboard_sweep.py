@@ -338,11 +338,14 @@ def test_a_metric_logged_once_is_drawn_as_a_marker(page: Any, sweep_server: Any,
     page.goto(f"{sweep_server.url}/#/run/mixed/{sweep_store['once']}?tab=charts")
     canvas = page.locator(".panel[data-key='final_score'] canvas")
     canvas.wait_for()
-    page.wait_for_timeout(200)
-    coloured = canvas.evaluate("""c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    # Coloured pixels: the point's marker (axes and grid are grey). Waited for, not slept for: on
+    # a busy machine the panel may still be drawing (or redrawing after a poll) 200 ms on.
+    count = """c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
       let n = 0; for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 200 && Math.max(d[i], d[i + 1], d[i + 2]) - Math.min(d[i], d[i + 1], d[i + 2]) > 60) n++;
-      return n; }""")
-    assert coloured > 20  # the point's marker (axes and grid are grey)
+      return n; }"""
+    page.wait_for_function(f"(({count})(document.querySelector(\".panel[data-key='final_score'] canvas\"))) > 20",
+                           timeout=10_000)
+    assert canvas.evaluate(count) > 20
 
 
 def test_chart_csv_export_has_every_point(page: Any, sweep_server: Any, sweep_store: dict) -> None:

@@ -144,7 +144,11 @@ export class ChartPanel {
       else if ("highlight" in changes) this.showHighlight();
     };
     settings.listeners.add(this.onSettings);
+    // The body's width is read here, where layout is fresh: reading clientWidth while panels are
+    // being built forces a reflow of the whole page (runs table included) once per panel.
+    this.bodyWidth = null;
     this.resizer = new ResizeObserver(() => {
+      this.bodyWidth = this.body.clientWidth;
       if (this.plot) this.plot.setSize({ width: this.width(), height: this.height() });
     });
     this.resizer.observe(this.body);
@@ -153,7 +157,7 @@ export class ChartPanel {
   get axis() { return this.settings[this.axisField]; }
   get grouped() { return !!this.settings.groupBy && this.keys.length === 1 && !this.metricX; }
 
-  width() { return Math.max(200, this.body.clientWidth); }
+  width() { return Math.max(200, this.bodyWidth ?? this.body.clientWidth); }
   height() {
     if (this.el.classList.contains("fullscreen")) return Math.max(240, window.innerHeight - 160);
     return this.spec.size === "l" ? TALL_HEIGHT : PANEL_HEIGHT;
@@ -167,6 +171,7 @@ export class ChartPanel {
       this.escHandler = (e) => { if (e.key === "Escape") this.toggleFullscreen(); };
       document.addEventListener("keydown", this.escHandler);
     } else if (this.escHandler) document.removeEventListener("keydown", this.escHandler);
+    this.bodyWidth = null;  // changed with the class: measured again
     if (this.plot) this.plot.setSize({ width: this.width(), height: this.height() });
   }
 
@@ -310,9 +315,11 @@ export class ChartPanel {
     this.order = order;
     if (!tables.length) return [[]];
     if (this.rawBehind) { this.slotOf = null; return uPlot.join(tables); }
-    // Many lines: one shared grid of x slots (a quarter pixel apart) instead of the union of
-    // every run's x values (see gridJoin).
-    const joined = gridJoin(tables.map((t) => ({ xs: t[0], ys: t[1] })), Math.max(4 * this.width(), 2 * Math.max(...tables.map((t) => t[0].length))));
+    // Many lines: one shared grid of x slots (half a pixel apart) instead of the union of every
+    // run's x values (see gridJoin). Fewer than 4 slots per pixel of the plot also keeps uPlot
+    // off its per-pixel decimation, which is for dense series: ours are mostly null slots, and
+    // walking them pixel by pixel cost more than drawing the points.
+    const joined = gridJoin(tables.map((t) => ({ xs: t[0], ys: t[1] })), Math.max(2 * this.width(), 2 * Math.max(...tables.map((t) => t[0].length))));
     this.slotOf = joined.index;
     return [joined.x, ...joined.cols];
   }
@@ -386,7 +393,7 @@ export class ChartPanel {
             points: { show: false }, show: true });
           this.seriesOwner.push(item.run.id, item.run.id);
         } else {
-          series.push({ label: item.label, stroke: color, width: 1.5, spanGaps: true, dash: item.dash,
+          series.push({ label: item.label, stroke: color, width: 1, spanGaps: true, dash: item.dash,
             points: { show: false, size: 7, fill: color, filter: isolatedFilter(item, n) } });
           this.seriesOwner.push(item.run.id);
         }
@@ -638,18 +645,30 @@ export class Workspace {
     if (!this.layout.sizes || typeof this.layout.sizes !== "object") this.layout.sizes = {};
     this.panels = new Map();
     this.filter = "";
-    this.observer = new IntersectionObserver((entries) => {
+    // Panels on screen load at once; panels just outside it (200 px) load once those are done:
+    // their requests would otherwise share the server and the browser's six connections with
+    // the ones in view, and delay them.
+    this.loadingCount = 0;
+    this.nearQueue = [];
+    const observe = (now) => (entries) => {
       for (const e of entries) {
         if (!e.isIntersecting) continue;
         const panel = this.panels.get(e.target.dataset.panel);
-        if (panel && !panel.loaded && !panel.loading) { panel.loading = true; panel.load(); }
         this.observer.unobserve(e.target);
+        this.nearObserver.unobserve(e.target);
+        if (!panel || panel.loaded || panel.loading) continue;
+        const r = e.boundingClientRect;
+        if (now || !this.loadingCount || (r.bottom > 0 && r.top < innerHeight)) this.startLoad(panel);
+        else this.nearQueue.push(panel);
       }
-    }, { rootMargin: "200px" });
-    // Which panels are on screen (with a margin): a smoothing change redraws only those.
+    };
+    this.observer = new IntersectionObserver(observe(true), { rootMargin: "0px" });
+    this.nearObserver = new IntersectionObserver(observe(false), { rootMargin: "200px" });
+    // Which panels are on screen: a smoothing change redraws only those at once; the others
+    // redraw when they scroll in (see ChartPanel.setInView).
     this.viewObserver = new IntersectionObserver((entries) => {
       for (const e of entries) this.panels.get(e.target.dataset.panel)?.setInView(e.isIntersecting);
-    }, { rootMargin: "300px" });
+    }, { rootMargin: "0px" });
     this.groupsEl = el("div", { class: "groups" });
     this.toolbarEl = this.toolbar();
     this.el = el("div", { class: "workspace" }, this.toolbarEl, this.groupsEl);
@@ -658,6 +677,17 @@ export class Workspace {
       if (this.onState) this.onState();
     }, 300);
     this.renderGroups();
+  }
+
+  startLoad(panel) {
+    panel.loading = true;
+    this.loadingCount++;
+    panel.load().finally(() => {
+      this.loadingCount--;
+      if (this.loadingCount) return;
+      const queued = this.nearQueue.splice(0).filter((p) => !p.loaded && !p.loading && this.panels.get(p.spec.id) === p);
+      for (const p of queued) this.startLoad(p);
+    });
   }
 
   toolbar() {
@@ -713,7 +743,10 @@ export class Workspace {
   }
 
   renderGroups() {
-    for (const p of this.panels.values()) { this.observer.unobserve(p.el); this.viewObserver.unobserve(p.el); p.destroy(); }
+    for (const p of this.panels.values()) {
+      this.observer.unobserve(p.el); this.nearObserver.unobserve(p.el); this.viewObserver.unobserve(p.el); p.destroy();
+    }
+    this.nearQueue = [];
     this.panels.clear();
     clear(this.groupsEl);
     const section = (name, label, ids, extraClass = "", note = null, bar = null) => {
@@ -761,6 +794,7 @@ export class Workspace {
     this.panels.set(spec.id, panel);
     grid.appendChild(panel.el);
     this.observer.observe(panel.el);
+    this.nearObserver.observe(panel.el);
     this.viewObserver.observe(panel.el);
   }
 
@@ -806,13 +840,14 @@ export class Workspace {
     const p = this.panels.get(id);
     p.spec.size = next;
     p.el.classList.toggle("size-l", next === "l");
+    p.bodyWidth = null;
     if (p.plot) p.plot.setSize({ width: p.width(), height: p.height() });
     this.saveLayout();
   }
 
   removePanel(id) {
     const gone = this.panels.get(id);
-    if (gone) { this.observer.unobserve(gone.el); this.viewObserver.unobserve(gone.el); }
+    if (gone) { this.observer.unobserve(gone.el); this.nearObserver.unobserve(gone.el); this.viewObserver.unobserve(gone.el); }
     this.layout.panels = this.layout.panels.filter((p) => p.id !== id);
     this.layout.pinned = this.layout.pinned.filter((p) => p !== id);
     this.saveLayout();
@@ -881,6 +916,7 @@ export class Workspace {
 
   destroy() {
     this.observer.disconnect();
+    this.nearObserver.disconnect();
     this.viewObserver.disconnect();
     for (const p of this.panels.values()) p.destroy();
   }

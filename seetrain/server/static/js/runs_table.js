@@ -81,6 +81,8 @@ export function queryToState(q) {
 
 export async function renderProject(root, { project }, query) {
   let runs;
+  // The saved layout is asked for at once (not after the runs): the charts wait for both.
+  const layoutReq = api.layout(project).then((r) => r.layout, () => null);
   try { runs = await api.runs(project); } catch (err) {
     root.appendChild(el("div", { class: "empty error" }, err.message));
     return null;
@@ -298,8 +300,7 @@ export async function renderProject(root, { project }, query) {
   const chartRuns = () => visible().filter((r) => state.selected.has(r.id))
     .map((r) => ({ id: r.id, name: r.name, ...styleOf(r.id), status: r.status }));
   const chartKeys = () => [...new Set(runs.filter((r) => state.selected.has(r.id)).flatMap((r) => Object.keys(r.summary)))].sort();
-  let layout = null;
-  try { layout = (await api.layout(project)).layout; } catch { layout = null; }
+  const layout = await layoutReq;
   const workspace = new Workspace({ project, runs: chartRuns(), keys: chartKeys(), settings, groupOptions: groupOptions(runs),
     layout, persist: true });
   const updateCharts = debounce(() => { workspace.update({ runs: chartRuns(), keys: chartKeys() }); sweep.update(chartRuns().map((r) => r.id)); }, 150);
