@@ -142,7 +142,7 @@ def _recover_locked(run_dir: str) -> dict[str, Any]:
         for key in key_names(store.conn):
             cols = load_columns(store.conn, key)
             if cols is not None and len(cols):
-                summary.add(chunk_of(key, cols))
+                summary.add(chunk_of(key, cols, packed=False))
                 last_ts = max(last_ts, float(cols.ts.max()))
         fields: dict[str, Any] = {"summary": summary.to_json()}
         if row.get("status") == "running":

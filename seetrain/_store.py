@@ -137,8 +137,9 @@ class Chunk(NamedTuple):
     last_step: int
 
 
-def chunk_of(key: str, cols: Columns) -> Chunk:
-    """The chunk of one key's columns (already in seq order)."""
+def chunk_of(key: str, cols: Columns, packed: bool = True) -> Chunk:
+    """The chunk of one key's columns (already in seq order); ``packed=False`` leaves ``data``
+    empty for callers that want the aggregates only (rebuilding a summary)."""
     import numpy as np
 
     from seetrain._chunks import pack
@@ -154,7 +155,8 @@ def chunk_of(key: str, cols: Columns) -> Chunk:
         v_min = v_max = None
     return Chunk(key, len(value), int(cols.seq[0]), int(cols.seq[-1]), int(cols.step.min()), int(cols.step.max()),
                  float(cols.ts[0]), float(cols.ts[-1]), v_min, v_max, len(value) - n_finite,
-                 pack(cols.seq, cols.step, cols.ts, value), float(value[-1]), int(cols.step[-1]))
+                 pack(cols.seq, cols.step, cols.ts, value) if packed else b"", float(value[-1]),
+                 int(cols.step[-1]))
 
 
 def chunks_of_group(keys: Sequence[str], seq: Any, step: Any, ts: Any, values: Any) -> list[Chunk]:
