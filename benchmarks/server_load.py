@@ -87,7 +87,7 @@ def overlay(db_url: str, runs: int = 8, points: int = 200_000, chunk: int = 1000
                 seq = np.arange(1, points + 1, dtype=np.int64)
                 cols = [(seq[i:i + chunk], seq[i:i + chunk] - 1, 1.7e9 + seq[i:i + chunk] * 0.01,
                          np.sin(seq[i:i + chunk] / 1000.0) + r) for i in range(0, points, chunk)]
-                from seetrain._chunks import Columns
+                from seetrain.storage.chunks import Columns
 
                 db.insert_chunks(conn, pk, [("loss", Columns(*c)) for c in cols])
         times = []

@@ -56,7 +56,7 @@ def bare_executemany(tmp: str, n: int = POINTS) -> float:
 
 def burst_finish(tmp: str) -> tuple[float, float, int]:
     """(finish seconds, writer CPU seconds, points written)."""
-    from seetrain import _writer
+    from seetrain.storage import writer as _writer
 
     cpu = {"s": 0.0}
     real = _writer.Writer._flush_once

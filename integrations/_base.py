@@ -12,7 +12,7 @@ from typing import Any
 import seetrain
 from integrations import _active, registry
 from seetrain import DisabledRun, Run
-from seetrain.resilience import count as count_global
+from seetrain.sync.resilience import count as count_global
 
 log = logging.getLogger("seetrain")
 

@@ -1,5 +1,5 @@
 """Errors of the hub (defined in ``integrations.exceptions``) and the resilience primitives
-(tenacity retry, pybreaker breaker, graceful degradation) re-exported from ``seetrain.resilience``
+(tenacity retry, pybreaker breaker, graceful degradation) re-exported from ``seetrain.sync.resilience``
 where the core keeps them. Guide: docs/integrations/hub_api.md."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Any
 
 from integrations import _active
 from integrations.exceptions import FrameworkNotInstalledError, IntegrationError, UnknownIntegrationError
-from seetrain.resilience import (
+from seetrain.sync.resilience import (
     CircuitBreakerError,
     get_error_stats,
     make_breaker,

@@ -165,7 +165,7 @@ class SeeTrainVisBackend(BaseVisBackend):
         integration.log_event("model_graph", {"repr": repr(model)[:_MAX_GRAPH_CHARS], "parameters": params,
                                               "class": type(model).__name__})
         if hasattr(model, "parameters"):
-            from seetrain.graph import graph_payload
+            from seetrain.insight.graph import graph_payload
 
             integration.log_event("graph", graph_payload(model), key="graph")
 

@@ -223,7 +223,7 @@ class TensorBoardMirror(LogdirMirror):
         if isinstance(run, DisabledRun):
             return None
         if method == "add_graph":
-            from seetrain.graph import graph_payload
+            from seetrain.insight.graph import graph_payload
 
             # Traced before TensorBoard's own jit trace runs the model (both in eval mode).
             payload = graph_payload(arguments["model"], arguments.get("input_to_model"))

@@ -1,6 +1,6 @@
 """The patch behind ``seetrain.autolog_torch()``: the loss of every ``loss.backward()`` at the
 step of every ``optimizer.step()``. Framework adapter code, so it lives in the hub and patches
-through the hub's one engine (``integrations._patching``); ``seetrain.helpers.autolog_torch``
+through the hub's one engine (``integrations._patching``); ``seetrain.autologging.autolog_torch``
 imports it when called."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 from integrations._base import Integration
 from integrations._patching import PatchSet, Target
 
-log = logging.getLogger("seetrain.helpers")
+log = logging.getLogger(__name__)
 
 __all__ = ["TorchAutolog", "TorchIntegration", "active", "set_active"]
 
@@ -116,7 +116,7 @@ class TorchAutolog:
             run.log(data, step=step)
 
     def _target_run(self) -> Any:
-        from seetrain._api_module import get_run, init
+        from seetrain._current_run import get_run, init
 
         run = self.run or get_run()
         if run is None or run.finished:

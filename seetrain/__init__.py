@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from seetrain._api_module import (
+from seetrain._current_run import (
     config,
     finish,
     get_run,
@@ -46,15 +46,15 @@ __all__ = [
 # Heavier parts load on first use so that ``import seetrain`` stays in the tens of milliseconds.
 _LAZY = {
     "Api": ("seetrain.api", "Api"),
-    "watch": ("seetrain.watch", "watch"),
-    "unwatch": ("seetrain.watch", "unwatch"),
-    "watch_attention": ("seetrain.attention", "watch_attention"),
-    "monitor": ("seetrain.helpers", "monitor"),
-    "autolog_torch": ("seetrain.helpers", "autolog_torch"),
-    "timer": ("seetrain.timing", "timer"),
-    "timing_summary": ("seetrain.timing", "timing_summary"),
+    "watch": ("seetrain.insight.watch", "watch"),
+    "unwatch": ("seetrain.insight.watch", "unwatch"),
+    "watch_attention": ("seetrain.insight.attention", "watch_attention"),
+    "monitor": ("seetrain.run_decorator", "monitor"),
+    "autolog_torch": ("seetrain.autologging", "autolog_torch"),
+    "timer": ("seetrain.insight.timing", "timer"),
+    "timing_summary": ("seetrain.insight.timing", "timing_summary"),
     "autolog": ("seetrain.autologging", "autolog"),
-    "log_graph": ("seetrain.graph", "log_graph"),
+    "log_graph": ("seetrain.insight.graph", "log_graph"),
 }
 
 

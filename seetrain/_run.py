@@ -20,14 +20,14 @@ import orjson
 from seetrain import _exit
 from seetrain._config import Config, normalize_config
 from seetrain._errors import InvalidValueError, RunFinishedError, RunInUseError, SeeTrainWarning
-from seetrain._journal import CONSOLE, FIELDS, JOURNAL_DIR, PICKLED, Journal, Schema, list_segments
 from seetrain._media import Audio, Event, Image, Media, Text
 from seetrain._meta import framework_versions, git_metadata, static_metadata
 from seetrain._metric_keys import MAX_KEY_LENGTH, key_problem
-from seetrain._recovery import acquire_lock, lock_holder, recover, release_lock
 from seetrain._settings import Settings
-from seetrain._store import DB_NAME, connect, dumps, loads, max_step
-from seetrain._writer import Summary, Writer
+from seetrain.storage.journal import CONSOLE, FIELDS, JOURNAL_DIR, PICKLED, Journal, Schema, list_segments
+from seetrain.storage.recovery import acquire_lock, lock_holder, recover, release_lock
+from seetrain.storage.store import DB_NAME, connect, dumps, loads, max_step
+from seetrain.storage.writer import Summary, Writer
 
 logger = logging.getLogger("seetrain")
 
@@ -421,7 +421,7 @@ class Run:
         ``upload_timeout`` for it and reports what was sent and what stays local. ``transport``,
         ``target`` and ``options`` (``interval``, ``batch_size``, ``max_batch_attempts``)
         override the settings. Returns the replicator (started unless ``start=False``)."""
-        from seetrain._replicator import make_replicator
+        from seetrain.sync.replicator import make_replicator
 
         self._replicator = make_replicator(self, upload_timeout, transport, target, **options)
         return self._replicator.start() if start else self._replicator

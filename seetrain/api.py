@@ -14,10 +14,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seetrain._jsonsafe import json_safe, revive
-from seetrain._recovery import needs_recovery, recover
 from seetrain._settings import resolve
-from seetrain._store import DB_NAME, connect, count_points, iter_run_dirs, key_names, load_columns, loads
 from seetrain.artifacts.reader import ArtifactsApi
+from seetrain.storage.recovery import needs_recovery, recover
+from seetrain.storage.store import (
+    DB_NAME,
+    connect,
+    count_points,
+    iter_run_dirs,
+    key_names,
+    load_columns,
+    loads,
+)
 
 # A running run whose heartbeat is older than this is shown as crashed.
 HEARTBEAT_TIMEOUT = 30.0

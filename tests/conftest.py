@@ -26,7 +26,8 @@ def _clean_seetrain_state(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("SEETRAIN_SYSTEM_MONITOR", "0")
     monkeypatch.setenv("SEETRAIN_CAPTURE_CONSOLE", "0")
     yield
-    from seetrain import _api_module, _exit
+    from seetrain import _current_run as _api_module
+    from seetrain import _exit
 
     for run in _exit.active_runs():
         run.finish()

@@ -225,8 +225,8 @@ class ServerProcess:
 
 def chunk_points(doc: dict[str, Any]) -> list[dict[str, Any]]:
     """The metric points of an ingest batch body, from its packed chunks and JSON records."""
-    from seetrain.transport.base import Batch
-    from seetrain.transport.memory import points_of
+    from seetrain.sync.transport.base import Batch
+    from seetrain.sync.transport.memory import points_of
 
     batch = Batch(doc.get("batch_id", ""), doc.get("project", ""), doc.get("run_id", ""),
                   chunks=doc.get("chunks") or [])

@@ -1,6 +1,6 @@
 """``seetrain status``: progress of running runs (``--watch`` refreshes).
 
-Reading a run recovers it when its process was killed (see seetrain._recovery)."""
+Reading a run recovers it when its process was killed (see seetrain.storage.recovery)."""
 
 from __future__ import annotations
 

@@ -31,13 +31,13 @@ def sync(logdir: str | None, host: str, project: str | None, run_ids: tuple[str,
     """
     import time
 
-    from seetrain._replicator import RunUploader, UploadStopped, normalize_target
     from seetrain._settings import resolve
-    from seetrain._store import iter_run_dirs
     from seetrain.api import read_run
     from seetrain.limits import run_id_problem
-    from seetrain.transport import AuthError, ServerUnavailable, TransportError
-    from seetrain.transport.http import HttpTransport
+    from seetrain.storage.store import iter_run_dirs
+    from seetrain.sync.replicator import RunUploader, UploadStopped, normalize_target
+    from seetrain.sync.transport import AuthError, ServerUnavailable, TransportError
+    from seetrain.sync.transport.http import HttpTransport
 
     if upload_as is not None:
         if len(run_ids) != 1:
@@ -105,7 +105,7 @@ def _run_id_of(run_dir: str) -> str | None:
     """The run id a store holds (folder names fold '/' and spaces to '_')."""
     import sqlite3
 
-    from seetrain._store import DB_NAME, connect
+    from seetrain.storage.store import DB_NAME, connect
 
     try:
         conn = connect(os.path.join(run_dir, DB_NAME), readonly=True)

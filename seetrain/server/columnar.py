@@ -1,5 +1,5 @@
 """Columnar metric ingest: packed chunks (one metric's seq/step/ts/value arrays, the codec of
-:mod:`seetrain._chunks` that the local store uses too) checked with numpy, no per-point object.
+:mod:`seetrain.storage.chunks` that the local store uses too) checked with numpy, no per-point object.
 
 Checks, all vectorised: the four arrays have one length; seq >= 1 and strictly increasing
 (so no seq twice); timestamps finite. Values may be NaN/+-inf: they are kept as they are.
@@ -39,7 +39,7 @@ def check_columns(cols: Any) -> Any:
 
 def decode_chunk(data: str) -> Any:
     """The Columns of one base64 chunk from the wire; ValueError for anything malformed."""
-    from seetrain import _chunks
+    from seetrain.storage import chunks as _chunks
 
     try:
         blob = _chunks.from_wire(data)
@@ -53,7 +53,7 @@ def decode_chunk(data: str) -> Any:
 
 def columns_from_records(rows: list[tuple[int, int, float, float]]) -> Any:
     """(seq, step, ts, value) tuples of one key as Columns in seq order."""
-    from seetrain import _chunks
+    from seetrain.storage import chunks as _chunks
 
     rows.sort()
     seq, step, ts, value = zip(*rows)

@@ -95,7 +95,7 @@ scalars = Table(
 )
 Index("scalars_by_key", scalars.c.run_pk, scalars.c.key, scalars.c.step)
 
-# Metric points as packed chunks (the codec of seetrain._chunks, shared with the local store):
+# Metric points as packed chunks (the codec of seetrain.storage.chunks, shared with the local store):
 # one row per (run, key, first seq) holding that key's seq/step/ts/value arrays (they travel
 # compressed and are stored plain, so reading a series back is a frombuffer per column).
 # Ingest writes a handful of rows per batch instead of one per point, and a chart reads a
@@ -289,7 +289,7 @@ class Database:
     def stored_points(self, conn: Connection, run_pk: int, lo: int, hi: int) -> dict[int, tuple[Any, ...]]:
         """Points of the run with seq in [lo, hi], from chunks and older rows:
         seq -> (key, step, ts, value) with non-finite values as floats."""
-        from seetrain import _chunks
+        from seetrain.storage import chunks as _chunks
 
         out: dict[int, tuple[Any, ...]] = {}
         c = scalar_chunks.c
@@ -308,7 +308,7 @@ class Database:
 
     def insert_chunks(self, conn: Connection, run_pk: int, chunks: Sequence[tuple[str, Any]]) -> None:
         """Store (key, Columns) pairs as compressed chunk rows."""
-        from seetrain import _chunks
+        from seetrain.storage import chunks as _chunks
 
         rows = [{"run_pk": run_pk, "key": key, "seq_lo": int(cols.seq[0]), "seq_hi": int(cols.seq[-1]),
                  "n": len(cols.seq),
@@ -325,7 +325,7 @@ class Database:
         (seq, step, ts, value; NaN/inf as floats), from chunks and older rows together."""
         import numpy as np
 
-        from seetrain import _chunks
+        from seetrain.storage import chunks as _chunks
 
         c = scalar_chunks.c
         parts = [_chunks.unpack(data) for (data,) in conn.execute(

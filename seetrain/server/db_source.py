@@ -13,7 +13,6 @@ import numpy as np
 from sqlalchemy import select
 
 from seetrain._jsonsafe import json_safe, value_flags
-from seetrain._store import loads
 from seetrain.api import live_status
 from seetrain.compare_report import build_report
 from seetrain.limits import project_problem, run_id_problem
@@ -28,6 +27,7 @@ from seetrain.server.db import Database, console, media, runs
 from seetrain.server.downsample import select as downsample
 from seetrain.server.local_source import MEDIA_KINDS, check_name, flatten
 from seetrain.server.media_store import LocalMediaStore, MediaStore
+from seetrain.storage.store import loads
 
 _SERIES_CACHE_SIZE = 128
 

@@ -157,7 +157,7 @@ class ConsoleIn(_Strict):
 
 
 class ChunkIn(_Strict):
-    """One metric's points packed by :mod:`seetrain._chunks` (base64 of the packed bytes)."""
+    """One metric's points packed by :mod:`seetrain.storage.chunks` (base64 of the packed bytes)."""
 
     key: Key  # type: ignore[valid-type]
     data: Annotated[str, StringConstraints(min_length=1, max_length=64 * 1024 * 1024)]
@@ -510,7 +510,7 @@ def _store_points(db: Database, conn: Any, run_pk: int, points: list[tuple[str, 
     (a replay with other batch boundaries) and a 409 when different."""
     import numpy as np
 
-    from seetrain._chunks import Columns
+    from seetrain.storage.chunks import Columns
 
     db.lock_run(conn, run_pk)
     all_seq = np.sort(np.concatenate([cols.seq for _, cols in points]))

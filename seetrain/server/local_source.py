@@ -2,7 +2,7 @@
 
 Every read uses a read-only connection, so the dashboard is safe while runs keep writing.
 Run rows are reused until the run's database files change. A metric is read from its chunks
-(see :mod:`seetrain._store`): the columns of every point, decoded with numpy, kept per metric
+(see :mod:`seetrain.storage.store`): the columns of every point, decoded with numpy, kept per metric
 and grown by the chunks written since the last request (a merge of small chunks makes the next
 request read the metric again). The cache is bounded in points, least recently used first.
 Downsampling (min/max per x bucket) happens per request on the cached columns.
@@ -18,9 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from seetrain._chunks import Columns, unpack
 from seetrain._jsonsafe import json_safe, value_flags
-from seetrain._store import DB_NAME, connect, has_table, iter_run_dirs, key_names, load_columns, loads
 from seetrain.api import RunView, read_run
 from seetrain.compare_report import build_report
 from seetrain.server.datasource import (
@@ -32,6 +30,8 @@ from seetrain.server.datasource import (
     resolve_media_file,
 )
 from seetrain.server.downsample import select
+from seetrain.storage.chunks import Columns, unpack
+from seetrain.storage.store import DB_NAME, connect, has_table, iter_run_dirs, key_names, load_columns, loads
 
 MEDIA_KINDS = ("image", "audio", "text", "histogram")
 _SERIES_CACHE_SIZE = 512

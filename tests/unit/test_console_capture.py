@@ -8,7 +8,7 @@ import sys
 import textwrap
 
 import seetrain
-from seetrain.console import capturing_runs
+from seetrain.insight.console import capturing_runs
 
 SCRIPT = textwrap.dedent("""
     import logging, sys

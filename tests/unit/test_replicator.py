@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 import seetrain
-from seetrain._replicator import Replicator, RunUploader
-from seetrain._store import DB_NAME
 from seetrain.cli import run as cli_run
-from seetrain.transport import MemoryTransport
+from seetrain.storage.store import DB_NAME
+from seetrain.sync.replicator import Replicator, RunUploader
+from seetrain.sync.transport import MemoryTransport
 from tests.servers import ServerProcess, free_port
 
 TOKEN = "replicator-test-token"

@@ -97,7 +97,7 @@ def test_steps_may_go_backwards_and_repeat(logdir):
 
 
 def test_write_failures_keep_points_pending_and_retry(logdir, monkeypatch, caplog):
-    from seetrain._store import RunStore
+    from seetrain.storage.store import RunStore
 
     real_write = RunStore.write
     failures = {"left": 4}
@@ -123,7 +123,7 @@ def test_write_failures_keep_points_pending_and_retry(logdir, monkeypatch, caplo
 
 def test_a_store_that_never_comes_back_keeps_the_journal_and_finish_does_not_raise(logdir, monkeypatch,
                                                                                     caplog):
-    from seetrain._store import RunStore
+    from seetrain.storage.store import RunStore
 
     def broken(self, *args, **kwargs):
         raise sqlite3.OperationalError("database or disk is full")
@@ -147,7 +147,7 @@ def test_a_store_that_never_comes_back_keeps_the_journal_and_finish_does_not_rai
 
 
 def test_a_failing_summary_costs_no_point(logdir, monkeypatch):
-    from seetrain._writer import Summary
+    from seetrain.storage.writer import Summary
 
     def boom(self, chunk):
         raise TypeError("'<' not supported between instances of 'NoneType' and 'float'")
@@ -203,7 +203,7 @@ def test_a_v1_store_is_read_then_migrated_on_resume(tmp_path):
     conn.close()
     assert view.summary["loss"]["count"] == 3001
     # The migrated store keeps the identity its uploads used before it had one.
-    from seetrain._store import connect, legacy_identity, store_identity
+    from seetrain.storage.store import connect, legacy_identity, store_identity
 
     conn = connect(str(logdir / "legacy" / "v1run" / "run.sqlite"), readonly=True)
     assert store_identity(conn) == legacy_identity(view.created_at)

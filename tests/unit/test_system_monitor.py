@@ -4,7 +4,7 @@ import threading
 import time
 
 import seetrain
-from seetrain.system_monitor import Cgroup, Gpus
+from seetrain.insight.system_monitor import Cgroup, Gpus
 
 
 def _monitor_threads() -> list[threading.Thread]:

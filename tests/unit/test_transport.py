@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from seetrain.resilience import get_error_stats
-from seetrain.transport import (
+from seetrain.sync.resilience import get_error_stats
+from seetrain.sync.transport import (
     AuthError,
     Batch,
     MemoryTransport,
@@ -16,7 +16,7 @@ from seetrain.transport import (
     ServerUnavailable,
     TemporaryError,
 )
-from seetrain.transport.http import HttpTransport, parse_retry_after
+from seetrain.sync.transport.http import HttpTransport, parse_retry_after
 from tests.servers import ScriptedServer
 
 

@@ -5,7 +5,7 @@ import math
 import pytest
 
 import seetrain
-from seetrain.attention import unwatch_attention
+from seetrain.insight.attention import unwatch_attention
 
 torch = pytest.importorskip("torch")
 PIL = pytest.importorskip("PIL.Image")

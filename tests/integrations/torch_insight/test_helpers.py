@@ -5,7 +5,7 @@ import asyncio
 import pytest
 
 import seetrain
-from seetrain.helpers import undo_autolog_torch
+from seetrain.autologging import undo_autolog_torch
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.integration

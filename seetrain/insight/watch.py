@@ -14,8 +14,6 @@ will get, without advancing the step counter. The model summary is an event of k
 from __future__ import annotations
 
 import logging
-import sys
-import types
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +30,7 @@ _watchers: weakref.WeakKeyDictionary[Any, Watcher] = weakref.WeakKeyDictionary()
 def _current_run(run: Any) -> Any:
     if run is not None:
         return run
-    from seetrain._api_module import get_run
+    from seetrain._current_run import get_run
 
     current = get_run()
     if current is None:
@@ -260,14 +258,3 @@ def unwatch(model: torch.nn.Module | None = None) -> None:
     for watcher in targets:
         watcher.remove()
 
-
-class _CallableModule(types.ModuleType):
-    """Importing ``seetrain.watch`` as a module (``from seetrain.watch import Watcher``) makes the
-    import system bind the *module* to ``seetrain.watch``, shadowing the lazily exported function
-    of the same name. Making the module callable keeps ``seetrain.watch(model)`` working anyway."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Watcher:
-        return watch(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -27,8 +27,8 @@ from seetrain import limits
 from seetrain._exit import background_thread
 from seetrain._jsonsafe import NONFINITE, float_text
 from seetrain._settings import default, setting
-from seetrain._store import DB_NAME, connect, count_points, has_table, loads, read_points
-from seetrain.transport.base import (
+from seetrain.storage.store import DB_NAME, connect, count_points, has_table, loads, read_points
+from seetrain.sync.transport.base import (
     AuthError,
     Batch,
     RejectedError,
@@ -238,7 +238,7 @@ class RunUploader:
         """A store from before chunks (not yet migrated: ``sync`` of an old logdir): one row per point."""
         import numpy as np
 
-        from seetrain._chunks import Columns
+        from seetrain.storage.chunks import Columns
 
         rows = self.conn.execute(_SELECT_V1_POINTS, (after, self.points_per_batch)).fetchall()
         if not rows:
@@ -259,7 +259,7 @@ class RunUploader:
         batch = Batch(self._batch_id("scalars", lo, hi), self.project, self.run_id,
                       run=snapshot[1] if snapshot else None, store=self.store)
         if self.columnar:
-            from seetrain import _chunks
+            from seetrain.storage import chunks as _chunks
 
             batch.chunks = [{"key": key, "data": _chunks.to_wire(_chunks.pack(cols.seq, cols.step, cols.ts,
                                                                               cols.value, compress=True))}
@@ -379,7 +379,7 @@ class RunUploader:
         row = self.conn.execute("SELECT stats FROM run").fetchone()
         stats = (loads(row[0]) if row else None) or {}
         stats.update(extra)
-        from seetrain._store import dumps
+        from seetrain.storage.store import dumps
 
         self.conn.execute("UPDATE run SET stats = ?", (dumps(stats),))
 
@@ -427,10 +427,10 @@ def _clip(text: Any, limit: int) -> Any:
 
 
 def store_identity(conn: sqlite3.Connection, head: tuple[Any, ...]) -> str:
-    """The local store's random identity (``seetrain._store.store_identity``). Stores made
+    """The local store's random identity (``seetrain.storage.store.store_identity``). Stores made
     before it existed and not migrated yet get the stand-in their migration will keep
-    (``seetrain._store.legacy_identity``)."""
-    from seetrain import _store
+    (``seetrain.storage.store.legacy_identity``)."""
+    from seetrain.storage import store as _store
 
     try:
         ident = _store.store_identity(conn)
@@ -606,7 +606,7 @@ def make_replicator(run: Run, upload_timeout: float | None = None, transport: Tr
         upload_timeout = setting("SEETRAIN_UPLOAD_TIMEOUT")
     host = normalize_target(target or run.settings.host or "")
     if transport is None:
-        from seetrain.transport.http import HttpTransport
+        from seetrain.sync.transport.http import HttpTransport
 
         transport = HttpTransport.from_env(host, run.settings.api_key)
     settings = {"interval": setting("SEETRAIN_REPLICATOR_INTERVAL"), "batch_size": setting("SEETRAIN_UPLOAD_BATCH"),

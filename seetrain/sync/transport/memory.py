@@ -8,7 +8,7 @@ import threading
 from collections import Counter
 from typing import Any
 
-from seetrain.transport.base import Batch, RejectedError, SendResult, TemporaryError, Transport
+from seetrain.sync.transport.base import Batch, RejectedError, SendResult, TemporaryError, Transport
 
 
 class MemoryTransport(Transport):
@@ -65,7 +65,7 @@ def points_of(batch: Batch) -> list[dict[str, Any]]:
     """The packed metric chunks of a batch as JSON-like records (seq, key, step, ts, value)."""
     if not batch.chunks:
         return []
-    from seetrain import _chunks
+    from seetrain.storage import chunks as _chunks
 
     out = []
     for chunk in batch.chunks:

@@ -2,13 +2,13 @@
 
 One interface (:class:`Transport`: ``send``, ``flush``, ``close``) with an HTTP
 implementation (httpx + tenacity retry + pybreaker circuit breaker) and an in-memory one for
-tests. The replicator (``seetrain._replicator``) decides *what* to send; a transport only
+tests. The replicator (``seetrain.sync.replicator``) decides *what* to send; a transport only
 knows *how*.
 """
 
 from __future__ import annotations
 
-from seetrain.transport.base import (
+from seetrain.sync.transport.base import (
     AuthError,
     Batch,
     ConflictError,
@@ -19,7 +19,7 @@ from seetrain.transport.base import (
     Transport,
     TransportError,
 )
-from seetrain.transport.memory import MemoryTransport
+from seetrain.sync.transport.memory import MemoryTransport
 
 __all__ = [
     "AuthError", "Batch", "ConflictError", "HttpTransport", "MemoryTransport", "RejectedError", "SendResult",
@@ -30,7 +30,7 @@ __all__ = [
 def __getattr__(name: str) -> object:
     # httpx costs ~60 ms to import; the in-memory transport and the errors must not pay for it.
     if name == "HttpTransport":
-        from seetrain.transport.http import HttpTransport
+        from seetrain.sync.transport.http import HttpTransport
 
         return HttpTransport
-    raise AttributeError(f"module 'seetrain.transport' has no attribute {name!r}")
+    raise AttributeError(f"module 'seetrain.sync.transport' has no attribute {name!r}")

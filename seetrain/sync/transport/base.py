@@ -63,7 +63,7 @@ class Batch:
     run: dict[str, Any] | None = None
     store: str | None = None
     scalars: list[dict[str, Any]] = field(default_factory=list)
-    # Packed metric chunks: [{"key": name, "data": base64 of seetrain._chunks.pack(...)}].
+    # Packed metric chunks: [{"key": name, "data": base64 of seetrain.storage.chunks.pack(...)}].
     chunks: list[dict[str, Any]] = field(default_factory=list)
     points: int = 0
     media: list[dict[str, Any]] = field(default_factory=list)

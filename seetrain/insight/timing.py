@@ -102,7 +102,7 @@ def _stats_for(run: Any) -> _Stats:
 
 def _target(run: Any) -> Any:
     if run is None:
-        from seetrain._api_module import get_run
+        from seetrain._current_run import get_run
 
         run = get_run()
     if run is None or getattr(run, "finished", True) or getattr(run, "mode", None) == "disabled":

@@ -238,7 +238,7 @@ def watch_attention(model: Any, every: int = 100, layers: Sequence[int] | None =
     layers at positions ``layers`` (None: all) every ``every`` forward passes of ``model``.
     ``mode="light"`` logs statistics only. ``modules`` names the attention modules explicitly
     when they cannot be found by type; ``prefix`` separates the keys of two watched models. Stops when the run finishes or on :func:`unwatch_attention`."""
-    from seetrain.watch import _current_run
+    from seetrain.insight.watch import _current_run
 
     run = _current_run(run)
     if getattr(run, "_writer", None) is None:  # disabled run

@@ -10,7 +10,7 @@ pages not yet written back (documented in docs/architecture.md).
 
 The writer thread reads records out of the same mappings and moves them into the SQLite store,
 saving the journal position it reached in the same transaction as the data. Whatever lies past
-that position when a run's process is gone is replayed by :func:`seetrain._recovery.recover`.
+that position when a run's process is gone is replayed by :func:`seetrain.storage.recovery.recover`.
 
 Record layout (little-endian)::
 

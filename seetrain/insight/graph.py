@@ -232,7 +232,7 @@ def log_graph(model: Any, example_input: Any = None, key: str = "graph", run: An
     positional inputs) gives the shapes. Returns the payload, or None without a run (nothing is
     traced then). Never raises into the caller's script: a failure is warned about once."""
     if run is None:
-        from seetrain._api_module import get_run
+        from seetrain._current_run import get_run
 
         run = get_run()
     if run is None or getattr(run, "finished", False) or getattr(run, "mode", None) == "disabled":

@@ -25,8 +25,8 @@ import pybreaker
 import tenacity
 
 from seetrain._settings import setting
-from seetrain.resilience import count, make_breaker
-from seetrain.transport.base import (
+from seetrain.sync.resilience import count, make_breaker
+from seetrain.sync.transport.base import (
     AuthError,
     Batch,
     ConflictError,

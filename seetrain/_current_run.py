@@ -79,11 +79,11 @@ def _start_extras(run: Run, system_monitor: bool | None, interval: float | None,
     if capture_console is None:
         capture_console = setting("SEETRAIN_CAPTURE_CONSOLE")
     if system_monitor:
-        from seetrain.system_monitor import start_system_monitor
+        from seetrain.insight.system_monitor import start_system_monitor
 
         start_system_monitor(run, interval)
     if capture_console:
-        from seetrain.console import start_console_capture
+        from seetrain.insight.console import start_console_capture
 
         start_console_capture(run)
 

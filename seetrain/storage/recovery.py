@@ -28,7 +28,7 @@ except ImportError:  # pragma: no cover - Windows: no locking, no recovery by re
 def acquire_lock(run_dir: str) -> int | None:
     """The lock of ``run_dir`` as an open descriptor, or None when another process holds it
     (or it cannot be had here: a read-only folder, no ``fcntl``)."""
-    from seetrain._store import LOCK_NAME
+    from seetrain.storage.store import LOCK_NAME
 
     if fcntl is None:
         return None
@@ -51,7 +51,7 @@ def acquire_lock(run_dir: str) -> int | None:
 
 def lock_holder(run_dir: str) -> int | None:
     """The pid written into the lock file by its holder (informational)."""
-    from seetrain._store import LOCK_NAME
+    from seetrain.storage.store import LOCK_NAME
 
     try:
         with open(os.path.join(run_dir, LOCK_NAME)) as fh:
@@ -72,7 +72,7 @@ def release_lock(fd: int | None) -> None:
 
 def needs_recovery(run_dir: str, status: str | None) -> bool:
     """Cheap check (one stat): a journal folder left behind, or a run still saying running."""
-    from seetrain._journal import JOURNAL_DIR
+    from seetrain.storage.journal import JOURNAL_DIR
 
     return status == "running" or os.path.isdir(os.path.join(run_dir, JOURNAL_DIR))
 
@@ -95,9 +95,16 @@ def recover(run_dir: str, locked: bool = False) -> dict[str, Any] | None:
 
 
 def _recover_locked(run_dir: str) -> dict[str, Any]:
-    from seetrain._journal import HEADER_SIZE, JOURNAL_DIR, Segment, list_segments, read_segment_file, walk
-    from seetrain._store import RunStore, chunk_of, key_names, load_columns
-    from seetrain._writer import Summary, read_journal
+    from seetrain.storage.journal import (
+        HEADER_SIZE,
+        JOURNAL_DIR,
+        Segment,
+        list_segments,
+        read_segment_file,
+        walk,
+    )
+    from seetrain.storage.store import RunStore, chunk_of, key_names, load_columns
+    from seetrain.storage.writer import Summary, read_journal
 
     jdir = os.path.join(run_dir, JOURNAL_DIR)
     store = RunStore(run_dir)
@@ -171,7 +178,7 @@ def _recover_locked(run_dir: str) -> dict[str, Any]:
 
 
 def _loads(text: Any) -> dict[str, Any]:
-    from seetrain._store import loads
+    from seetrain.storage.store import loads
 
     try:
         value = loads(text)
@@ -181,6 +188,6 @@ def _loads(text: Any) -> dict[str, Any]:
 
 
 def _dumps(value: Any) -> str:
-    from seetrain._store import dumps
+    from seetrain.storage.store import dumps
 
     return dumps(value)

@@ -1,26 +1,19 @@
-"""One-line helpers for scripts that were not written for SeeTrain.
-
-``@seetrain.monitor(project=...)`` wraps a function in a run; ``seetrain.autolog_torch()`` logs the
-loss of every ``loss.backward()`` at the step of every ``optimizer.step()``. What they cannot see
-is listed in their docstrings and in docs/insight.md.
-"""
+"""``@seetrain.monitor(project=...)``: wrap a function of a script that was not written for SeeTrain
+in a run (its plain arguments become the config, an exception marks the run failed). What it
+cannot see is listed in its docstring and in docs/insight.md."""
 
 from __future__ import annotations
 
 import functools
 import inspect
-import logging
 import traceback
 from collections.abc import Callable
 from typing import Any, TypeVar
-
-log = logging.getLogger("seetrain.helpers")
 
 F = TypeVar("F", bound=Callable[..., Any])
 _SIMPLE = (int, float, str, bool, type(None))
 
 
-# ---- @monitor ------------------------------------------------------------------------------------
 def _simple_args(func: Callable[..., Any], args: tuple, kwargs: dict) -> dict[str, Any]:
     """The call's arguments that are plain values (numbers, strings, flags), for the config."""
     try:
@@ -53,7 +46,7 @@ def monitor(func: F | None = None, *, project: str | None = None, log_args: bool
     """
     def decorate(fn: F) -> F:
         def start(args: tuple, kwargs: dict) -> Any:
-            from seetrain._api_module import init
+            from seetrain._current_run import init
 
             options = dict(init_kwargs)
             options.setdefault("experiment_name", fn.__name__)
@@ -95,40 +88,3 @@ def monitor(func: F | None = None, *, project: str | None = None, log_args: bool
         return wrapper  # type: ignore[return-value]
 
     return decorate(func) if func is not None else decorate
-
-
-# ---- autolog_torch --------------------------------------------------------------------------------
-def autolog_torch(run: Any = None, loss_key: str = "loss", log_lr: bool = True, optimizer: Any = None,
-                  **init_kwargs: Any) -> Any:
-    """Log the loss of every ``loss.backward()`` and the learning rate at every ``optimizer.step()``.
-
-    The step is the number of optimizer steps taken since this call (0, 1, 2 ...), and the loss
-    is the mean of the scalar tensors ``backward()`` was called on since the previous step. Logs
-    to ``run``, else the current run; without one, a run is started with ``init_kwargs``.
-    Returns a handle (``integrations.torch_autolog.TorchAutolog``) whose ``undo()`` restores
-    torch. Calling it again returns the active handle.
-
-    Limits: ``torch.autograd.backward(loss)`` and ``torch.autograd.grad`` bypass
-    ``Tensor.backward`` and are not seen; with AMP, ``scaler.scale(loss).backward()`` records the
-    scaled loss; a closure-based optimizer (LBFGS) sees several backward calls per step; with
-    several optimizers every optimizer's step counts unless ``optimizer=`` names the one to follow.
-    Reading the loss costs one device sync per optimizer step on a GPU.
-    """
-    from integrations import torch_autolog
-
-    current = torch_autolog.active()
-    if current is not None and current.enabled:
-        return current
-    handle = torch_autolog.TorchAutolog(run, loss_key, log_lr, optimizer, init_kwargs).enable()
-    torch_autolog.set_active(handle)
-    return handle
-
-
-def undo_autolog_torch() -> None:
-    """Undo :func:`autolog_torch` (harmless when it is not active)."""
-    import sys
-
-    module = sys.modules.get("integrations.torch_autolog")
-    handle = module.active() if module is not None else None
-    if handle is not None:
-        handle.undo()

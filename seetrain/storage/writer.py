@@ -26,12 +26,12 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from seetrain._exit import background_thread
-from seetrain._journal import CONSOLE, FIELDS, HEADER_SIZE, PICKLED, SCALARS, Journal, Schema, walk
 from seetrain._jsonsafe import json_safe, revive
-from seetrain._store import Chunk, RunStore, chunk_of, chunks_of_group, dumps
+from seetrain.storage.journal import CONSOLE, FIELDS, HEADER_SIZE, PICKLED, SCALARS, Journal, Schema, walk
+from seetrain.storage.store import Chunk, RunStore, chunk_of, chunks_of_group, dumps
 
 if TYPE_CHECKING:
-    from seetrain._chunks import Columns
+    from seetrain.storage.chunks import Columns
 
 log = logging.getLogger("seetrain")
 
@@ -100,7 +100,7 @@ class Batch:
         schemas in this batch is merged on its own."""
         import numpy as np
 
-        from seetrain._chunks import Columns
+        from seetrain.storage.chunks import Columns
 
         groups = []
         seen: dict[str, int] = {}

@@ -1,10 +1,10 @@
 """The local store: one SQLite database (WAL mode) per run, media files beside it.
 
 Layout: ``<logdir>/<project>/<run_id>/run.sqlite``, ``.../media/`` and, while the run's process
-writes, ``.../journal/`` (see :mod:`seetrain._journal`) and ``.../writer.lock``.
+writes, ``.../journal/`` (see :mod:`seetrain.storage.journal`) and ``.../writer.lock``.
 
 Scalars are stored as chunks (schema 3): one row per (key, flush) holding the packed columns of
-that key's points (:mod:`seetrain._chunks`: seq, step, ts, value) plus the chunk's step and seq
+that key's points (:mod:`seetrain.storage.chunks`: seq, step, ts, value) plus the chunk's step and seq
 range and finite min/max, so a reader decodes a million points with a few ``numpy.frombuffer``
 calls. ``seq`` numbers every point of a run densely in logging order; it is the replication
 cursor and makes replays idempotent. Small chunks of a key are merged into larger ones after the
@@ -29,7 +29,7 @@ import orjson
 from seetrain._jsonsafe import NONFINITE
 
 if TYPE_CHECKING:
-    from seetrain._chunks import Columns
+    from seetrain.storage.chunks import Columns
 
 log = logging.getLogger("seetrain")
 
@@ -142,7 +142,7 @@ def chunk_of(key: str, cols: Columns, packed: bool = True) -> Chunk:
     empty for callers that want the aggregates only (rebuilding a summary)."""
     import numpy as np
 
-    from seetrain._chunks import pack
+    from seetrain.storage.chunks import pack
 
     value = cols.value
     finite = np.isfinite(value)
@@ -164,7 +164,7 @@ def chunks_of_group(keys: Sequence[str], seq: Any, step: Any, ts: Any, values: A
     ``step``/``ts``), every aggregate computed across keys at once."""
     import numpy as np
 
-    from seetrain._chunks import pack_many
+    from seetrain.storage.chunks import pack_many
 
     n = values.shape[0]
     finite = np.isfinite(values)
@@ -315,7 +315,7 @@ class RunStore:
     def merge_small_chunks(self, limit: int = 8) -> int:
         """Merge the trailing small chunks of up to ``limit`` keys into one chunk each (derived
         work: the same points, fewer rows). Returns how many keys were merged."""
-        from seetrain._chunks import Columns, unpack
+        from seetrain.storage.chunks import Columns, unpack
 
         due = [kid for kid, count in self.small.items() if count >= MERGE_COUNT][:limit]
         conn = self.conn
@@ -353,7 +353,7 @@ def migrate_rows(conn: sqlite3.Connection) -> None:
     chunks of at most ``LARGE_CHUNK * 16`` points (NULL + special -> the float itself), then the
     row tables go. The same transaction, so a failed migration leaves the old store intact."""
 
-    from seetrain._chunks import Columns
+    from seetrain.storage.chunks import Columns
 
     batch = LARGE_CHUNK * 16
     for (kid,) in conn.execute("SELECT id FROM metric_keys").fetchall():
@@ -387,7 +387,7 @@ def key_names(conn: sqlite3.Connection) -> list[str]:
 def load_columns(conn: sqlite3.Connection, key: str, after_seq: int = 0) -> Columns | None:
     """Every point of ``key`` with seq > ``after_seq``, in logging order; None if no such key."""
 
-    from seetrain._chunks import Columns, unpack
+    from seetrain.storage.chunks import Columns, unpack
 
     row = conn.execute("SELECT id FROM metric_keys WHERE name = ?", (key,)).fetchone()
     if row is None:
@@ -411,7 +411,7 @@ def read_points(conn: sqlite3.Connection, after_seq: int, max_points: int) -> tu
     """Points with seq in ``(after_seq, last]`` grouped by key, ``last`` chosen so that about
     ``max_points`` come back and no point at or below it is left out (seq is dense). Returns
     ``(last, {key: columns})``; ``last == after_seq`` when there is nothing new."""
-    from seetrain._chunks import Columns, unpack
+    from seetrain.storage.chunks import Columns, unpack
 
     names = dict(conn.execute("SELECT id, name FROM metric_keys"))
     top = conn.execute("SELECT MAX(seq_last) FROM chunks").fetchone()[0] or 0
