@@ -140,6 +140,42 @@ def test_100_runs_drawn_then_grouped_into_bands(page: Any, sweep_server: Any, sw
     screenshot(page, "dashboard-sweep-grouped", tmp_path, full_page=False)
 
 
+def test_grouping_draws_bands_at_once_then_the_servers(page: Any, sweep_server: Any, sweep_store: dict) -> None:
+    """A grouping change draws bands from the lines the page holds while the server's /bands
+    answer is on its way (held back here), then draws the server's; ungrouping draws the lines
+    again without asking for them."""
+    open_sweep(page, sweep_server)
+    panel = page.locator(".panel[data-key='train/loss']")
+    panel.locator("canvas").wait_for()
+    held: list[Any] = []
+    released = False
+
+    def hold(route: Any) -> None:
+        if released:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route("**/projects/sweep/bands?*", hold)
+    page.select_option(".group-by", "config:optimizer")
+    page.wait_for_function("document.querySelector(\".panel[data-key='train/loss']\").dataset.bands === 'page'")
+    page_legend = sorted(panel.locator(".legend-item").all_inner_texts())
+    assert page_legend == sorted(f"{name} (20)" for name in OPTIMIZERS)
+    page.wait_for_function("document.querySelectorAll('.panel[data-bands]').length > 0")
+    assert held, "the server was asked for the bands too"
+    released = True
+    for route in held:
+        route.continue_()
+    page.wait_for_function("document.querySelector(\".panel[data-key='train/loss']\").dataset.bands === 'server'")
+    assert sorted(panel.locator(".legend-item").all_inner_texts()) == page_legend
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/projects/sweep/metric?" in r.url else None)
+    page.select_option(".group-by", "")
+    page.wait_for_function("document.querySelector(\".panel[data-key='train/loss']\").dataset.bands === undefined")
+    panel.locator(".legend-item").nth(39).wait_for()
+    assert not [u for u in asked if "train%2Floss" in u]
+
+
 def test_runs_panel_query_sort_keyboard_and_url_state(page: Any, sweep_server: Any, sweep_store: dict) -> None:
     runs = seetrain.Api(sweep_store["logdir"]).runs("sweep")
     open_sweep(page, sweep_server)

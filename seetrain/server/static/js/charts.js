@@ -397,6 +397,9 @@ export class ChartPanel {
 
   build() {
     if (this.plot) { this.plot.destroy(); this.plot = null; }
+    // where the drawn bands come from: "page" (the loaded lines) until the server's answer is in
+    if (this.bandData) this.el.dataset.bands = this.bandData.local ? "page" : "server";
+    else delete this.el.dataset.bands;
     const data = this.data();
     if (this.unitEl) this.unitEl.textContent = this.scale.unit;
     this.hovered = false;
