@@ -109,6 +109,21 @@ def _etag_json(request: Request, payload: Any) -> Response:
     return Response(body, media_type="application/json", headers=headers)
 
 
+POINT_FIELDS = ("step", "time", "value", "flag")
+
+
+def _dropped_fields(fields: str | None) -> tuple[str, ...]:
+    """The point columns a ``fields=`` list leaves out (a chart drawn against steps needs no wall
+    times: half of a 100-run answer's bytes)."""
+    if fields is None:
+        return ()
+    wanted = {f.strip() for f in fields.split(",") if f.strip()}
+    unknown = wanted.difference(POINT_FIELDS)
+    if unknown or not wanted:
+        raise HTTPException(422, f"fields must name some of {', '.join(POINT_FIELDS)}; got {fields!r}")
+    return tuple(f for f in POINT_FIELDS if f not in wanted)
+
+
 def _round_series(series: dict[str, Any], digits: int) -> None:
     """Round values to ``digits`` significant digits in place (a chart needs no 17)."""
     out = []
@@ -210,9 +225,12 @@ def api_router(source: DataSource, read_token: str | None = None, write_token: s
                        x_axis: str = Query("step", pattern="^(step|time|relative)$"),
                        digits: int | None = Query(None, ge=3, le=17,
                                                   description="round values to this many significant digits"),
+                       fields: str | None = Query(None, description="comma separated point columns to send, "
+                                                  f"of {', '.join(POINT_FIELDS)} (default: all)"),
                        ) -> Response:
         ids = _split_ids(runs)
         per_run = max(2, min(max_points, POINT_BUDGET // len(ids)))
+        dropped = _dropped_fields(fields)
 
         def build() -> dict[str, Any]:
             out: dict[str, Any] = {}
@@ -222,12 +240,15 @@ def api_router(source: DataSource, read_token: str | None = None, write_token: s
                 if series is not None:
                     if digits is not None:
                         _round_series(series, digits)
+                    for name in dropped:
+                        del series[name]
                     out[rid] = series
             return {"key": key, "runs": out, "max_points": per_run}
 
         wanted = set(ids)
         sig = run_signature([r for r in source.runs(project) if r["id"] in wanted], key) if len(ids) > 1 else None
-        cache_key = None if sig is None else (project, key, tuple(ids), x_min, x_max, per_run, x_axis, digits, sig)
+        cache_key = None if sig is None else (project, key, tuple(ids), x_min, x_max, per_run, x_axis, digits, dropped,
+                                              sig)
         return charts.get_or_make(cache_key, lambda: Encoded(build())).response(request)
 
     @router.get("/projects/{project}/metric.csv", tags=["metrics"], response_class=StreamingResponse,

@@ -59,6 +59,20 @@ def test_chart_responses_are_gzipped_and_digits_round(sweep: dict) -> None:
     assert short == [float(f"{v:.6g}") for v in full]
 
 
+def test_fields_leave_point_columns_out_and_cached_answers_stay_separate(sweep: dict) -> None:
+    c, ids = sweep["client"], sweep["ids"]
+    params = {"key": "train/loss", "runs": ",".join(ids)}
+    full = c.get("/api/v1/projects/sweep/metric", params=params).json()
+    slim = c.get("/api/v1/projects/sweep/metric", params={**params, "fields": "step,value,flag"}).json()
+    again = c.get("/api/v1/projects/sweep/metric", params=params).json()
+    assert again == full  # the slim answer is cached under its own key
+    for rid, s in slim["runs"].items():
+        assert "time" not in s and s["step"] == full["runs"][rid]["step"] and s["value"] == full["runs"][rid]["value"]
+        assert set(full["runs"][rid]) - set(s) == {"time"}
+    bad = c.get("/api/v1/projects/sweep/metric", params={**params, "fields": "step,color"})
+    assert bad.status_code == 422 and "fields must name" in bad.json()["error"]
+
+
 def test_many_runs_lower_each_runs_points_to_the_budget(sweep: dict) -> None:
     from seetrain.server.app import POINT_BUDGET
 
