@@ -124,6 +124,16 @@ def _dropped_fields(fields: str | None) -> tuple[str, ...]:
     return tuple(f for f in POINT_FIELDS if f not in wanted)
 
 
+def _index_page() -> bytes:
+    """index.html with a ``modulepreload`` link per front-end module: the browser fetches them
+    all at once instead of discovering them import by import (three round trips deep)."""
+    html = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+    modules = sorted(p.relative_to(STATIC_DIR).as_posix() for p in (STATIC_DIR / "js").glob("*.js"))
+    modules.append("vendor/uplot/uPlot.esm.js")
+    links = "".join(f'  <link rel="modulepreload" href="/static/{m}">\n' for m in modules)
+    return html.replace("</head>", links + "</head>", 1).encode()
+
+
 def _round_series(series: dict[str, Any], digits: int) -> None:
     """Round values to ``digits`` significant digits in place (a chart needs no 17)."""
     out = []
@@ -462,9 +472,11 @@ def create_app(source: DataSource, *, extra_routers: Iterable[APIRouter] = (),
     for router in extra_routers:
         app.include_router(router)
 
+    page = _index_page()
+
     @app.get("/", include_in_schema=False)
-    def index() -> FileResponse:
-        return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+    def index() -> Response:
+        return Response(page, media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-cache"})
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
