@@ -5,7 +5,7 @@ on SQLite and on PostgreSQL (``DbSource`` over that server's database), answer e
 
 The runs hold what tends to break a source: NaN and the infinities, a Chinese metric key, steps
 that go backwards, a crashed run (SIGKILLed mid-run, recovered), a failed run, media of every
-kind, an LLM-call event, console lines and a group. Where the sources legitimately differ the
+kind, an LLM-call event, console lines and a group (group bands over each source included). Where the sources legitimately differ the
 test says so: the run ids each accepts (a run id is a folder name for ``LocalSource``, while
 the server takes any id :mod:`seetrain.limits` allows, so ``"../x"`` is a ValueError for one and
 an unknown run for the other), and where ``media_file`` finds the same bytes (the run folder,
@@ -23,6 +23,7 @@ import pytest
 
 import seetrain
 from seetrain.cli import run as cli_run
+from seetrain.server.aggregate import Aggregator
 from seetrain.server.datasource import MEDIA_KINDS, DataSource
 from seetrain.server.db import Database
 from seetrain.server.local_source import LocalSource
@@ -138,6 +139,9 @@ def test_projects_and_runs(source: DataSource, written: dict[str, Any]) -> None:
     assert runs[ids["crashed"]]["summary"]["loss"]["last"] == "nan"
     assert source.runs("no-such-project") == []
     assert source.groups(PROJECT) == {"ddp": [ids["base"], ids["other"]]}  # type: ignore[attr-defined]
+    bands = Aggregator(source).bands(PROJECT, "loss", None, "config:opt.name", bins=10)
+    assert [(g["name"], g["runs"]) for g in bands["groups"]] == [  # the crashed run has no opt.name
+        ("(none)", [ids["crashed"]]), ("adam", [ids["base"]]), ("sgd", [ids["other"]])]
 
 
 def test_run_detail(source: DataSource, written: dict[str, Any]) -> None:
@@ -268,6 +272,10 @@ def _answers(source: DataSource, ids: dict[str, str]) -> dict[str, Any]:
                                 for m in out[f"media/{role}"] if m["file"]]
     order = [ids["base"], ids["other"], ids["crashed"], "gone"]
     out["compare"] = source.compare(PROJECT, order)
+    bands = Aggregator(source)  # group bands are built over runs() and metric() of any source
+    for group_by in ("group", "config:opt.name"):
+        for axis in ("step", "relative"):
+            out[f"bands/{group_by}/{axis}"] = bands.bands(PROJECT, "loss", None, group_by, x_axis=axis, bins=10)
     out["report"] = source.report(PROJECT, order)  # type: ignore[attr-defined]
     return out
 
