@@ -31,7 +31,7 @@ from seetrain.server.artifacts_routes import artifacts_router
 from seetrain.server.datasource import DEFAULT_CONSOLE_LIMIT, DEFAULT_MAX_POINTS, MAX_MAX_POINTS, DataSource
 from seetrain.server.export import iter_csv
 from seetrain.server.report_jobs import ReportJobs
-from seetrain.server.response_cache import ResponseCache, run_signature
+from seetrain.server.response_cache import Encoded, ResponseCache, run_signature
 from seetrain.server.run_edit import LocalRunEdits, RunningRunError
 from seetrain.server.sweep import SUMMARY_FIELDS, sweep_table
 from seetrain.server.views import JsonViewStore
@@ -201,7 +201,7 @@ def api_router(source: DataSource, read_token: str | None = None, write_token: s
 
     @router.get("/projects/{project}/metric", tags=["metrics"],
                 summary="One metric of several runs, downsampled (one request for an overlaid chart)")
-    def project_metric(project: str, key: str = Query(..., min_length=1),
+    def project_metric(request: Request, project: str, key: str = Query(..., min_length=1),
                        runs: str = Query(..., description="comma separated run ids"),
                        x_min: float | None = None, x_max: float | None = None,
                        max_points: int = Query(DEFAULT_MAX_POINTS, ge=2, le=MAX_MAX_POINTS,
@@ -210,7 +210,7 @@ def api_router(source: DataSource, read_token: str | None = None, write_token: s
                        x_axis: str = Query("step", pattern="^(step|time|relative)$"),
                        digits: int | None = Query(None, ge=3, le=17,
                                                   description="round values to this many significant digits"),
-                       ) -> dict[str, Any]:
+                       ) -> Response:
         ids = _split_ids(runs)
         per_run = max(2, min(max_points, POINT_BUDGET // len(ids)))
 
@@ -228,7 +228,7 @@ def api_router(source: DataSource, read_token: str | None = None, write_token: s
         wanted = set(ids)
         sig = run_signature([r for r in source.runs(project) if r["id"] in wanted], key) if len(ids) > 1 else None
         cache_key = None if sig is None else (project, key, tuple(ids), x_min, x_max, per_run, x_axis, digits, sig)
-        return charts.get_or_make(cache_key, build)
+        return charts.get_or_make(cache_key, lambda: Encoded(build())).response(request)
 
     @router.get("/projects/{project}/metric.csv", tags=["metrics"], response_class=StreamingResponse,
                 summary="Every point of one metric of several runs as CSV (never downsampled)")
@@ -245,15 +245,16 @@ def api_router(source: DataSource, read_token: str | None = None, write_token: s
 
     @router.get("/projects/{project}/bands", tags=["metrics"],
                 summary="Runs grouped (config key, tag, group, job type): mean, min-max and std per x bin")
-    def bands(project: str, key: str = Query(..., min_length=1),
+    def bands(request: Request, project: str, key: str = Query(..., min_length=1),
               group_by: str = Query(..., description="config:KEY, tag, group or job_type"),
               runs: str | None = Query(None, description="comma separated run ids (default: every run)"),
               x_axis: str = Query("step", pattern="^(step|time|relative)$"),
               bins: int = Query(200, ge=2, le=2000), x_min: float | None = None,
-              x_max: float | None = None) -> dict[str, Any]:
+              x_max: float | None = None) -> Response:
         ids = _split_ids(runs) if runs is not None else None
         project_runs(project)  # 404 for an unknown project
-        return aggregator.bands(project, key, ids, group_by, x_axis=x_axis, bins=bins, x_min=x_min, x_max=x_max)
+        answer = aggregator.bands(project, key, ids, group_by, x_axis=x_axis, bins=bins, x_min=x_min, x_max=x_max)
+        return charts.encoded(answer).response(request)
 
     @router.get("/projects/{project}/sweep", tags=["projects"],
                 summary="Hyperparameters vs a metric per run, and parameter importance")

@@ -275,6 +275,7 @@ class SourceBase(Generic[R]):
     what :meth:`projects` counts, without reading the summary), ``_brief`` (the row :meth:`DataSource.runs` lists,
     without ``config``), ``_config`` (the run's config as logged), ``_details`` (``metadata``,
     ``stats``, ``error``), ``_keys`` (metric keys and distinct media ``(kind, key)`` pairs),
+    ``_listed_row`` (optional: a cached :meth:`runs` item),
     ``_points`` (a whole metric series), ``_media_rows`` (media table rows), ``_console`` and
     ``_build_report``. ``media_file`` is each source's own (files live in different places).
     """
@@ -334,7 +335,11 @@ class SourceBase(Generic[R]):
 
     def runs(self, project: str) -> list[dict[str, Any]]:
         check_name(project, "project")
-        return [{**self._brief(r), "config": json_safe(flatten(self._config(r)))} for r in self._runs(project)]
+        return [self._listed_row(r) for r in self._runs(project)]
+
+    def _listed_row(self, run: R) -> dict[str, Any]:
+        """One :meth:`runs` item (a source may cache it while the run is unchanged)."""
+        return {**self._brief(run), "config": json_safe(flatten(self._config(run)))}
 
     def groups(self, project: str) -> dict[str, list[str]]:
         """Run ids per ``group`` (distributed ranks/nodes logged as one group), oldest run first."""

@@ -1,5 +1,6 @@
 """The dashboard's pure front-end functions, run in node (ES modules, no browser needed):
-time-weighted smoothing, isolated-point markers, run styles, the runs query language."""
+time-weighted smoothing, isolated-point markers, run styles, the runs query language, group bands
+made in the page (checked against the server's aggregation on the same series)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,12 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from seetrain.server.aggregate import _on_grid, _stats, group_of
 
 JS = Path(__file__).resolve().parents[2] / "seetrain" / "server" / "static" / "js"
 NODE = shutil.which("node")
@@ -17,7 +23,7 @@ pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed")
 
 def run_js(body: str) -> object:
     """Run an ES module body in node; it must print one JSON value."""
-    code = (f'import {{ smooth, isolatedIndices, gridJoin }} from "{JS}/charts_core.js";\n'
+    code = (f'import {{ smooth, isolatedIndices, gridJoin, bandsFrom, groupNames, pyStr }} from "{JS}/charts_core.js";\n'
             f'import {{ stylesFor, PALETTE }} from "{JS}/util.js";\n'
             f'import {{ matchesQuery, parseQuery }} from "{JS}/query.js";\n' + body)
     out = subprocess.run([NODE, "--input-type=module", "-e", code], capture_output=True, text=True, timeout=60)
@@ -98,3 +104,56 @@ def test_grid_join_keeps_every_point_in_order_on_few_slots() -> None:
     assert res["slots"] in (1800, 1801) and res["kept"] == 140 and res["ordered"] and res["same"]  # +1: two points at x=5000
     assert res["maxShift"] <= 3 * 5006 / 1799  # within a few slots (a fraction of a pixel)
     assert res["union"] > 1800  # the union of the runs' x values would have been longer
+
+
+_values = st.one_of(st.floats(-1e6, 1e6, allow_nan=False), st.just(float("nan")), st.just(float("inf")))
+_series = st.lists(st.lists(st.tuples(st.integers(0, 500), _values), min_size=0, max_size=40), min_size=1, max_size=6)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(raw=_series, bins=st.integers(2, 60), groups=st.lists(st.sampled_from(["a", "b", "(none)"]), min_size=6, max_size=6))
+def test_bands_made_in_the_page_equal_the_servers(raw: list, bins: int, groups: list) -> None:
+    """A grouping change draws bands from the lines already loaded (bandsFrom); the server's
+    answer replaces them. Both must be the same numbers for the same points."""
+    series = []
+    for i, pts in enumerate(raw):
+        steps = sorted({s for s, _ in pts})
+        vals = dict(pts)
+        series.append({"id": f"r{i}", "xs": steps, "ys": [vals[s] for s in steps]})
+    live = [s for s in series if s["xs"]]
+    js_in = [{**s, "ys": [v if np.isfinite(v) else None for v in s["ys"]]} for s in series]
+    out = run_js(f"""
+      const series = {json.dumps(js_in)}, names = {json.dumps(groups)};
+      console.log(JSON.stringify(bandsFrom(series, (id) => [names[Number(id.slice(1))]], {bins})));
+    """)
+    if not live:
+        assert out["groups"] == [] and out["x"] == []
+        return
+    lo = min(s["xs"][0] for s in live)
+    hi = max(s["xs"][-1] for s in live)
+    hi = hi if hi > lo else lo + 1.0
+    edges = np.linspace(lo, hi, bins + 1)
+    assert out["x"] == pytest.approx(((edges[:-1] + edges[1:]) / 2).tolist())
+    grid = {s["id"]: _on_grid(np.asarray(s["xs"], float), np.asarray(s["ys"], float), edges) for s in live}
+    members: dict[str, list[str]] = {}
+    for s in live:
+        members.setdefault(groups[int(s["id"][1:])], []).append(s["id"])
+    assert [g["name"] for g in out["groups"]] == sorted(members)
+    for g in out["groups"]:
+        want = _stats(np.vstack([grid[r] for r in members[g["name"]]]))
+        assert g["runs"] == members[g["name"]] and g["count"] == want["count"]
+        for f in ("mean", "min", "max", "std"):
+            assert [v is None for v in g[f]] == [v is None for v in want[f]]
+            assert [v for v in g[f] if v is not None] == pytest.approx([v for v in want[f] if v is not None],
+                                                                       rel=1e-9, abs=1e-6)
+
+
+def test_group_names_in_the_page_are_the_servers() -> None:
+    runs = [{"config": {"lr": 1e-05, "opt": "adam", "flag": True, "n": 3, "big": 1e20, "x": 0.001},
+             "tags": ["a", "b"], "group": "g1"},
+            {"config": {"job_type": "eval"}, "tags": [], "group": None}]
+    by = ["config:lr", "config:opt", "config:flag", "config:n", "config:big", "config:x", "config:missing",
+          "tag", "group", "job_type"]
+    out = run_js(f"const runs = {json.dumps(runs)}, by = {json.dumps(by)};"
+                 "console.log(JSON.stringify(runs.map((r) => by.map((b) => groupNames(r, b)))));")
+    assert out == [[group_of(r, b) for b in by] for r in runs]

@@ -9,11 +9,15 @@ import uPlot from "../vendor/uplot/uPlot.esm.js";
 import { api } from "./api.js";
 import { el, clear, withAlpha, fmtNum, fmtDuration, groupKeys, download, debounce, PALETTE } from "./util.js";
 import { isSysKey, isDetailKey, unitOf, displayScale, fmtScaled, metricLabel, groupLabel, sysOrder } from "./metrics.js";
-import { smooth, isolatedIndices, gridJoin, SMOOTH_SCALE } from "./charts_core.js";
+import { smooth, isolatedIndices, gridJoin, bandsFrom, groupNames, SMOOTH_SCALE } from "./charts_core.js";
 
 export { smooth, isolatedIndices };
 
 const PANEL_HEIGHT = 230;
+// The axis labels' font: the generic family. Not the page's stack (Inter first): a canvas resolves
+// its font list again per chart, and a family the machine lacks cost ~12 ms per chart
+// (system-ui ~3 ms, sans-serif nothing).
+const AXIS_FONT = "11px sans-serif";
 const TALL_HEIGHT = 380;
 export const MAX_LINES = 300;  // more visible runs than this: the first MAX_LINES are drawn, and it says so
 // Up to this many lines, the raw values stay faint behind each smoothed line; with more, each
@@ -138,7 +142,11 @@ export class ChartPanel {
       if ("zoomAxis" in changes) { if (changes.zoomAxis === this.axis) this.applyZoom(); }
       // A panel still loading asks again too (the newer request wins, see loadToken).
       else if (this.axisField in changes) { this.zoom = null; this.el.classList.remove("zoomed"); this.spans.clear(); if (this.loaded || this.loading) this.load(); }
-      else if ("groupBy" in changes || "band" in changes) { if (this.loaded || this.loading) this.load(); }
+      // Grouping: the panels in view load at once, the others when they scroll in.
+      else if ("groupBy" in changes || "band" in changes) {
+        if (!this.loaded && !this.loading) return;
+        if (this.inView || this.loading) this.load(); else this.staleLoad = true;
+      }
       else if ("logY" in changes || "hidden" in changes) { if (this.loaded) this.build(); }
       else if ("smoothing" in changes) { if (this.inView) this.redraw(); else this.stale = true; }
       else if ("highlight" in changes) this.showHighlight();
@@ -189,19 +197,29 @@ export class ChartPanel {
       max_points: Math.round(Math.min(4000, Math.max(400, width)) / Math.max(1, Math.sqrt(ids.length / 10))) };
     if (opts.max_points < 60) opts.max_points = 60;
     if (this.zoom && !this.metricX) { opts.x_min = this.zoom[0]; opts.x_max = this.zoom[1]; }
+    const drawn = this.runs.slice(0, MAX_LINES).map((r) => r.id);
+    const wanted = this.metricX ? [...this.keys, this.metricX] : this.keys;
+    // What the series in hand were asked for: the same again needs no request.
+    const seriesFor = JSON.stringify([drawn, wanted, opts]);
     try {
       if (this.grouped) {
+        const bins = Math.max(20, Math.min(400, Math.round(width / 3)));
+        // The runs' lines are in the page already: bands from them draw now, the server's
+        // answer (from more points per run) replaces them when it comes.
+        const local = seriesFor === this.seriesFor && drawn.length === ids.length ? this.localBands(bins, opts) : null;
+        if (local) { this.bandData = local; this.loaded = true; this.updateInfo(); this.build(); }
         const res = await api.bands(this.project, this.keys[0], ids, this.settings.groupBy,
-          { x_axis: this.axis, bins: Math.max(20, Math.min(400, Math.round(width / 3))), x_min: opts.x_min, x_max: opts.x_max });
+          { x_axis: this.axis, bins, x_min: opts.x_min, x_max: opts.x_max });
         if (token !== this.loadToken) return;
         this.bandData = res;
+      } else if (seriesFor === this.seriesFor && !this.runs.some((r) => r.status === "running")) {
+        this.bandData = null;  // back from grouping: the lines are the ones loaded before
       } else {
-        this.bandData = null;
-        const drawn = this.runs.slice(0, MAX_LINES).map((r) => r.id);
-        const wanted = this.metricX ? [...this.keys, this.metricX] : this.keys;
         const answers = await Promise.all(wanted.map((k) => api.projectMetric(this.project, k, drawn, opts)));
         if (token !== this.loadToken) return;
+        this.bandData = null;
         this.series = new Map();
+        this.seriesFor = seriesFor;
         answers.forEach((res, i) => {
           for (const [rid, s] of Object.entries(res.runs)) {
             const id = `${rid}\u0000${wanted[i]}`;
@@ -220,6 +238,27 @@ export class ChartPanel {
     this.loaded = true;
     this.updateInfo();
     this.build();
+  }
+
+  /** Group bands from the loaded lines (see bandsFrom), or null when the page lacks what the
+   * server knows (a run's row, its group names). */
+  localBands(bins, opts) {
+    const rowOf = this.workspace?.runRow;
+    if (!rowOf) return null;
+    const names = new Map();
+    for (const r of this.runs) {
+      const row = rowOf(r.id);
+      const n = row ? groupNames(row, this.settings.groupBy) : null;
+      if (!n) return null;
+      names.set(r.id, n);
+    }
+    const key = this.keys[0];
+    const series = this.runs.map((r) => {
+      const s = this.series.get(`${r.id}\u0000${key}`);
+      return s ? { id: r.id, xs: xOf(s, opts.x_axis), ys: s.value } : { id: r.id, xs: [], ys: [] };
+    });
+    return { key, x_axis: opts.x_axis, group_by: this.settings.groupBy, local: true,
+      ...bandsFrom(series, (id) => names.get(id), bins, opts.x_min ?? null, opts.x_max ?? null) };
   }
 
   updateInfo() {
@@ -315,11 +354,14 @@ export class ChartPanel {
     this.order = order;
     if (!tables.length) return [[]];
     if (this.rawBehind) { this.slotOf = null; return uPlot.join(tables); }
-    // Many lines: one shared grid of x slots (half a pixel apart) instead of the union of every
+    // Many lines: one shared grid of x slots (about a pixel apart) instead of the union of every
     // run's x values (see gridJoin). Fewer than 4 slots per pixel of the plot also keeps uPlot
     // off its per-pixel decimation, which is for dense series: ours are mostly null slots, and
     // walking them pixel by pixel cost more than drawing the points.
-    const joined = gridJoin(tables.map((t) => ({ xs: t[0], ys: t[1] })), Math.max(2 * this.width(), 2 * Math.max(...tables.map((t) => t[0].length))));
+    // One slot per pixel (or two per point when points are denser): every slot costs each of
+    // 100 series a pass in the join, the scale and the path, and a point moved by half a pixel
+    // does not show.
+    const joined = gridJoin(tables.map((t) => ({ xs: t[0], ys: t[1] })), Math.max(this.width(), 2 * Math.max(...tables.map((t) => t[0].length))));
     this.slotOf = joined.index;
     return [joined.x, ...joined.cols];
   }
@@ -419,9 +461,9 @@ export class ChartPanel {
         // Percentages start at 0, as a system monitor's charts do.
         range: unit === "%" && !settings.logY ? (u, mn, mx) => uPlot.rangeNum(0, Math.max(mx ?? 0, 1), 0.1, true) : undefined } },
       axes: [
-        { stroke: axisStroke, grid, ticks, font: "11px Inter, system-ui, sans-serif",
+        { stroke: axisStroke, grid, ticks, font: AXIS_FONT,
           values: axis === "relative" && !this.metricX ? (u, vals) => vals.map((v) => fmtDuration(v)) : undefined },
-        { stroke: axisStroke, grid, ticks, font: "11px Inter, system-ui, sans-serif",
+        { stroke: axisStroke, grid, ticks, font: AXIS_FONT,
           // Wide enough for the longest tick label ("512 KB/s"), never narrower than before.
           size: (u, vals) => Math.max(56, 16 + 6.4 * Math.max(0, ...(vals || []).map((v) => String(v).length))),
           values: (u, vals) => vals.map((v) => (v === null ? "" : fmtScaled(v, unit, 3))) },
@@ -478,7 +520,8 @@ export class ChartPanel {
    * while it was away is drawn now (only panels in view redraw at once). */
   setInView(on) {
     this.inView = on;
-    if (on && this.stale) { this.stale = false; this.redraw(); }
+    if (on && this.staleLoad) { this.staleLoad = false; this.stale = false; this.load(); }
+    else if (on && this.stale) { this.stale = false; this.redraw(); }
   }
 
   redraw() {
@@ -638,8 +681,9 @@ export class ChartPanel {
  * pins, sizes, order) is saved per project when `persist` is on. */
 export class Workspace {
   constructor({ project, runs, keys, settings = new ChartSettings(), groupOptions = [], layout = null, persist = false,
-    onState = null }) {
-    Object.assign(this, { project, runs, keys, settings, groupOptions, persist, onState });
+    onState = null, runRow = null }) {
+    // runRow(id): the run's row of the runs list (config, tags, group), for grouping in the page
+    Object.assign(this, { project, runs, keys, settings, groupOptions, persist, onState, runRow });
     this.layout = layout || { panels: [], order: [], pinned: [], sizes: {} };
     for (const f of ["panels", "order", "pinned"]) if (!Array.isArray(this.layout[f])) this.layout[f] = [];
     if (!this.layout.sizes || typeof this.layout.sizes !== "object") this.layout.sizes = {};

@@ -9,10 +9,9 @@ const KEEP = 20000;  // lines kept in memory
 const SHOW = 3000;   // lines in the DOM at most
 const STREAM_TAG = { stdout: "out", stderr: "err", logging: "log" };
 
-function clock(ts) {
-  const d = new Date(ts * 1000);
-  return d.toLocaleTimeString(undefined, { hour12: false, hour: "2-digit", minute: "2-digit", second: "2-digit" });
-}
+const CLOCK = new Intl.DateTimeFormat(undefined, { hour12: false, hour: "2-digit", minute: "2-digit", second: "2-digit" });
+const STAMP = new Intl.DateTimeFormat(undefined, { dateStyle: "short", timeStyle: "medium" });
+const clock = (ts) => CLOCK.format(new Date(ts * 1000));
 
 export class ConsoleView {
   constructor(project, run) {
@@ -109,7 +108,7 @@ export class ConsoleView {
     }
     const offset = line.timestamp - this.run.created_at;
     return el("div", { class: `cl ${line.stream}` },
-      el("span", { class: "cl-ts", title: `${new Date(line.timestamp * 1000).toLocaleString()} · +${offset.toFixed(2)} s` }, clock(line.timestamp)),
+      el("span", { class: "cl-ts", title: `${STAMP.format(new Date(line.timestamp * 1000))} · +${offset.toFixed(2)} s` }, clock(line.timestamp)),
       el("span", { class: "cl-src" }, tag), text);
   }
 

@@ -302,7 +302,7 @@ export async function renderProject(root, { project }, query) {
   const chartKeys = () => [...new Set(runs.filter((r) => state.selected.has(r.id)).flatMap((r) => Object.keys(r.summary)))].sort();
   const layout = await layoutReq;
   const workspace = new Workspace({ project, runs: chartRuns(), keys: chartKeys(), settings, groupOptions: groupOptions(runs),
-    layout, persist: true });
+    layout, persist: true, runRow: (id) => runs.find((r) => r.id === id) });
   const updateCharts = debounce(() => { workspace.update({ runs: chartRuns(), keys: chartKeys() }); sweep.update(chartRuns().map((r) => r.id)); }, 150);
   const sweep = new SweepPanels({ project, runs, settings, ids: chartRuns().map((r) => r.id) });
 
