@@ -6,14 +6,15 @@ Readers open each run database read-only, so reading is safe while runs are stil
 from __future__ import annotations
 
 import os
-import socket
-import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from seetrain._jsonsafe import json_safe, revive
+from seetrain._liveness import HEARTBEAT_TIMEOUT as HEARTBEAT_TIMEOUT  # re-exported (public here before)
+from seetrain._liveness import HOST as _HOST
+from seetrain._liveness import live_status
 from seetrain._settings import resolve
 from seetrain.artifacts.reader import ArtifactsApi
 from seetrain.storage.recovery import needs_recovery, recover
@@ -27,10 +28,6 @@ from seetrain.storage.store import (
     loads,
 )
 
-# A running run whose heartbeat is older than this is shown as crashed.
-HEARTBEAT_TIMEOUT = 30.0
-_HOST = socket.gethostname()
-
 
 @dataclass
 class MediaRecord:
@@ -42,30 +39,6 @@ class MediaRecord:
     caption: str | None
     payload: dict[str, Any] = field(default_factory=dict)
     seq: int = 0
-
-
-def _pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def live_status(status: str, heartbeat_at: float | None, pid: int | None, hostname: str | None,
-                now: float | None = None) -> str:
-    """``running`` stays running only while the process is alive and its heartbeat is fresh."""
-    if status != "running":
-        return status
-    if hostname == _HOST and pid and not _pid_alive(pid):
-        return "crashed"
-    if heartbeat_at is not None and (now or time.time()) - heartbeat_at > HEARTBEAT_TIMEOUT:
-        return "crashed"
-    return status
 
 
 class RunView:

@@ -83,13 +83,19 @@ runs = Table(
 )
 Index("runs_by_group", runs.c.project, runs.c.group_name)
 
+
+def _record_columns() -> list[Column[Any]]:
+    """The columns a table of logged records starts with: the run, the client's seq (the two
+    make the key, so a replay stores a record once), the key, step and time it was logged at."""
+    return [Column("run_pk", PK, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+            Column("seq", BigInteger, primary_key=True, autoincrement=False),
+            Column("key", String(MAX_KEY_LENGTH), nullable=False),
+            Column("step", BigInteger, nullable=False),
+            Column("ts", Float, nullable=False)]
+
+
 scalars = Table(
-    "scalars", metadata,
-    Column("run_pk", PK, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
-    Column("seq", BigInteger, primary_key=True, autoincrement=False),
-    Column("key", String(MAX_KEY_LENGTH), nullable=False),
-    Column("step", BigInteger, nullable=False),
-    Column("ts", Float, nullable=False),
+    "scalars", metadata, *_record_columns(),
     Column("value", Float),
     Column("special", String(8)),
 )
@@ -113,12 +119,7 @@ scalar_chunks = Table(
 Index("scalar_chunks_by_seq", scalar_chunks.c.run_pk, scalar_chunks.c.seq_hi)
 
 media = Table(
-    "media", metadata,
-    Column("run_pk", PK, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
-    Column("seq", BigInteger, primary_key=True, autoincrement=False),
-    Column("key", String(MAX_KEY_LENGTH), nullable=False),
-    Column("step", BigInteger, nullable=False),
-    Column("ts", Float, nullable=False),
+    "media", metadata, *_record_columns(),
     Column("kind", String(64), nullable=False),
     Column("path", Text),
     Column("caption", Text),

@@ -12,20 +12,12 @@ from typing import Any
 import numpy as np
 from sqlalchemy import select
 
-from seetrain._jsonsafe import json_safe, value_flags
-from seetrain.api import live_status
+from seetrain._jsonsafe import json_safe
+from seetrain._liveness import live_status
 from seetrain.compare_report import build_report
 from seetrain.limits import project_problem, run_id_problem
-from seetrain.server.datasource import (
-    DEFAULT_CONSOLE_LIMIT,
-    DEFAULT_MAX_POINTS,
-    check_metric_params,
-    compare_payload,
-    lru_get,
-)
+from seetrain.server.datasource import Points, SourceBase, check_name, lru_get
 from seetrain.server.db import Database, console, media, runs
-from seetrain.server.downsample import select as downsample
-from seetrain.server.local_source import MEDIA_KINDS, check_name, flatten
 from seetrain.server.media_store import LocalMediaStore, MediaStore
 from seetrain.storage.store import loads
 
@@ -83,7 +75,7 @@ class _ReportRun:
         return list(zip(cols.step.tolist(), cols.ts.tolist(), cols.value.tolist()))
 
 
-class DbSource:
+class DbSource(SourceBase[dict[str, Any]]):
     """Serve runs stored by the ingest API (``db``), media files from ``media_dir``."""
 
     def __init__(self, db: Database, media: str | os.PathLike[str] | MediaStore) -> None:
@@ -102,6 +94,9 @@ class DbSource:
         with self.db.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(stmt)]
 
+    def _runs(self, project: str | None) -> list[dict[str, Any]]:
+        return self._rows() if project is None else self._rows(runs.c.project == project)
+
     def _get(self, project: str, run_id: str) -> dict[str, Any] | None:
         check_name(project, "project")
         # Run ids are only compared in SQL here (never a path): any id the server accepts.
@@ -115,10 +110,14 @@ class DbSource:
         # hostname=None: the server cannot check a pid on the client's machine, only heartbeats.
         return live_status(row["status"], row["heartbeat_at"], None, None)
 
+    def _activity(self, row: dict[str, Any]) -> tuple[str, float, str]:
+        last = row["finished_at"] or row["heartbeat_at"] or row["created_at"] or 0.0
+        return row["project"], last, self._status(row)
+
     def _brief(self, row: dict[str, Any]) -> dict[str, Any]:
         created = row["created_at"] or row["received_at"] or 0.0
         end = row["finished_at"] or row["heartbeat_at"] or created
-        config = loads(row["config"]) or {}
+        config = self._config(row)
         fw = config.get("framework") if isinstance(config, dict) else None
         summary = loads(row["summary"]) or {}
         return {
@@ -131,149 +130,58 @@ class DbSource:
             "hostname": row["hostname"], "summary": json_safe(summary),
         }
 
-    def projects(self) -> list[dict[str, Any]]:
-        by_project: dict[str, list[dict[str, Any]]] = {}
-        for row in self._rows():
-            by_project.setdefault(row["project"], []).append(row)
-        out = []
-        for name in sorted(by_project):
-            rows = by_project[name]
-            last = max((r["finished_at"] or r["heartbeat_at"] or r["created_at"] or 0.0) for r in rows)
-            out.append({"name": name, "runs": len(rows),
-                        "running": sum(self._status(r) == "running" for r in rows), "last_activity": last})
-        return out
+    @staticmethod
+    def _config(row: dict[str, Any]) -> dict[str, Any]:
+        return loads(row["config"]) or {}
 
-    def runs(self, project: str) -> list[dict[str, Any]]:
-        check_name(project, "project")
-        return [{**self._brief(r), "config": json_safe(flatten(loads(r["config"]) or {}))}
-                for r in self._rows(runs.c.project == project)]
+    @staticmethod
+    def _details(row: dict[str, Any]) -> dict[str, Any]:
+        return {"metadata": loads(row["metadata"]) or {}, "stats": loads(row["stats"]) or {}, "error": row["error"]}
 
-    def groups(self, project: str) -> dict[str, list[str]]:
-        """Run ids per ``group`` (distributed ranks/nodes logged as one group)."""
-        out: dict[str, list[str]] = {}
-        for r in self._rows(runs.c.project == project, runs.c.group_name.is_not(None)):
-            out.setdefault(r["group_name"], []).append(r["run_id"])
-        return out
-
-    def run(self, project: str, run_id: str) -> dict[str, Any] | None:
-        row = self._get(project, run_id)
-        if row is None:
-            return None
+    def _keys(self, row: dict[str, Any]) -> tuple[list[str], list[tuple[str, str]]]:
         pk = row["pk"]
         with self.db.engine.connect() as conn:
             keys = self.db.metric_keys(conn, pk)
             pairs = conn.execute(select(media.c.kind, media.c.key).where(media.c.run_pk == pk).distinct()
                                  .order_by(media.c.kind, media.c.key)).all()
-        media_keys: dict[str, list[str]] = {}
-        event_kinds: list[str] = []
-        for kind, key in pairs:
-            if kind in MEDIA_KINDS:
-                media_keys.setdefault(kind, []).append(key)
-            elif kind not in event_kinds:
-                event_kinds.append(kind)
-        return {**self._brief(row), "config": json_safe(loads(row["config"]) or {}),
-                "metadata": json_safe(loads(row["metadata"]) or {}), "stats": json_safe(loads(row["stats"]) or {}),
-                "error": row["error"], "keys": keys, "media_keys": media_keys, "event_kinds": event_kinds}
+        return keys, [(kind, key) for kind, key in pairs]
 
     # -- metrics --------------------------------------------------------------------------
     def _series_for(self, pk: int, key: str) -> _Series:
         with self._lock:
             return lru_get(self._series, (pk, key), _Series, _SERIES_CACHE_SIZE)
 
-    def metric(self, project: str, run_id: str, key: str, x_min: float | None = None,
-               x_max: float | None = None, max_points: int = DEFAULT_MAX_POINTS,
-               after_step: int | None = None, x_axis: str = "step") -> dict[str, Any] | None:
-        check_metric_params(x_axis, max_points, x_min, x_max)
-        row = self._get(project, run_id)
-        if row is None:
-            return None
-        start = row["created_at"] or 0.0
+    def _points(self, row: dict[str, Any], key: str) -> Points | None:
         series = self._series_for(row["pk"], key)
         with series.lock:
             if not series.refresh(self.db, row["pk"], key):
                 return None
-            step, ts, value = series.step, series.ts, series.value
-            total = len(step)
-            last_step = int(step.max())
-        if after_step is not None:
-            keep = np.flatnonzero(step > after_step)
-            step, ts, value = step[keep], ts[keep], value[keep]
-        x = step.astype(np.float64) if x_axis == "step" else (ts if x_axis == "time" else ts - start)
-        if len(x) > 1 and not bool(np.all(x[1:] >= x[:-1])):
-            perm = np.argsort(x, kind="stable")
-            step, ts, value, x = step[perm], ts[perm], value[perm], x[perm]
-        sel = downsample(x, value, max_points, x_min, x_max)
-        idx = sel.indices
-        vals = value[idx]
-        out_values, flags = value_flags(vals)
-        return {"key": key, "x_axis": x_axis, "step": step[idx].tolist(), "time": ts[idx].tolist(),
-                "value": out_values, "flag": flags, "total": total, "in_range": sel.in_range,
-                "downsampled": sel.downsampled, "last_step": last_step, "start_time": start}
+            # refresh replaces the arrays, never changes them in place: safe to use unlocked
+            return Points(series.step, series.ts, series.value, row["created_at"] or 0.0)
 
     # -- media, console, events -----------------------------------------------------------
-    def _media_rows(self, pk: int, *conditions: Any) -> list[Any]:
-        stmt = (select(media.c.seq, media.c.key, media.c.step, media.c.ts, media.c.kind, media.c.path,
-                       media.c.caption, media.c.payload)
-                .where(media.c.run_pk == pk, *conditions).order_by(media.c.seq))
-        with self.db.engine.connect() as conn:
-            return conn.execute(stmt).all()
-
-    def media(self, project: str, run_id: str, kind: str | None = None,
-              key: str | None = None) -> list[dict[str, Any]]:
-        if kind is not None and kind not in MEDIA_KINDS:
-            raise ValueError(f"kind must be one of {', '.join(MEDIA_KINDS)}")
-        row = self._get(project, run_id)
-        if row is None:
-            return []
-        conditions = [media.c.kind.in_([kind] if kind else list(MEDIA_KINDS))]
+    def _media_rows(self, row: dict[str, Any], kinds: list[str], key: str | None) -> list[tuple]:
+        conditions = [media.c.kind.in_(kinds)]
         if key is not None:
             conditions.append(media.c.key == key)
-        return [{"seq": seq, "key": k, "step": st, "timestamp": ts, "kind": kd, "file": p, "caption": c,
-                 "payload": json_safe(loads(pl) or {})}
-                for seq, k, st, ts, kd, p, c, pl in self._media_rows(row["pk"], *conditions)]
+        stmt = (select(media.c.seq, media.c.key, media.c.step, media.c.ts, media.c.kind, media.c.path,
+                       media.c.caption, media.c.payload)
+                .where(media.c.run_pk == row["pk"], *conditions).order_by(media.c.seq))
+        with self.db.engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(stmt)]
 
     def media_file(self, project: str, run_id: str, relpath: str) -> pathlib.Path | None:
         if project_problem(project) or run_id_problem(run_id):
             return None
         return self.media_store.local_path(project, run_id, relpath)
 
-    def console(self, project: str, run_id: str, after: int = 0,
-                limit: int = DEFAULT_CONSOLE_LIMIT) -> list[dict[str, Any]]:
-        if after < 0 or limit < 1:
-            raise ValueError("after must be >= 0 and limit >= 1")
-        row = self._get(project, run_id)
-        if row is None:
-            return []
+    def _console(self, row: dict[str, Any], after: int, limit: int) -> list[dict[str, Any]]:
         stmt = (select(console.c.seq, console.c.ts, console.c.stream, console.c.line)
                 .where(console.c.run_pk == row["pk"], console.c.seq > after).order_by(console.c.seq).limit(limit))
         with self.db.engine.connect() as conn:
             return [{"seq": s, "timestamp": t, "stream": st, "line": ln} for s, t, st, ln in conn.execute(stmt)]
 
-    def events(self, project: str, run_id: str, kind: str) -> list[dict[str, Any]]:
-        if kind in MEDIA_KINDS:
-            raise ValueError(f"{kind!r} is a media kind, not an event kind")
-        row = self._get(project, run_id)
-        if row is None:
-            return []
-        return [{"seq": seq, "key": k, "step": st, "timestamp": ts, "payload": json_safe(loads(pl) or {})}
-                for seq, k, st, ts, _kd, _p, _c, pl in self._media_rows(row["pk"], media.c.kind == kind)]
-
     # -- compare --------------------------------------------------------------------------
-    def compare(self, project: str, run_ids: list[str]) -> dict[str, Any]:
-        found, missing = [], []
-        for rid in run_ids:
-            row = self._get(project, rid)
-            (found.append(row) if row is not None else missing.append(rid))
-        briefs = [self._brief(r) for r in found]
-        configs = [json_safe(flatten(loads(r["config"]) or {})) for r in found]
-        return compare_payload(briefs, configs, [b["summary"] for b in briefs], missing)
-
-    def report(self, project: str, run_ids: list[str]) -> dict[str, Any] | None:
-        found, missing = [], []
-        for rid in run_ids:
-            row = self._get(project, rid)
-            (found.append(row) if row is not None else missing.append(rid))
-        if not found:
-            return None
-        views = [_ReportRun(self.db, r, self._brief(r)) for r in found]
-        return {**build_report(views), "missing": missing}  # type: ignore[arg-type]
+    def _build_report(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        views = [_ReportRun(self.db, r, self._brief(r)) for r in rows]
+        return build_report(views)  # type: ignore[arg-type]

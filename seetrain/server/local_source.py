@@ -5,7 +5,8 @@ Run rows are reused until the run's database files change. A metric is read from
 (see :mod:`seetrain.storage.store`): the columns of every point, decoded with numpy, kept per metric
 and grown by the chunks written since the last request (a merge of small chunks makes the next
 request read the metric again). The cache is bounded in points, least recently used first.
-Downsampling (min/max per x bucket) happens per request on the cached columns.
+Downsampling (min/max per x bucket) happens per request on the cached columns
+(:func:`seetrain.server.datasource.series_payload`).
 """
 
 from __future__ import annotations
@@ -16,46 +17,16 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-import numpy as np
-
-from seetrain._jsonsafe import json_safe, value_flags
+from seetrain._jsonsafe import json_safe
 from seetrain.api import RunView, read_run
 from seetrain.compare_report import build_report
-from seetrain.server.datasource import (
-    DEFAULT_CONSOLE_LIMIT,
-    DEFAULT_MAX_POINTS,
-    check_metric_params,
-    compare_payload,
-    lru_get,
-    resolve_media_file,
-)
-from seetrain.server.downsample import select
+from seetrain.server.datasource import Points, SourceBase, check_name, lru_get, resolve_media_file
 from seetrain.storage.chunks import Columns, unpack
-from seetrain.storage.store import DB_NAME, connect, has_table, iter_run_dirs, key_names, load_columns, loads
+from seetrain.storage.store import DB_NAME, connect, has_table, iter_run_dirs, key_names, load_columns
 
-MEDIA_KINDS = ("image", "audio", "text", "histogram")
 _SERIES_CACHE_SIZE = 512
 _SERIES_CACHE_POINTS = 8_000_000  # ~256 MB of columns
 _REPORT_CACHE_SIZE = 16
-
-
-def check_name(value: str, what: str) -> str:
-    """Project and run ids become folder names: refuse anything that could leave the logdir."""
-    if not value or value in (".", "..") or any(c in value for c in "/\\\0"):
-        raise ValueError(f"invalid {what}: {value!r}")
-    return value
-
-
-def flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``{"opt": {"lr": 1}}`` -> ``{"opt.lr": 1}`` (lists stay values)."""
-    out: dict[str, Any] = {}
-    for key, value in config.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict) and value:
-            out.update(flatten(value, name + "."))
-        else:
-            out[name] = value
-    return out
 
 
 def _file_sig(path: str) -> tuple[int, int]:
@@ -64,12 +35,6 @@ def _file_sig(path: str) -> tuple[int, int]:
     except FileNotFoundError:
         return (0, 0)
     return (st.st_mtime_ns, st.st_size)
-
-
-def x_values(cols: Columns, axis: str, start: float) -> np.ndarray:
-    if axis == "step":
-        return cols.step.astype(np.float64)
-    return cols.ts if axis == "time" else cols.ts - start
 
 
 class _Series:
@@ -114,7 +79,7 @@ class _Series:
         return int(self.cols.step.max()) if len(self.cols) else None
 
 
-class LocalSource:
+class LocalSource(SourceBase[RunView]):
     """Serve the runs under ``logdir`` (``<logdir>/<project>/<run_id>/run.sqlite``)."""
 
     def __init__(self, logdir: str | os.PathLike[str]) -> None:
@@ -142,10 +107,18 @@ class LocalSource:
             self._rows[run_dir] = (sig, view)
         return view
 
-    def _views(self, project: str | None = None) -> list[RunView]:
+    def _runs(self, project: str | None) -> list[RunView]:
         views = [v for _, d in iter_run_dirs(self.logdir, project) if (v := self._view(d)) is not None]
         views.sort(key=lambda v: v.created_at)
         return views
+
+    def _get(self, project: str, run_id: str) -> RunView | None:
+        run_dir = self._run_dir(project, run_id)
+        return self._view(run_dir) if os.path.isdir(run_dir) else None
+
+    @staticmethod
+    def _activity(view: RunView) -> tuple[str, float, str]:
+        return view.project, view.finished_at or view.heartbeat_at or view.created_at, view.status
 
     @staticmethod
     def _brief(view: RunView) -> dict[str, Any]:
@@ -157,21 +130,13 @@ class LocalSource:
             "summary": json_safe(view.summary),
         }
 
-    def projects(self) -> list[dict[str, Any]]:
-        by_project: dict[str, list[RunView]] = {}
-        for view in self._views():
-            by_project.setdefault(view.project, []).append(view)
-        out = []
-        for name in sorted(by_project):
-            views = by_project[name]
-            last = max((v.finished_at or v.heartbeat_at or v.created_at) for v in views)
-            out.append({"name": name, "runs": len(views),
-                        "running": sum(v.status == "running" for v in views), "last_activity": last})
-        return out
+    @staticmethod
+    def _config(view: RunView) -> dict[str, Any]:
+        return view.config
 
-    def runs(self, project: str) -> list[dict[str, Any]]:
-        check_name(project, "project")
-        return [self._listed_row(v) for v in self._views(project)]
+    @staticmethod
+    def _details(view: RunView) -> dict[str, Any]:
+        return {"metadata": view.metadata, "stats": view.stats, "error": view.error}
 
     def _listed_row(self, view: RunView) -> dict[str, Any]:
         """The runs-list row of ``view``, made once per view (a view is replaced when its files
@@ -180,35 +145,18 @@ class LocalSource:
         with self._lock:
             hit = self._listed.get(view.path)
         if hit is None or hit[0] is not view:
-            hit = (view, {**self._brief(view), "config": json_safe(flatten(view.config))})
+            hit = (view, super()._listed_row(view))
             with self._lock:
                 self._listed[view.path] = hit
         return dict(hit[1])
 
-    def _get(self, project: str, run_id: str) -> RunView | None:
-        run_dir = self._run_dir(project, run_id)
-        return self._view(run_dir) if os.path.isdir(run_dir) else None
-
-    def run(self, project: str, run_id: str) -> dict[str, Any] | None:
-        view = self._get(project, run_id)
-        if view is None:
-            return None
+    @staticmethod
+    def _keys(view: RunView) -> tuple[list[str], list[tuple[str, str]]]:
         conn = connect(view.path, readonly=True)
         try:
-            keys = key_names(conn)
-            pairs = conn.execute("SELECT DISTINCT kind, key FROM media ORDER BY kind, key").fetchall()
+            return key_names(conn), conn.execute("SELECT DISTINCT kind, key FROM media ORDER BY kind, key").fetchall()
         finally:
             conn.close()
-        media_keys: dict[str, list[str]] = {}
-        event_kinds: list[str] = []
-        for kind, key in pairs:
-            if kind in MEDIA_KINDS:
-                media_keys.setdefault(kind, []).append(key)
-            elif kind not in event_kinds:
-                event_kinds.append(kind)
-        return {**self._brief(view), "config": json_safe(view.config), "metadata": json_safe(view.metadata),
-                "stats": json_safe(view.stats), "error": view.error, "keys": keys,
-                "media_keys": media_keys, "event_kinds": event_kinds}
 
     # -- metrics --------------------------------------------------------------------------
     def _series_for(self, run_dir: str, key: str) -> _Series:
@@ -222,14 +170,7 @@ class LocalSource:
                 _, old = self._series.popitem(last=False)
                 total -= old.total
 
-    def metric(self, project: str, run_id: str, key: str, x_min: float | None = None,
-               x_max: float | None = None, max_points: int = DEFAULT_MAX_POINTS,
-               after_step: int | None = None, x_axis: str = "step") -> dict[str, Any] | None:
-        check_metric_params(x_axis, max_points, x_min, x_max)
-        view = self._get(project, run_id)
-        if view is None:
-            return None
-        start = view.created_at
+    def _points(self, view: RunView, key: str) -> Points | None:
         series = self._series_for(view.dir, key)
         with series.lock:
             # Unchanged database files: nothing new to read (a finished run of a sweep is then
@@ -243,27 +184,18 @@ class LocalSource:
                 finally:
                     conn.close()
                 series.sig = sig
-            pts = series.cols
-            total = series.total
-            last_step = series.last_step
+            cols = series.cols  # refresh replaces the columns, never changes them in place
         self._trim_series_cache()
-        if after_step is not None:
-            pts = pts.take(np.flatnonzero(pts.step > after_step))
-        x = x_values(pts, x_axis, start)
-        if len(x) > 1 and not bool(np.all(x[1:] >= x[:-1])):
-            # x order; equal x keep logging order (the points are in logging order already).
-            order = np.argsort(x, kind="stable")
-            pts, x = pts.take(order), x[order]
-        sel = select(x, pts.value, max_points, x_min, x_max)
-        idx = sel.indices
-        vals = pts.value[idx]
-        out_values, flags = value_flags(vals)
-        return {"key": key, "x_axis": x_axis, "step": pts.step[idx].tolist(), "time": pts.ts[idx].tolist(),
-                "value": out_values, "flag": flags, "total": total, "in_range": sel.in_range,
-                "downsampled": sel.downsampled, "last_step": last_step, "start_time": start}
+        return Points(cols.step, cols.ts, cols.value, view.created_at)
 
     # -- media, console, events -----------------------------------------------------------
-    def _media_rows(self, view: RunView, where: str, args: list[Any]) -> list[tuple]:
+    @staticmethod
+    def _media_rows(view: RunView, kinds: list[str], key: str | None) -> list[tuple]:
+        where = f"kind IN ({', '.join('?' for _ in kinds)})"
+        args: list[Any] = list(kinds)
+        if key is not None:
+            where += " AND key = ?"
+            args.append(key)
         conn = connect(view.path, readonly=True)
         try:
             return conn.execute(
@@ -272,23 +204,6 @@ class LocalSource:
         finally:
             conn.close()
 
-    def media(self, project: str, run_id: str, kind: str | None = None,
-              key: str | None = None) -> list[dict[str, Any]]:
-        if kind is not None and kind not in MEDIA_KINDS:
-            raise ValueError(f"kind must be one of {', '.join(MEDIA_KINDS)}")
-        view = self._get(project, run_id)
-        if view is None:
-            return []
-        kinds = [kind] if kind else list(MEDIA_KINDS)
-        where = f"kind IN ({', '.join('?' for _ in kinds)})"
-        args: list[Any] = list(kinds)
-        if key is not None:
-            where += " AND key = ?"
-            args.append(key)
-        return [{"seq": seq, "key": k, "step": st, "timestamp": ts, "kind": kd, "file": p, "caption": c,
-                 "payload": json_safe(loads(pl) or {})}
-                for seq, k, st, ts, kd, p, c, pl in self._media_rows(view, where, args)]
-
     def media_file(self, project: str, run_id: str, relpath: str) -> pathlib.Path | None:
         try:
             run_dir = pathlib.Path(self._run_dir(project, run_id))
@@ -296,38 +211,12 @@ class LocalSource:
             return None
         return resolve_media_file(run_dir, relpath)
 
-    def console(self, project: str, run_id: str, after: int = 0,
-                limit: int = DEFAULT_CONSOLE_LIMIT) -> list[dict[str, Any]]:
-        if after < 0 or limit < 1:
-            raise ValueError("after must be >= 0 and limit >= 1")
-        view = self._get(project, run_id)
-        return [] if view is None else view.console(after=after, limit=limit)
-
-    def events(self, project: str, run_id: str, kind: str) -> list[dict[str, Any]]:
-        if kind in MEDIA_KINDS:
-            raise ValueError(f"{kind!r} is a media kind, not an event kind")
-        view = self._get(project, run_id)
-        if view is None:
-            return []
-        return [{"seq": seq, "key": k, "step": st, "timestamp": ts, "payload": json_safe(loads(pl) or {})}
-                for seq, k, st, ts, _kd, _p, _c, pl in self._media_rows(view, "kind = ?", [kind])]
+    @staticmethod
+    def _console(view: RunView, after: int, limit: int) -> list[dict[str, Any]]:
+        return view.console(after=after, limit=limit)
 
     # -- compare --------------------------------------------------------------------------
-    def compare(self, project: str, run_ids: list[str]) -> dict[str, Any]:
-        views, missing = [], []
-        for rid in run_ids:
-            view = self._get(project, rid)
-            (views.append(view) if view is not None else missing.append(rid))
-        return compare_payload([self._brief(v) for v in views], [json_safe(flatten(v.config)) for v in views],
-                               [json_safe(v.summary) for v in views], missing)
-
-    def report(self, project: str, run_ids: list[str]) -> dict[str, Any] | None:
-        views, missing = [], []
-        for rid in run_ids:
-            view = self._get(project, rid)
-            (views.append(view) if view is not None else missing.append(rid))
-        if not views:
-            return None
+    def _build_report(self, views: list[RunView]) -> dict[str, Any]:
         sig = tuple((v.dir, _file_sig(v.path), _file_sig(v.path + "-wal")) for v in views)
         with self._lock:
             hit = self._reports.get(sig)
@@ -337,4 +226,4 @@ class LocalSource:
                 self._reports[sig] = hit
                 while len(self._reports) > _REPORT_CACHE_SIZE:
                     self._reports.popitem(last=False)
-        return {**hit, "missing": missing}
+        return hit

@@ -20,6 +20,9 @@ import threading
 import time
 from typing import Any
 
+from seetrain.server.datasource import check_name
+from seetrain.server.jsonfile import write_json
+
 EDITS_FILE = "edits.json"
 TRASH_DIR = ".trash"
 EDITABLE = ("name", "notes", "tags", "archived")
@@ -77,10 +80,7 @@ class LocalRunEdits:
         self._cache: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
 
     def _dir(self, project: str, run_id: str) -> str:
-        for value in (project, run_id):
-            if not value or value in (".", "..") or any(c in value for c in "/\\\0"):
-                raise ValueError(f"invalid name: {value!r}")
-        return os.path.join(self.logdir, project, run_id)
+        return os.path.join(self.logdir, check_name(project, "name"), check_name(run_id, "name"))
 
     def get(self, project: str, run_id: str) -> dict[str, Any]:
         path = os.path.join(self._dir(project, run_id), EDITS_FILE)
@@ -118,12 +118,7 @@ class LocalRunEdits:
             current = dict(self.get(project, run_id))
             current.update(clean)
             current["edited_at"] = time.time()
-            tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
-            with open(tmp, "w", encoding="utf-8") as f:
-                json.dump(current, f, indent=1, sort_keys=True)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
+            write_json(path, current)
             self._cache.pop(path, None)
         return current
 

@@ -16,6 +16,9 @@ import threading
 import time
 from typing import Any, Protocol
 
+from seetrain.server.datasource import check_name
+from seetrain.server.jsonfile import write_json
+
 VIEWS_FILE = "_views.json"
 MAX_NAME = 100
 MAX_STATE_BYTES = 256 * 1024
@@ -49,9 +52,7 @@ class JsonViewStore:
         self._lock = threading.Lock()
 
     def _path(self, project: str) -> str:
-        if not project or project in (".", "..") or any(c in project for c in "/\\\0"):
-            raise ValueError(f"invalid project: {project!r}")
-        folder = os.path.join(self.logdir, project)
+        folder = os.path.join(self.logdir, check_name(project, "project"))
         if not os.path.isdir(folder):
             raise KeyError(project)
         return os.path.join(folder, VIEWS_FILE)
@@ -68,14 +69,6 @@ class JsonViewStore:
             return {"views": {}, "layout": None}
         return data
 
-    def _write(self, path: str, data: dict[str, Any]) -> None:
-        tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1, sort_keys=True)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-
     def list(self, project: str) -> list[dict[str, Any]]:
         data = self._read(self._path(project))
         return [{"name": n, **v} for n, v in sorted(data["views"].items())]
@@ -86,7 +79,7 @@ class JsonViewStore:
         with self._lock:
             data = self._read(path)
             data["views"][name] = {"state": state, "saved_at": time.time()}
-            self._write(path, data)
+            write_json(path, data)
         return {"name": name, **data["views"][name]}
 
     def delete(self, project: str, name: str) -> bool:
@@ -95,7 +88,7 @@ class JsonViewStore:
             data = self._read(path)
             if data["views"].pop(name, None) is None:
                 return False
-            self._write(path, data)
+            write_json(path, data)
         return True
 
     def layout(self, project: str) -> dict[str, Any] | None:
@@ -107,5 +100,5 @@ class JsonViewStore:
         with self._lock:
             data = self._read(path)
             data["layout"] = layout
-            self._write(path, data)
+            write_json(path, data)
         return layout
