@@ -729,6 +729,21 @@ export class Workspace {
     this.renderGroups();
   }
 
+  /** Start loading the panels on screen now, without waiting for the first frame's
+   * intersection callbacks: called right after the workspace is in the page (one layout, before
+   * the caller fills the rest of the page), so the chart requests overlap that work. */
+  loadVisibleNow() {
+    if (!this.el.isConnected) return;
+    for (const panel of this.panels.values()) {
+      if (panel.loaded || panel.loading || panel.el.hidden) continue;
+      const r = panel.el.getBoundingClientRect();
+      if (r.bottom <= 0 || r.top >= innerHeight || !r.width) continue;
+      this.observer.unobserve(panel.el);
+      this.nearObserver.unobserve(panel.el);
+      this.startLoad(panel);
+    }
+  }
+
   startLoad(panel) {
     panel.loading = true;
     this.loadingCount++;

@@ -307,7 +307,6 @@ export async function renderProject(root, { project }, query) {
   const sweep = new SweepPanels({ project, runs, settings, ids: chartRuns().map((r) => r.id) });
 
   drawHead();
-  drawBody();
   root.append(
     el("div", { class: "page-head" }, el("h1", {}, project),
       el("span", { class: "muted" }, `${runs.length} runs`), el("span", { class: "spacer" }), viewsCtl),
@@ -317,6 +316,9 @@ export async function renderProject(root, { project }, query) {
       el("div", { class: "charts-pane" }, sweep.el,
         el("h2", { class: "section-title" }, "Charts", el("span", { class: "muted" }, " · selected runs")),
         workspace.el)));
+  // The charts on screen ask for their data first; the table rows are made while it comes.
+  workspace.loadVisibleNow();
+  drawBody();
 
   // Live: the runs list is polled always (an ETag makes an unchanged list a 304): new runs appear,
   // statuses and summaries refresh; charts fetch only points after their last step.
