@@ -201,8 +201,9 @@ export class ChartPanel {
     if (this.zoom && !this.metricX) { opts.x_min = this.zoom[0]; opts.x_max = this.zoom[1]; }
     const drawn = this.runs.slice(0, MAX_LINES).map((r) => r.id);
     const wanted = this.metricX ? [...this.keys, this.metricX] : this.keys;
-    // What the series in hand were asked for: the same again needs no request.
-    const seriesFor = JSON.stringify([drawn, wanted, opts]);
+    // What the series in hand were asked for: the same again needs no request (the point count,
+    // which follows the panel's width, does not matter for that).
+    const seriesFor = JSON.stringify([drawn, wanted, { ...opts, max_points: undefined }]);
     try {
       if (this.grouped) {
         const bins = Math.max(20, Math.min(400, Math.round(width / 3)));
@@ -458,7 +459,9 @@ export class ChartPanel {
       cursor: {
         sync: { key: `seetrain-${this.metricX ? "m:" + this.metricX : axis}`, setSeries: false },
         drag: { x: true, y: false, setScale: false },
-        points: { size: 6 },
+        // a dot per line at the cursor: 100 of them say nothing the tooltip does not (and cost
+        // a DOM node each per build)
+        points: { size: 6, show: this.order.length <= RAW_BEHIND_MAX * 2 },
         focus: { prox: 12 },
         y: false,  // a horizontal line means nothing in the other panels the cursor is synced to
         bind: { dblclick: () => (e) => { e.preventDefault(); this.resetZoom(); return null; } },
