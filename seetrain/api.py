@@ -15,6 +15,7 @@ from seetrain._jsonsafe import json_safe, revive
 from seetrain._liveness import HEARTBEAT_TIMEOUT as HEARTBEAT_TIMEOUT  # re-exported (public here before)
 from seetrain._liveness import HOST as _HOST
 from seetrain._liveness import live_status
+from seetrain._run_edits import read_edits
 from seetrain._settings import resolve
 from seetrain.artifacts.reader import ArtifactsApi
 from seetrain.storage.recovery import needs_recovery, recover
@@ -50,9 +51,14 @@ class RunView:
         self._row = row
         self.id: str = row["id"]
         self.project: str = row["project"]
-        self.name: str = row["name"] or row["id"]
+        # Renames, notes, tags and archiving done in the dashboard (edits.json): the edit wins.
+        edits = read_edits(run_dir)
+        self.name: str = edits.get("name") or row["name"] or row["id"]
         self.description: str = row["description"] or ""
-        self.tags: list[str] = loads(row["tags"]) or []
+        self.tags: list[str] = edits["tags"] if "tags" in edits else (loads(row["tags"]) or [])
+        self.notes: str = edits.get("notes", "")
+        self.archived: bool = edits.get("archived", False)
+        self.edited_at: float | None = edits.get("edited_at")
         self.group: str | None = row["group_name"]
         self.created_at: float = row["created_at"]
         self.finished_at: float | None = row["finished_at"]
@@ -213,7 +219,7 @@ class RunView:
             "tags": self.tags, "group": self.group, "status": self.status, "created_at": self.created_at,
             "finished_at": self.finished_at, "duration": self.duration, "framework": self.framework,
             "config": self.config, "summary": json_safe(self.summary), "metadata": self.metadata,
-            "stats": self.stats, "error": self.error,
+            "stats": self.stats, "error": self.error, "notes": self.notes, "archived": self.archived,
         }
 
     def __repr__(self) -> str:

@@ -14,18 +14,16 @@ a process still writing never loses its folder.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
 from typing import Any
 
+from seetrain._run_edits import EDITABLE, EDITS_FILE, read_edits
 from seetrain.server.datasource import check_name
 from seetrain.server.jsonfile import write_json
 
-EDITS_FILE = "edits.json"
 TRASH_DIR = ".trash"
-EDITABLE = ("name", "notes", "tags", "archived")
 MAX_TEXT = 10_000
 
 
@@ -93,12 +91,7 @@ class LocalRunEdits:
             hit = self._cache.get(path)
         if hit is not None and hit[0] == sig:
             return hit[1]
-        try:
-            with open(path, encoding="utf-8") as f:
-                data = json.load(f)
-            data = data if isinstance(data, dict) else {}
-        except (OSError, ValueError):
-            data = {}
+        data = read_edits(os.path.dirname(path))
         with self._lock:
             self._cache[path] = (sig, data)
         return data

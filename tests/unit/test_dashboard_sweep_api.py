@@ -8,9 +8,11 @@ import gzip
 import io
 import math
 import os
+import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -232,7 +234,12 @@ def test_run_edits_win_and_delete_moves_to_trash(tmp_path: Path) -> None:
     assert c.get(f"/api/v1/runs/m/{run.id}").json()["name"] == "renamed"
     again = c.patch(f"/api/v1/runs/m/{run.id}", json={"notes": "second edit"})  # merged over the first
     assert (again.json()["name"], again.json()["notes"], again.json()["tags"]) == ("renamed", "second edit", ["b", "c"])
-    assert seetrain.Api(tmp_path).run(f"m/{run.id}").name == "orig"  # the store's own row is untouched
+    # seetrain.Api reads the edits too (the edit wins); the store's own row is untouched
+    view = seetrain.Api(tmp_path).run(f"m/{run.id}")
+    assert (view.name, view.notes, view.tags, view.archived) == ("renamed", "second edit", ["b", "c"], True)
+    assert view.to_dict()["notes"] == "second edit" and view.edited_at is not None
+    with closing(sqlite3.connect(Path(view.path))) as db:
+        assert db.execute("SELECT name, tags FROM run").fetchone() == ("orig", '["a"]')
     assert c.patch(f"/api/v1/runs/m/{run.id}", json={"status": "finished"}).status_code == 400
     assert c.patch(f"/api/v1/runs/m/{run.id}", json={"name": ""}).status_code == 400
     assert c.delete(f"/api/v1/runs/m/{run.id}", params={"confirm": "nope"}).status_code == 400
