@@ -1,4 +1,4 @@
-"""Helpers shared by the OpenAI, ZhipuAI and Anthropic autolog tests (not fixtures)."""
+"""Helpers shared by the LLM autolog tests (their fixtures are in tests/integrations/conftest.py)."""
 
 from __future__ import annotations
 
@@ -46,6 +46,12 @@ def run_view(logdir: Path, name: str | None = None) -> Any:
         runs = [run for run in runs if run.name == name]
     assert len(runs) == 1, [run.name for run in runs]
     return runs[0]
+
+
+def finished_view(autolog: Any, logdir: Path) -> Any:
+    """Disable ``autolog`` (finishing its run) and read the run back."""
+    autolog.disable()
+    return run_view(logdir)
 
 
 def calls(view: Any) -> list[dict[str, Any]]:
