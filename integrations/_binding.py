@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from seetrain import DisabledRun
 
 if TYPE_CHECKING:
+    from typing_extensions import Self
+
     from integrations._base import Integration
 
 log = logging.getLogger("seetrain")
@@ -122,3 +125,63 @@ def current_run_integration(cls: type[Integration]) -> Integration | None:
     integration = cls.start(run=run)
     integration.ephemeral = True
     return integration
+
+
+class NativeRunHolder:
+    """The part of a native callback or tracker (the CatBoost, LightGBM and XGBoost callbacks,
+    ``SeeTrainSklearn``) that holds its run: the ``seetrain.init`` arguments it was built with
+    become a :class:`LazyIntegration` of ``integration_class`` (``integration=`` binds it to a hub
+    integration instead), :attr:`integration` creates the run on first use, and ``with holder:``
+    finishes it at the end of the block ("failed" when the block raised)."""
+
+    integration_class: ClassVar[type[Integration]]
+    finish: Callable[..., None]  # each holder's own: ``finish(status=...)`` at least
+    _lazy: LazyIntegration
+
+    def _hold(self, integration: Integration | None, **init_kwargs: Any) -> None:
+        self._lazy = LazyIntegration(self.integration_class, init_kwargs, integration)
+        self._last_step = 0  # the step of the last record, where end-of-training records go
+        self._done = False
+
+    @property
+    def integration(self) -> Integration:
+        return self._lazy.get()
+
+    def _finish_with(self, model: Any, status: str) -> None:
+        """Record what the fitted ``model`` says at the end (``_log_end``, guarded) into a run that
+        exists, then finish it if this object created it; only the first call does anything."""
+        if self._done:
+            return
+        self._done = True
+        current = self._lazy.created
+        if current is not None and model is not None:
+            current.guard(self._log_end, current, model)
+        self._lazy.finish(status)
+
+    def _log_end(self, integration: Integration, model: Any) -> None:
+        """Subclasses that call :meth:`_finish_with` record the fitted model here."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        self.finish(status="finished" if exc_type is None else "failed")
+
+
+def call_with_callback(call: Callable[[list[Any] | None], Any], callbacks: Any, cls: type[Any],
+                       finish_with: Callable[[Any], Any]) -> Any:
+    """``seetrain.autolog()``'s wrapper of a training call that takes ``callbacks``: unless one of
+    ``cls`` is among them already (``call(None)`` then calls unchanged), ``call`` gets them with a
+    ``cls`` callback added, bound to the current run; the added callback is finished with
+    ``finish_with(result)`` (the fitted model), or as failed when the call raises."""
+    callbacks = list(callbacks or [])
+    if any(isinstance(cb, cls) for cb in callbacks):
+        return call(None)
+    added = cls(integration=current_run_integration(cls.integration_class))
+    try:
+        result = call([*callbacks, added])
+    except BaseException:
+        added.finish(status="failed")
+        raise
+    added.finish(finish_with(result))
+    return result
