@@ -168,6 +168,21 @@ class NativeRunHolder:
         self.finish(status="finished" if exc_type is None else "failed")
 
 
+class BoostingCallback(NativeRunHolder):
+    """The constructor the gradient-boosting callbacks (CatBoost, LightGBM, XGBoost) share:
+    ``project``, ``experiment_name``, ``description``, ``config``, ``tags``, ``logdir``, ``mode`` ...
+    go to ``seetrain.init``; ``integration=`` binds to a hub integration;
+    ``log_feature_importance=False`` skips the feature importance at the end."""
+
+    def __init__(self, project: str | None = None, experiment_name: str | None = None,
+                 description: str | None = None, config: Any = None, tags: list[str] | None = None,
+                 log_feature_importance: bool = True, integration: Integration | None = None,
+                 **init_kwargs: Any) -> None:
+        self.log_feature_importance = log_feature_importance
+        self._hold(integration, project=project, experiment_name=experiment_name, description=description,
+                   config=config, tags=tags, **init_kwargs)
+
+
 def call_with_callback(call: Callable[[list[Any] | None], Any], callbacks: Any, cls: type[Any],
                        finish_with: Callable[[Any], Any]) -> Any:
     """``seetrain.autolog()``'s wrapper of a training call that takes ``callbacks``: unless one of

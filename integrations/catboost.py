@@ -24,7 +24,7 @@ from typing import Any
 import catboost
 
 from integrations._base import Integration
-from integrations._binding import NativeRunHolder, call_with_callback
+from integrations._binding import BoostingCallback, call_with_callback
 from integrations._patching import Target
 
 __all__ = ["CatBoostIntegration", "SeeTrainCallback", "autolog_targets"]
@@ -42,21 +42,13 @@ class CatBoostIntegration(Integration):
         return SeeTrainCallback(integration=self, **kwargs)
 
 
-class SeeTrainCallback(NativeRunHolder):
+class SeeTrainCallback(BoostingCallback):
     """Records a CatBoost training into a SeeTrain run (``after_iteration`` is CatBoost's callback
     interface; it always lets training continue). CatBoost has no "training ended" callback: the
     run (when this callback created it) is finished by :meth:`finish`, the end of the ``with``
     block, or at exit; ``seetrain.autolog()`` calls ``finish(model)`` itself."""
 
     integration_class = CatBoostIntegration
-
-    def __init__(self, project: str | None = None, experiment_name: str | None = None,
-                 description: str | None = None, config: Any = None, tags: list[str] | None = None,
-                 log_feature_importance: bool = True, integration: Integration | None = None,
-                 **init_kwargs: Any) -> None:
-        self.log_feature_importance = log_feature_importance
-        self._hold(integration, project=project, experiment_name=experiment_name, description=description,
-                   config=config, tags=tags, **init_kwargs)
 
     def after_iteration(self, info: Any) -> bool:
         integration = self._lazy.get()

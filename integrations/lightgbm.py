@@ -22,7 +22,7 @@ from typing import Any
 import lightgbm as lgb
 
 from integrations._base import Integration
-from integrations._binding import NativeRunHolder, call_with_callback
+from integrations._binding import BoostingCallback, call_with_callback
 from integrations._patching import Target
 
 __all__ = ["LightGBMIntegration", "SeeTrainCallback", "autolog_targets"]
@@ -41,7 +41,7 @@ class LightGBMIntegration(Integration):
 _SIMPLE = (int, float, str, bool, type(None))
 
 
-class SeeTrainCallback(NativeRunHolder):
+class SeeTrainCallback(BoostingCallback):
     """Records a LightGBM training into a SeeTrain run.
 
     A LightGBM callback is a callable taking the ``CallbackEnv``; ``order = 25`` runs it after
@@ -54,15 +54,7 @@ class SeeTrainCallback(NativeRunHolder):
     order = 25
     before_iteration = False
     integration_class = LightGBMIntegration
-
-    def __init__(self, project: str | None = None, experiment_name: str | None = None,
-                 description: str | None = None, config: Any = None, tags: list[str] | None = None,
-                 log_feature_importance: bool = True, integration: Integration | None = None,
-                 **init_kwargs: Any) -> None:
-        self.log_feature_importance = log_feature_importance
-        self._hold(integration, project=project, experiment_name=experiment_name, description=description,
-                   config=config, tags=tags, **init_kwargs)
-        self._configured = False
+    _configured = False  # the params go to the config at the first iteration
 
     def __call__(self, env: Any) -> None:
         integration = self._lazy.get()

@@ -24,7 +24,7 @@ from typing import Any
 import xgboost as xgb
 
 from integrations._base import Integration
-from integrations._binding import NativeRunHolder, current_run_integration
+from integrations._binding import BoostingCallback, current_run_integration
 from integrations._patching import Target
 
 __all__ = ["SeeTrainCallback", "XGBoostIntegration", "autolog_targets"]
@@ -65,7 +65,7 @@ def _typed(value: Any) -> Any:
     return value
 
 
-class SeeTrainCallback(NativeRunHolder, xgb.callback.TrainingCallback):
+class SeeTrainCallback(BoostingCallback, xgb.callback.TrainingCallback):
     """Records an XGBoost training into a SeeTrain run.
 
     ``project``, ``experiment_name``, ``description``, ``config``, ``tags``, ``logdir``, ``mode``
@@ -75,15 +75,6 @@ class SeeTrainCallback(NativeRunHolder, xgb.callback.TrainingCallback):
     """
 
     integration_class = XGBoostIntegration
-
-    def __init__(self, project: str | None = None, experiment_name: str | None = None,
-                 description: str | None = None, config: Any = None, tags: list[str] | None = None,
-                 log_feature_importance: bool = True, integration: Integration | None = None,
-                 **init_kwargs: Any) -> None:
-        super().__init__()
-        self.log_feature_importance = log_feature_importance
-        self._hold(integration, project=project, experiment_name=experiment_name, description=description,
-                   config=config, tags=tags, **init_kwargs)
 
     def before_training(self, model: Any) -> Any:
         integration = self._lazy.get()
