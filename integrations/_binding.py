@@ -10,8 +10,9 @@ using it afterwards, e.g. ``trainer.test()`` after ``trainer.fit()``.
 from __future__ import annotations
 
 import logging
+import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from seetrain import DisabledRun
@@ -200,3 +201,61 @@ def call_with_callback(call: Callable[[list[Any] | None], Any], callbacks: Any, 
         raise
     added.finish(finish_with(result))
     return result
+
+
+class FitCallback:
+    """What the Keras and Paddle ``fit`` callbacks share. One step axis: the training batches seen
+    so far, across epochs and ``fit`` calls (a reopened run continues after the steps it has). The
+    run is created when ``fit`` starts (``_record_setup`` records the setup then) and finished when
+    it ends if this callback created it; ``integration=`` binds to a hub integration instead."""
+
+    integration_class: ClassVar[type[Integration]]
+
+    def _hold_fit(self, integration: Integration | None, log_every_n_batches: int,
+                  logdir: str | os.PathLike[str] | None, log_all_ranks: bool, **init_kwargs: Any) -> None:
+        init_kwargs.update(log_all_ranks=log_all_ranks or None, logdir=os.fspath(logdir) if logdir is not None else None)
+        self._lazy = LazyIntegration(self.integration_class, init_kwargs, integration)
+        self.log_every_n_batches = max(0, int(log_every_n_batches))
+        self._step = 0            # training batches seen, across epochs and fit() calls
+        self._in_fit = False
+
+    @property
+    def integration(self) -> Integration | None:
+        """The run's Integration once ``fit`` (or ``evaluate``) started (None before)."""
+        return self._lazy.created
+
+    def _rank_zero(self) -> bool:
+        """The framework's own view of "this process records" (see ``LazyIntegration.get``)."""
+        return True
+
+    def _recording(self) -> Integration | None:
+        """The integration, created now if needed; None where nothing is recorded (other ranks)."""
+        integration = self._lazy.get(rank_zero=self._rank_zero())
+        if not integration.enabled:
+            return None
+        if self._step == 0:
+            self._step = integration.run.step  # a reopened run continues after the steps it has
+        return integration
+
+    def _batch(self, has_values: bool = True) -> tuple[int, Integration] | None:
+        """Count one training batch; its step and the integration when this batch is logged."""
+        step = self._step
+        self._step += 1
+        n = self.log_every_n_batches
+        if not n or not has_values or step % n:
+            return None
+        integration = self._recording()
+        return None if integration is None else (step, integration)
+
+    def on_train_begin(self, logs: Mapping[str, Any] | None = None) -> None:
+        self._in_fit = True
+        integration = self._recording()
+        if integration is not None:
+            integration.guard(self._record_setup, integration)
+
+    def _record_setup(self, integration: Integration) -> None:
+        """Subclasses record the model, optimizer and fit parameters here."""
+
+    def on_train_end(self, logs: Mapping[str, Any] | None = None) -> None:
+        self._in_fit = False
+        self._lazy.finish("finished")
