@@ -128,6 +128,17 @@ def current_run_integration(cls: type[Integration]) -> Integration | None:
     return integration
 
 
+def update_run_config(section: str, values: dict[str, Any], run: Any, caller: str) -> None:
+    """``values`` under ``section`` in ``run``'s config (default: the current run), for the
+    ``log_*`` functions users call next to their training code (``caller`` names it)."""
+    import seetrain
+
+    target = run if run is not None else seetrain.get_run()
+    if target is None:
+        raise seetrain.NotInitializedError(f"call seetrain.init() before {caller}(), or pass run=")
+    target.update_config({section: values})
+
+
 class NativeRunHolder:
     """The part of a native callback or tracker (the CatBoost, LightGBM and XGBoost callbacks,
     ``SeeTrainSklearn``) that holds its run: the ``seetrain.init`` arguments it was built with
