@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,18 @@ def assert_restored(before: dict[tuple[Any, str], Any]) -> None:
         assert vars(owner).get(attribute) is original, f"{owner.__name__}.{attribute} not restored"
         if not isinstance(original, (classmethod, staticmethod)):  # those bind anew on each access
             assert getattr(owner, attribute) is original
+
+
+def read_then_drop(open_stream: Callable[[], Any], chunks: int) -> None:
+    """Open a stream, read ``chunks`` chunks, break off and drop it, the way a user's loop that
+    breaks early and forgets the stream does: this function holds its only reference, so the
+    stream is gone (and recorded as abandoned) when it returns."""
+    stream = open_stream()
+    for index, _ in enumerate(stream):
+        if index == chunks - 1:
+            break
+    del stream
+    gc.collect()
 
 
 def run_view(logdir: Path, name: str | None = None) -> Any:

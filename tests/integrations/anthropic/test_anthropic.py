@@ -5,7 +5,6 @@ through ``seetrain.Api``: ``messages.create`` (plain and ``stream=True``) and th
 from __future__ import annotations
 
 import asyncio
-import gc
 import threading
 from typing import Any
 
@@ -92,12 +91,7 @@ def test_create_stream_true_consumed_broken_and_closed(autolog: Any, client: Any
     assert isinstance(stream, anthropic.Stream)
     events = list(stream)
     assert events[0].type == "message_start" and events[-1].type == "message_stop"
-    broken = client.messages.create(**message("a b c d", stream=True))
-    for index, _ in enumerate(broken):
-        if index == 3:
-            break
-    del broken
-    gc.collect()
+    llm.read_then_drop(lambda: client.messages.create(**message("a b c d", stream=True)), 4)
     closed = client.messages.create(**message("x y", stream=True))
     next(closed)
     closed.close()

@@ -5,7 +5,6 @@ most thoroughly here; the ZhipuAI and Anthropic tests cover what differs."""
 from __future__ import annotations
 
 import asyncio
-import gc
 import inspect
 import threading
 from typing import Any
@@ -145,12 +144,7 @@ def test_stream_fully_consumed(autolog: Any, client: Any, logdir: Any) -> None:
 
 
 def test_stream_broken_off_early_is_recorded_when_dropped(autolog: Any, client: Any, logdir: Any) -> None:
-    stream = client.chat.completions.create(**chat("a b c d e", stream=True))
-    for index, _ in enumerate(stream):
-        if index == 2:
-            break
-    del stream
-    gc.collect()
+    llm.read_then_drop(lambda: client.chat.completions.create(**chat("a b c d e", stream=True)), 3)
     (record,) = llm.calls(llm.finished_view(autolog, logdir))
     assert (record["stream_end"], record["output_text"], record["finish_reason"]) == ("abandoned", "echo: a", None)
 
