@@ -1,4 +1,4 @@
-"""What the LLM-client autologs (OpenAI, ZhipuAI, Anthropic) share.
+"""What the LLM-client autologs (OpenAI, ZhipuAI, Anthropic, Ollama, Google GenAI, Cohere, DashScope, Mistral) share.
 
 - ``PROVIDERS``: the table of patch targets per client library. Methods of the client
   *classes* are wrapped (with ``wrapt``), so clients created before or after enabling are
@@ -11,7 +11,8 @@
 - ``suppress_autolog()``: a context flag (``contextvars``) under which the wrappers call
   straight through. SeeTrain's own HTTP calls, and calls nested inside a recorded call, run
   under it, so nothing is recorded twice.
-- ``LLMAutolog``: the Integration base of the three adapters; keeps running totals per run.
+- ``LLMAutolog``: the Integration base of the adapters (``class XAutolog(LLMAutolog, provider="x")``);
+  keeps running totals per run.
 
 Everything on the recording side is guarded: a failure inside SeeTrain is counted in
 ``get_stats()`` and logged once, and the user's call goes on as if SeeTrain were absent.
@@ -69,150 +70,100 @@ class PatchTarget:
     why: str           # why this patch exists (shown in debug logs and the run metadata)
 
 
+# What a client's stream=True hands back when it has no stream class of its own.
+_GENERATORS, _ASYNC_GENERATORS = ("types:GeneratorType",), ("types:AsyncGeneratorType",)
+
+
 @dataclass(frozen=True)
 class Provider:
     name: str
-    resolver: str                      # module with resolve_request/response/error, StreamAccumulator
     targets: tuple[PatchTarget, ...]
-    sync_streams: tuple[str, ...]      # "module:Class" of the client's stream objects
-    async_streams: tuple[str, ...] = ()
+    sync_streams: tuple[str, ...] = _GENERATORS        # "module:Class" of the client's stream objects
+    async_streams: tuple[str, ...] = _ASYNC_GENERATORS
+
+    @property
+    def resolver(self) -> str:
+        """The module with resolve_request/response/error and StreamAccumulator."""
+        return f"resolvers.{self.name}"
+
+
+def _pair(module: str, path: str, async_path: str, operation: str, why: str,
+          async_why: str = "the same, async", kinds: tuple[str, str] = (SYNC, ASYNC)) -> tuple[PatchTarget, ...]:
+    """A sync method and its asyncio twin, recorded under one operation."""
+    return (PatchTarget(module, path, kinds[0], operation, why),
+            PatchTarget(module, async_path, kinds[1], operation, async_why))
+
+
+def _providers(*providers: Provider) -> dict[str, Provider]:
+    return {p.name: p for p in providers}
 
 
 _OPENAI_CHAT = "openai.resources.chat.completions"
 _OPENAI_RESPONSES = "openai.resources.responses.responses"
 _ANTHROPIC_MESSAGES = "anthropic.resources.messages"
-
 _MISTRAL_CHAT = "mistralai.client.chat"
+_GENAI_MODELS = "google.genai.models"
+_FOR_ASYNC_OPENAI = "the same for AsyncOpenAI"
+_BYPASSES_CREATE = "structured outputs post directly, bypassing create"
 
-PROVIDERS: dict[str, Provider] = {
-    "openai": Provider(
-        name="openai",
-        resolver="resolvers.openai",
-        targets=(
-            PatchTarget(_OPENAI_CHAT, "Completions.create", SYNC, "chat.completions.create",
-                        "every sync chat completion, streamed or not; chat.completions.stream() "
-                        "and with_raw_response call it too"),
-            PatchTarget(_OPENAI_CHAT, "AsyncCompletions.create", ASYNC, "chat.completions.create",
-                        "the same for AsyncOpenAI"),
-            PatchTarget(_OPENAI_CHAT, "Completions.parse", SYNC, "chat.completions.parse",
-                        "structured outputs post directly, bypassing create"),
-            PatchTarget(_OPENAI_CHAT, "AsyncCompletions.parse", ASYNC, "chat.completions.parse",
-                        "the same for AsyncOpenAI"),
-            PatchTarget(_OPENAI_RESPONSES, "Responses.create", SYNC, "responses.create",
-                        "the Responses API, streamed or not; responses.stream() calls it too"),
-            PatchTarget(_OPENAI_RESPONSES, "AsyncResponses.create", ASYNC, "responses.create",
-                        "the same for AsyncOpenAI"),
-            PatchTarget(_OPENAI_RESPONSES, "Responses.parse", SYNC, "responses.parse",
-                        "structured outputs post directly, bypassing create"),
-            PatchTarget(_OPENAI_RESPONSES, "AsyncResponses.parse", ASYNC, "responses.parse",
-                        "the same for AsyncOpenAI"),
-            PatchTarget("openai.resources.embeddings", "Embeddings.create", SYNC, "embeddings.create",
-                        "embeddings: inputs, model, token usage, count x dimensions"),
-            PatchTarget("openai.resources.embeddings", "AsyncEmbeddings.create", ASYNC, "embeddings.create",
-                        "the same for AsyncOpenAI"),
-        ),
-        sync_streams=("openai:Stream",),
-        async_streams=("openai:AsyncStream",),
-    ),
-    "zhipuai": Provider(
-        name="zhipuai",
-        resolver="resolvers.zhipuai",
-        targets=(
-            PatchTarget("zhipuai.api_resource.chat.completions", "Completions.create", SYNC,
-                        "chat.completions.create",
-                        "ZhipuAI().chat.completions.create, streamed or not (the SDK has no asyncio client)"),
-        ),
-        sync_streams=("zhipuai.core._sse_client:StreamResponse",),
-    ),
-    "anthropic": Provider(
-        name="anthropic",
-        resolver="resolvers.anthropic",
-        targets=(
-            PatchTarget(_ANTHROPIC_MESSAGES, "Messages.create", SYNC, "messages.create",
-                        "every sync messages.create, streamed (stream=True) or not"),
-            PatchTarget(_ANTHROPIC_MESSAGES, "AsyncMessages.create", ASYNC, "messages.create",
-                        "the same for AsyncAnthropic"),
-            PatchTarget(_ANTHROPIC_MESSAGES, "Messages.stream", STREAM_MANAGER, "messages.stream",
-                        "messages.stream() posts by itself when its manager is entered, bypassing create"),
-            PatchTarget(_ANTHROPIC_MESSAGES, "AsyncMessages.stream", ASYNC_STREAM_MANAGER, "messages.stream",
-                        "the same for AsyncAnthropic"),
-        ),
-        sync_streams=("anthropic:Stream",),
-        async_streams=("anthropic:AsyncStream",),
-    ),
-    "ollama": Provider(
-        name="ollama",
-        resolver="resolvers.ollama",
-        targets=(
-            PatchTarget("ollama._client", "Client.chat", SYNC, "chat",
-                        "every Client().chat and module-level ollama.chat (its default client), streamed or not"),
-            PatchTarget("ollama._client", "AsyncClient.chat", ASYNC, "chat", "the same for AsyncClient"),
-        ),
-        # stream=True hands back a generator (an async generator from AsyncClient).
-        sync_streams=("types:GeneratorType",),
-        async_streams=("types:AsyncGeneratorType",),
-    ),
-    "google_genai": Provider(
-        name="google_genai",
-        resolver="resolvers.google_genai",
-        targets=(
-            PatchTarget("google.genai.models", "Models.generate_content", SYNC, "models.generate_content",
-                        "client.models.generate_content (one record even when automatic function calling "
-                        "makes several requests inside it)"),
-            PatchTarget("google.genai.models", "Models.generate_content_stream", SYNC,
-                        "models.generate_content_stream", "the streamed variant (a generator)"),
-            PatchTarget("google.genai.models", "AsyncModels.generate_content", ASYNC, "models.generate_content",
-                        "client.aio.models.generate_content"),
-            PatchTarget("google.genai.models", "AsyncModels.generate_content_stream", ASYNC,
-                        "models.generate_content_stream", "client.aio ... (an async generator)"),
-        ),
-        sync_streams=("types:GeneratorType",),
-        async_streams=("types:AsyncGeneratorType",),
-    ),
-    "cohere": Provider(
-        name="cohere",
-        resolver="resolvers.cohere",
-        targets=(
-            PatchTarget("cohere.v2.client", "V2Client.chat", SYNC, "chat", "ClientV2().chat (tools included)"),
-            PatchTarget("cohere.v2.client", "V2Client.chat_stream", SYNC, "chat_stream",
-                        "ClientV2().chat_stream: a generator of typed events"),
-            PatchTarget("cohere.v2.client", "AsyncV2Client.chat", ASYNC, "chat", "AsyncClientV2().chat"),
-            PatchTarget("cohere.v2.client", "AsyncV2Client.chat_stream", SYNC, "chat_stream",
-                        "AsyncClientV2().chat_stream: an async generator, returned without awaiting"),
-        ),
-        sync_streams=("types:GeneratorType",),
-        async_streams=("types:AsyncGeneratorType",),
-    ),
-    "dashscope": Provider(
-        name="dashscope",
-        resolver="resolvers.dashscope",
-        targets=(
-            PatchTarget("dashscope.aigc.generation", "Generation.call", SYNC, "Generation.call",
-                        "dashscope.Generation.call (a classmethod), streamed or not; API errors are "
-                        "returned as responses, not raised, and recorded as errors"),
-            PatchTarget("dashscope.aigc.generation", "AioGeneration.call", ASYNC, "Generation.call",
-                        "the asyncio variant"),
-        ),
-        sync_streams=("types:GeneratorType",),
-        async_streams=("types:AsyncGeneratorType",),
-    ),
-    "mistral": Provider(
-        name="mistral",
-        resolver="resolvers.mistral",
-        targets=(
-            PatchTarget(_MISTRAL_CHAT, "Chat.complete", SYNC, "chat.complete",
-                        "every sync chat completion (tools included)"),
-            PatchTarget(_MISTRAL_CHAT, "Chat.complete_async", ASYNC, "chat.complete",
-                        "the same, async"),
-            PatchTarget(_MISTRAL_CHAT, "Chat.stream", SYNC, "chat.stream",
-                        "chat.stream() posts by itself (no stream=True keyword) and returns an EventStream"),
-            PatchTarget(_MISTRAL_CHAT, "Chat.stream_async", ASYNC, "chat.stream",
-                        "the same, async (an EventStreamAsync)"),
-        ),
-        sync_streams=("mistralai.client.utils.eventstreaming:EventStream",),
-        async_streams=("mistralai.client.utils.eventstreaming:EventStreamAsync",),
-    ),
-}
+PROVIDERS: dict[str, Provider] = _providers(
+    Provider("openai", (
+        *_pair(_OPENAI_CHAT, "Completions.create", "AsyncCompletions.create", "chat.completions.create",
+               "every sync chat completion, streamed or not; chat.completions.stream() "
+               "and with_raw_response call it too", _FOR_ASYNC_OPENAI),
+        *_pair(_OPENAI_CHAT, "Completions.parse", "AsyncCompletions.parse", "chat.completions.parse",
+               _BYPASSES_CREATE, _FOR_ASYNC_OPENAI),
+        *_pair(_OPENAI_RESPONSES, "Responses.create", "AsyncResponses.create", "responses.create",
+               "the Responses API, streamed or not; responses.stream() calls it too", _FOR_ASYNC_OPENAI),
+        *_pair(_OPENAI_RESPONSES, "Responses.parse", "AsyncResponses.parse", "responses.parse",
+               _BYPASSES_CREATE, _FOR_ASYNC_OPENAI),
+        *_pair("openai.resources.embeddings", "Embeddings.create", "AsyncEmbeddings.create", "embeddings.create",
+               "embeddings: inputs, model, token usage, count x dimensions", _FOR_ASYNC_OPENAI),
+    ), ("openai:Stream",), ("openai:AsyncStream",)),
+    Provider("zhipuai", (
+        PatchTarget("zhipuai.api_resource.chat.completions", "Completions.create", SYNC, "chat.completions.create",
+                    "ZhipuAI().chat.completions.create, streamed or not (the SDK has no asyncio client)"),
+    ), ("zhipuai.core._sse_client:StreamResponse",), ()),
+    Provider("anthropic", (
+        *_pair(_ANTHROPIC_MESSAGES, "Messages.create", "AsyncMessages.create", "messages.create",
+               "every sync messages.create, streamed (stream=True) or not", "the same for AsyncAnthropic"),
+        *_pair(_ANTHROPIC_MESSAGES, "Messages.stream", "AsyncMessages.stream", "messages.stream",
+               "messages.stream() posts by itself when its manager is entered, bypassing create",
+               "the same for AsyncAnthropic", kinds=(STREAM_MANAGER, ASYNC_STREAM_MANAGER)),
+    ), ("anthropic:Stream",), ("anthropic:AsyncStream",)),
+    # stream=True hands back a generator (an async generator from AsyncClient).
+    Provider("ollama", _pair("ollama._client", "Client.chat", "AsyncClient.chat", "chat",
+                             "every Client().chat and module-level ollama.chat (its default client), "
+                             "streamed or not", "the same for AsyncClient")),
+    Provider("google_genai", (
+        *_pair(_GENAI_MODELS, "Models.generate_content", "AsyncModels.generate_content", "models.generate_content",
+               "client.models.generate_content (one record even when automatic function calling "
+               "makes several requests inside it)", "client.aio.models.generate_content"),
+        *_pair(_GENAI_MODELS, "Models.generate_content_stream", "AsyncModels.generate_content_stream",
+               "models.generate_content_stream", "the streamed variant (a generator)",
+               "client.aio ... (an async generator)"),
+    )),
+    Provider("cohere", (
+        *_pair("cohere.v2.client", "V2Client.chat", "AsyncV2Client.chat", "chat",
+               "ClientV2().chat (tools included)", "AsyncClientV2().chat"),
+        # The async chat_stream is a plain method returning an async generator: wrapped as SYNC.
+        *_pair("cohere.v2.client", "V2Client.chat_stream", "AsyncV2Client.chat_stream", "chat_stream",
+               "ClientV2().chat_stream: a generator of typed events",
+               "AsyncClientV2().chat_stream: an async generator, returned without awaiting", kinds=(SYNC, SYNC)),
+    )),
+    Provider("dashscope", _pair("dashscope.aigc.generation", "Generation.call", "AioGeneration.call",
+                                "Generation.call", "dashscope.Generation.call (a classmethod), streamed or not; "
+                                "API errors are returned as responses, not raised, and recorded as errors",
+                                "the asyncio variant")),
+    Provider("mistral", (
+        *_pair(_MISTRAL_CHAT, "Chat.complete", "Chat.complete_async", "chat.complete",
+               "every sync chat completion (tools included)"),
+        *_pair(_MISTRAL_CHAT, "Chat.stream", "Chat.stream_async", "chat.stream",
+               "chat.stream() posts by itself (no stream=True keyword) and returns an EventStream",
+               "the same, async (an EventStreamAsync)"),
+    ), ("mistralai.client.utils.eventstreaming:EventStream",),
+        ("mistralai.client.utils.eventstreaming:EventStreamAsync",)),
+)
 
 # ---------------------------------------------------------------- the context flag
 
@@ -243,7 +194,7 @@ class _Call:
     """The state of one call from request to record. Every method swallows (and counts) its
     own failures: this object runs on the user's call path."""
 
-    __slots__ = ("patch", "sinks", "request", "started", "t0", "first", "acc", "_once")
+    __slots__ = ("patch", "sinks", "request", "started", "t0", "first", "acc", "_once", "_token")
 
     def __init__(self, patch: _Patch, sinks: tuple[LLMAutolog, ...], operation: str,
                  kwargs: Mapping[str, Any]) -> None:
@@ -267,6 +218,18 @@ class _Call:
 
     def _degraded(self, exc: BaseException) -> None:
         _degraded(self.sinks, exc)
+
+    # ---- ``with call:`` around the client's own call -----------------------------------------
+    def __enter__(self) -> None:
+        # A patched method the client calls inside this one is part of this call: not recorded.
+        self._token = _SUPPRESSED.set(True)
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        try:
+            if exc is not None:
+                self.failed(exc)  # the client's exception then goes on to the user unchanged
+        finally:
+            _SUPPRESSED.reset(self._token)
 
     # ---- outcomes ---------------------------------------------------------------------
     def returned(self, result: Any) -> Any:
@@ -344,14 +307,8 @@ def _call_sync(patch: _Patch, operation: str, call_kwargs: Mapping[str, Any],
     call = _Call.begin(patch, sinks, operation, call_kwargs)
     if call is None:
         return fn(*args, **kwargs)
-    token = _SUPPRESSED.set(True)  # a patched method the client calls inside this one is this call
-    try:
+    with call:
         result = fn(*args, **kwargs)
-    except BaseException as exc:
-        call.failed(exc)
-        raise
-    finally:
-        _SUPPRESSED.reset(token)
     return call.returned(result)
 
 
@@ -360,14 +317,8 @@ async def _call_async(patch: _Patch, sinks: tuple[LLMAutolog, ...], operation: s
     call = _Call.begin(patch, sinks, operation, call_kwargs)
     if call is None:
         return await make_awaitable()
-    token = _SUPPRESSED.set(True)
-    try:
+    with call:
         result = await make_awaitable()
-    except BaseException as exc:
-        call.failed(exc)
-        raise
-    finally:
-        _SUPPRESSED.reset(token)
     return call.returned(result)
 
 
@@ -560,6 +511,14 @@ class LLMAutolog(Integration):
 
     mode = "autolog"
     provider: ClassVar[Provider]
+
+    def __init_subclass__(cls, provider: str | None = None, **kwargs: Any) -> None:
+        """``class OpenAIAutolog(LLMAutolog, provider="openai")``: the adapter's name and its row
+        of ``PROVIDERS``, so an adapter module holds its docs and nothing else."""
+        super().__init_subclass__(**kwargs)
+        if provider is not None:
+            cls.name = provider
+            cls.provider = PROVIDERS[provider]
 
     def __init__(self, project: str | None = None, experiment_name: str | None = None,
                  description: str | None = None, config: Any = None, tags: list[str] | None = None,

@@ -195,10 +195,15 @@ class Integration:
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        if exc_type is None:
-            self.finish()
-        else:
-            self.finish(status="aborted" if issubclass(exc_type, KeyboardInterrupt) else "failed")
+        self.finish(status=exit_status(exc_type))
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} run={getattr(self.run, 'id', None)}>"
+
+
+def exit_status(exc_type: type[BaseException] | None) -> str:
+    """The run status for the end of a ``with`` block: "finished", "aborted" for Ctrl-C
+    (``KeyboardInterrupt``), "failed" for any other exception."""
+    if exc_type is None:
+        return "finished"
+    return "aborted" if issubclass(exc_type, KeyboardInterrupt) else "failed"

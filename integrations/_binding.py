@@ -10,12 +10,16 @@ using it afterwards, e.g. ``trainer.test()`` after ``trainer.fit()``.
 from __future__ import annotations
 
 import logging
+import os
 import threading
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from seetrain import DisabledRun
 
 if TYPE_CHECKING:
+    from typing_extensions import Self
+
     from integrations._base import Integration
 
 log = logging.getLogger("seetrain")
@@ -122,3 +126,147 @@ def current_run_integration(cls: type[Integration]) -> Integration | None:
     integration = cls.start(run=run)
     integration.ephemeral = True
     return integration
+
+
+def update_run_config(section: str, values: dict[str, Any], run: Any, caller: str) -> None:
+    """``values`` under ``section`` in ``run``'s config (default: the current run), for the
+    ``log_*`` functions users call next to their training code (``caller`` names it)."""
+    import seetrain
+
+    target = run if run is not None else seetrain.get_run()
+    if target is None:
+        raise seetrain.NotInitializedError(f"call seetrain.init() before {caller}(), or pass run=")
+    target.update_config({section: values})
+
+
+class NativeRunHolder:
+    """The part of a native callback or tracker (the CatBoost, LightGBM and XGBoost callbacks,
+    ``SeeTrainSklearn``) that holds its run: the ``seetrain.init`` arguments it was built with
+    become a :class:`LazyIntegration` of ``integration_class`` (``integration=`` binds it to a hub
+    integration instead), :attr:`integration` creates the run on first use, and ``with holder:``
+    finishes it at the end of the block ("failed" when the block raised)."""
+
+    integration_class: ClassVar[type[Integration]]
+    finish: Callable[..., None]  # each holder's own: ``finish(status=...)`` at least
+    _lazy: LazyIntegration
+
+    def _hold(self, integration: Integration | None, **init_kwargs: Any) -> None:
+        self._lazy = LazyIntegration(self.integration_class, init_kwargs, integration)
+        self._last_step = 0  # the step of the last record, where end-of-training records go
+        self._done = False
+
+    @property
+    def integration(self) -> Integration:
+        return self._lazy.get()
+
+    def _finish_with(self, model: Any, status: str) -> None:
+        """Record what the fitted ``model`` says at the end (``_log_end``, guarded) into a run that
+        exists, then finish it if this object created it; only the first call does anything."""
+        if self._done:
+            return
+        self._done = True
+        current = self._lazy.created
+        if current is not None and model is not None:
+            current.guard(self._log_end, current, model)
+        self._lazy.finish(status)
+
+    def _log_end(self, integration: Integration, model: Any) -> None:
+        """Subclasses that call :meth:`_finish_with` record the fitted model here."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        self.finish(status="finished" if exc_type is None else "failed")
+
+
+class BoostingCallback(NativeRunHolder):
+    """The constructor the gradient-boosting callbacks (CatBoost, LightGBM, XGBoost) share:
+    ``project``, ``experiment_name``, ``description``, ``config``, ``tags``, ``logdir``, ``mode`` ...
+    go to ``seetrain.init``; ``integration=`` binds to a hub integration;
+    ``log_feature_importance=False`` skips the feature importance at the end."""
+
+    def __init__(self, project: str | None = None, experiment_name: str | None = None,
+                 description: str | None = None, config: Any = None, tags: list[str] | None = None,
+                 log_feature_importance: bool = True, integration: Integration | None = None,
+                 **init_kwargs: Any) -> None:
+        self.log_feature_importance = log_feature_importance
+        self._hold(integration, project=project, experiment_name=experiment_name, description=description,
+                   config=config, tags=tags, **init_kwargs)
+
+
+def call_with_callback(call: Callable[[list[Any] | None], Any], callbacks: Any, cls: type[Any],
+                       finish_with: Callable[[Any], Any]) -> Any:
+    """``seetrain.autolog()``'s wrapper of a training call that takes ``callbacks``: unless one of
+    ``cls`` is among them already (``call(None)`` then calls unchanged), ``call`` gets them with a
+    ``cls`` callback added, bound to the current run; the added callback is finished with
+    ``finish_with(result)`` (the fitted model), or as failed when the call raises."""
+    callbacks = list(callbacks or [])
+    if any(isinstance(cb, cls) for cb in callbacks):
+        return call(None)
+    added = cls(integration=current_run_integration(cls.integration_class))
+    try:
+        result = call([*callbacks, added])
+    except BaseException:
+        added.finish(status="failed")
+        raise
+    added.finish(finish_with(result))
+    return result
+
+
+class FitCallback:
+    """What the Keras and Paddle ``fit`` callbacks share. One step axis: the training batches seen
+    so far, across epochs and ``fit`` calls (a reopened run continues after the steps it has). The
+    run is created when ``fit`` starts (``_record_setup`` records the setup then) and finished when
+    it ends if this callback created it; ``integration=`` binds to a hub integration instead."""
+
+    integration_class: ClassVar[type[Integration]]
+
+    def _hold_fit(self, integration: Integration | None, log_every_n_batches: int,
+                  logdir: str | os.PathLike[str] | None, log_all_ranks: bool, **init_kwargs: Any) -> None:
+        init_kwargs.update(log_all_ranks=log_all_ranks or None, logdir=os.fspath(logdir) if logdir is not None else None)
+        self._lazy = LazyIntegration(self.integration_class, init_kwargs, integration)
+        self.log_every_n_batches = max(0, int(log_every_n_batches))
+        self._step = 0            # training batches seen, across epochs and fit() calls
+        self._in_fit = False
+
+    @property
+    def integration(self) -> Integration | None:
+        """The run's Integration once ``fit`` (or ``evaluate``) started (None before)."""
+        return self._lazy.created
+
+    def _rank_zero(self) -> bool:
+        """The framework's own view of "this process records" (see ``LazyIntegration.get``)."""
+        return True
+
+    def _recording(self) -> Integration | None:
+        """The integration, created now if needed; None where nothing is recorded (other ranks)."""
+        integration = self._lazy.get(rank_zero=self._rank_zero())
+        if not integration.enabled:
+            return None
+        if self._step == 0:
+            self._step = integration.run.step  # a reopened run continues after the steps it has
+        return integration
+
+    def _batch(self, has_values: bool = True) -> tuple[int, Integration] | None:
+        """Count one training batch; its step and the integration when this batch is logged."""
+        step = self._step
+        self._step += 1
+        n = self.log_every_n_batches
+        if not n or not has_values or step % n:
+            return None
+        integration = self._recording()
+        return None if integration is None else (step, integration)
+
+    def on_train_begin(self, logs: Mapping[str, Any] | None = None) -> None:
+        self._in_fit = True
+        integration = self._recording()
+        if integration is not None:
+            integration.guard(self._record_setup, integration)
+
+    def _record_setup(self, integration: Integration) -> None:
+        """Subclasses record the model, optimizer and fit parameters here."""
+
+    def on_train_end(self, logs: Mapping[str, Any] | None = None) -> None:
+        self._in_fit = False
+        self._lazy.finish("finished")

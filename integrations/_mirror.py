@@ -1,25 +1,33 @@
 """What the mirror adapters (TensorBoard, VisualDL, MLflow, W&B) share: the patch engine's ``PatchSet`` and
 ``Target`` (``integrations._patching``), a per-thread busy flag, and extra SeeTrain runs opened on
-demand next to the integration's own run."""
+demand next to the integration's own run. The two logdir writers (TensorBoard's ``SummaryWriter``,
+VisualDL's ``LogWriter``) also share their patches (``WriterPatches``), the call-to-record path
+(``LogdirMirror.capture``) and the hub integration (``MirrorIntegration``)."""
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import logging
 import os
+import sys
 import threading
 from collections.abc import Callable, Hashable
-from typing import Any
+from types import ModuleType
+from typing import Any, ClassVar
 
 import seetrain
 from integrations._base import Integration
-from integrations._patching import PatchSet, Target
+from integrations._patching import PatchSet, Target, when_imported
 from seetrain import DisabledRun, Run
 
 log = logging.getLogger("seetrain")
 
 __all__ = ["BusyFlag", "bound_arguments", "LogdirMirror", "MirrorStack", "PatchSet", "RunPool", "Target", "framework_tag",
-           "MirrorIntegration"]
+           "MirrorIntegration", "WriterPatches"]
+
+# A writer method's converter: the call's bound arguments -> (records, step, config section or None).
+Builder = Callable[[dict[str, Any]], tuple[dict[str, Any], Any, Any]]
 
 _signatures: dict[Any, inspect.Signature] = {}
 
@@ -162,6 +170,7 @@ class LogdirMirror:
 
     section = ""  # the run config section, e.g. "tensorboard"
     logdir_field = "logdir"  # config field of one logdir; the list of them adds an "s"
+    methods: ClassVar[dict[str, tuple[Builder, str]]] = {}  # method -> (builder, why it is patched)
 
     def __init__(self, integration: Any, run_per_logdir: bool, root_logdir: str | None, pool: RunPool,
                  group: str | None) -> None:
@@ -209,20 +218,57 @@ class LogdirMirror:
     def finish_runs(self, status: str = "finished") -> None:
         self._pool.finish_all(status=status)
 
+    def graph_payload(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        """The ``graph`` record of an ``add_graph`` call (its bound arguments)."""
+        raise NotImplementedError
+
+    def capture(self, method: str, wrapped: Any, instance: Any, args: tuple,
+                kwargs: dict) -> Callable[[], None] | None:
+        """Convert one writer call now (the data is copied before the writer touches it); return
+        what sends it, or None when the run records nothing (a non-zero rank)."""
+        arguments = bound_arguments(wrapped, args, kwargs)
+        records, step, config = self.methods[method][0](arguments)
+        run, prefix = self.run_for(instance)
+        if isinstance(run, DisabledRun):
+            return None
+        integration = self.integration
+        if method == "add_graph":
+            payload = self.graph_payload(arguments)
+
+            def send_graph() -> None:
+                run.log_event("graph", payload, key=f"{prefix}graph")
+                integration.stats["records_sent"] += 1
+
+            return send_graph
+        if prefix:
+            records = {prefix + key: value for key, value in records.items()}
+
+        def send() -> None:
+            # One writer call counts as one record sent once what it carries (metrics, config, or
+            # both) was handed to the run and accepted (the call returned); a call that carries
+            # nothing (add_scalars with an empty dict) sends and counts nothing.
+            if not records and not config:
+                return
+            if config:
+                merged = {k: {**(run.config.get(k) or {}), **v} if isinstance(v, dict) else v
+                          for k, v in config.items()}
+                run.update_config(merged)
+            if records:
+                run.log(records, step=step)
+            integration.stats["records_sent"] += 1
+
+        return send
+
 
 class MirrorIntegration(Integration):
     """The hub integration of a logdir mirror: ``init_<name>(...)`` switches the mirror on
     (``run_per_logdir``, ``root_logdir`` besides ``seetrain.init``'s arguments), ``finish()``
     switches it off (restoring the originals once no mirror is left) and finishes the runs.
-    Subclasses set ``name``, ``mirror_class``, ``mirrors`` (their stack) and ``install``."""
+    Subclasses set ``name``, ``mirror_class`` and ``writer`` (their ``WriterPatches``)."""
 
     mode = "visbackend"
     mirror_class: type[LogdirMirror]
-    mirrors: MirrorStack
-
-    @staticmethod
-    def install() -> None:
-        raise NotImplementedError
+    writer: ClassVar[WriterPatches]
 
     def __init__(self, project: str | None = None, experiment_name: str | None = None,
                  description: str | None = None, config: Any = None, tags: list[str] | None = None,
@@ -234,14 +280,81 @@ class MirrorIntegration(Integration):
         pool = RunPool(self, {"description": description, "config": config, "tags": tags, **init_kwargs})
         self.mirror = self.mirror_class(self, run_per_logdir, os.fspath(root_logdir) if root_logdir else None,
                                         pool, group=experiment_name or project)
-        self.mirrors.push(self, self.install)
+        self.writer.mirrors.push(self, self.writer.install)
 
     def get_backend(self) -> LogdirMirror:
         return self.mirror
 
     def _teardown(self) -> None:
-        self.mirrors.remove(self)
+        self.writer.mirrors.remove(self)
         self.mirror.finish_runs()
 
     def get_stats(self) -> dict[str, Any]:
         return {**super().get_stats(), "logdirs": self.mirror.logdirs}
+
+
+class WriterPatches:
+    """The class-level patches of a logdir writer (``SummaryWriter``, ``LogWriter``): every method
+    in ``methods`` of every ``(module, class)`` in ``writer_classes``. A module not imported yet
+    is patched when (if ever) it is, so switching a mirror on never imports the framework.
+    Methods in ``send_before_call`` are recorded before the writer's own method runs (it may fail
+    after the data was read); the others once it has returned."""
+
+    def __init__(self, name: str, writer_classes: tuple[tuple[str, str], ...],
+                 methods: dict[str, tuple[Builder, str]], send_before_call: frozenset[str] = frozenset()) -> None:
+        self.name = name
+        self.writer_classes = writer_classes
+        self.methods = methods
+        self.send_before_call = send_before_call
+        self.patches = PatchSet(name)
+        self.mirrors = MirrorStack(name, self.patches)
+        self._busy = BusyFlag()
+        self._hook = self._patch_module  # one object: when_imported knows a hook by its id
+
+    def wrapper(self, method: str) -> Callable[[Any, Any, tuple, dict], Any]:
+        mirrors, busy, send_first = self.mirrors, self._busy, method in self.send_before_call
+
+        def wrapper(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+            integration = mirrors.current()
+            if integration is None or busy.busy or not integration.enabled:
+                return wrapped(*args, **kwargs)
+            # Built before the original runs: data is copied now (add_figure closes the figure).
+            pending = integration.guard(integration.mirror.capture, method, wrapped, instance, args, kwargs)
+            if send_first and pending is not None:
+                integration.guard(pending)
+                pending = None
+            busy.busy = True
+            try:
+                result = wrapped(*args, **kwargs)
+            finally:
+                busy.busy = False
+            if pending is not None:
+                integration.guard(pending)
+            return result
+
+        return wrapper
+
+    def _patch_module(self, module: ModuleType) -> None:
+        with self.mirrors.lock:
+            if not self.mirrors:  # the mirror may have been switched off before this module was imported
+                return
+            targets = []
+            for module_name, class_name in self.writer_classes:
+                if module.__name__ != module_name:
+                    continue
+                cls = getattr(module, class_name, None)
+                if cls is None:
+                    log.debug("seetrain[%s]: %s has no %s; not mirrored", self.name, module_name, class_name)
+                    continue
+                targets += [Target(cls, m, self.wrapper(m), why) for m, (_, why) in self.methods.items()]
+            self.patches.apply(targets)
+
+    def install(self) -> None:
+        """Patch the writer modules already imported; the others when (if ever) they are imported."""
+        for module_name, _ in self.writer_classes:
+            module = sys.modules.get(module_name)
+            if module is not None:
+                self._patch_module(module)
+            elif importlib.util.find_spec(module_name.partition(".")[0]) is not None:
+                when_imported(module_name, self._hook)
+        self.patches.active = True

@@ -14,13 +14,10 @@ See ``docs/integrations/anthropic.md``.
 
 from __future__ import annotations
 
-from integrations._autolog import PROVIDERS, LLMAutolog, suppress_autolog
+from integrations._autolog import LLMAutolog, suppress_autolog
 
 __all__ = ["AnthropicAutolog", "suppress_autolog"]
 
 
-class AnthropicAutolog(LLMAutolog):
+class AnthropicAutolog(LLMAutolog, provider="anthropic"):
     """Autolog of ``messages.create`` and ``messages.stream`` (sync, async, streaming)."""
-
-    name = "anthropic"
-    provider = PROVIDERS["anthropic"]

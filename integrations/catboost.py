@@ -24,7 +24,7 @@ from typing import Any
 import catboost
 
 from integrations._base import Integration
-from integrations._binding import LazyIntegration, current_run_integration
+from integrations._binding import BoostingCallback, call_with_callback
 from integrations._patching import Target
 
 __all__ = ["CatBoostIntegration", "SeeTrainCallback", "autolog_targets"]
@@ -42,26 +42,13 @@ class CatBoostIntegration(Integration):
         return SeeTrainCallback(integration=self, **kwargs)
 
 
-class SeeTrainCallback:
+class SeeTrainCallback(BoostingCallback):
     """Records a CatBoost training into a SeeTrain run (``after_iteration`` is CatBoost's callback
     interface; it always lets training continue). CatBoost has no "training ended" callback: the
     run (when this callback created it) is finished by :meth:`finish`, the end of the ``with``
     block, or at exit; ``seetrain.autolog()`` calls ``finish(model)`` itself."""
 
-    def __init__(self, project: str | None = None, experiment_name: str | None = None,
-                 description: str | None = None, config: Any = None, tags: list[str] | None = None,
-                 log_feature_importance: bool = True, integration: Integration | None = None,
-                 **init_kwargs: Any) -> None:
-        self.log_feature_importance = log_feature_importance
-        kwargs = {"project": project, "experiment_name": experiment_name, "description": description,
-                  "config": config, "tags": tags, **init_kwargs}
-        self._lazy = LazyIntegration(CatBoostIntegration, kwargs, integration)
-        self._last_step = 0
-        self._done = False
-
-    @property
-    def integration(self) -> Integration:
-        return self._lazy.get()
+    integration_class = CatBoostIntegration
 
     def after_iteration(self, info: Any) -> bool:
         integration = self._lazy.get()
@@ -79,13 +66,7 @@ class SeeTrainCallback:
     def finish(self, model: Any = None, status: str = "finished") -> None:
         """Record the fitted model's parameters, best iteration and feature importance (if given),
         and finish the run if this callback created it. Idempotent."""
-        if self._done:
-            return
-        self._done = True
-        current = self._lazy.created
-        if current is not None and model is not None:
-            current.guard(self._log_end, current, model)
-        self._lazy.finish(status)
+        self._finish_with(model, status)
 
     def _log_end(self, integration: Integration, model: Any) -> None:
         params = {k: v for k, v in model.get_all_params().items() if isinstance(v, _SIMPLE)}
@@ -105,31 +86,18 @@ class SeeTrainCallback:
                                   key="catboost/feature_importance", step=self._last_step)
             integration.log({f"importance/{n}": v for n, v in importance.items()}, step=self._last_step)
 
-    def __enter__(self) -> SeeTrainCallback:
-        return self
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        self.finish(status="finished" if exc_type is None else "failed")
-
 
 # ---- seetrain.autolog() -------------------------------------------------------------------------
 def _with_callback(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
     # CatBoostClassifier.fit & co. call _fit with some thirty positional arguments.
     bound = inspect.signature(wrapped).bind(*args, **kwargs)
-    callbacks = list(bound.arguments.get("callbacks") or [])
-    added = None
-    if not any(isinstance(cb, SeeTrainCallback) for cb in callbacks):
-        added = SeeTrainCallback(integration=current_run_integration(CatBoostIntegration))
-        bound.arguments["callbacks"] = [*callbacks, added]
-    try:
-        result = wrapped(*bound.args, **bound.kwargs)
-    except BaseException:
-        if added is not None:
-            added.finish(status="failed")
-        raise
-    if added is not None:
-        added.finish(instance)
-    return result
+
+    def call(callbacks: list[Any] | None) -> Any:
+        if callbacks is not None:
+            bound.arguments["callbacks"] = callbacks
+        return wrapped(*bound.args, **bound.kwargs)
+
+    return call_with_callback(call, bound.arguments.get("callbacks"), SeeTrainCallback, lambda _: instance)
 
 
 def autolog_targets() -> list[Target]:

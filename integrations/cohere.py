@@ -15,13 +15,10 @@ See docs/integrations/cohere.md.
 
 from __future__ import annotations
 
-from integrations._autolog import PROVIDERS, LLMAutolog, suppress_autolog
+from integrations._autolog import LLMAutolog, suppress_autolog
 
 __all__ = ["CohereAutolog", "suppress_autolog"]
 
 
-class CohereAutolog(LLMAutolog):
+class CohereAutolog(LLMAutolog, provider="cohere"):
     """Autolog of the v2 ``chat`` and ``chat_stream`` (sync, async)."""
-
-    name = "cohere"
-    provider = PROVIDERS["cohere"]

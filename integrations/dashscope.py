@@ -14,13 +14,10 @@ See docs/integrations/dashscope.md.
 
 from __future__ import annotations
 
-from integrations._autolog import PROVIDERS, LLMAutolog, suppress_autolog
+from integrations._autolog import LLMAutolog, suppress_autolog
 
 __all__ = ["DashScopeAutolog", "suppress_autolog"]
 
 
-class DashScopeAutolog(LLMAutolog):
+class DashScopeAutolog(LLMAutolog, provider="dashscope"):
     """Autolog of ``Generation.call`` / ``AioGeneration.call``."""
-
-    name = "dashscope"
-    provider = PROVIDERS["dashscope"]

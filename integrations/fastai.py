@@ -19,7 +19,6 @@ See docs/integrations/fastai.md.
 from __future__ import annotations
 
 import inspect
-import numbers
 import os
 from typing import Any
 
@@ -30,6 +29,7 @@ from fastcore.foundation import L
 
 from integrations._base import Integration
 from integrations._binding import LazyIntegration, current_run_integration
+from integrations._numbers import real_number
 from integrations._patching import Target
 
 __all__ = ["FastaiIntegration", "SeeTrainCallback", "autolog_targets"]
@@ -43,14 +43,6 @@ class FastaiIntegration(Integration):
 
     def get_callback(self, **kwargs: Any) -> SeeTrainCallback:
         return SeeTrainCallback(integration=self, **kwargs)
-
-
-def _number(value: Any) -> float | None:
-    if hasattr(value, "item") and getattr(value, "numel", lambda: 1)() == 1:
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        return None
-    return float(value)
 
 
 def _name(obj: Any) -> str | None:
@@ -139,7 +131,7 @@ class SeeTrainCallback(Callback):
             return
         values: dict[str, Any] = {}
         for key, raw in (("batch/loss", self.learn.loss), ("batch/smooth_loss", self.learn.smooth_loss)):
-            value = integration.guard(_number, raw)
+            value = integration.guard(real_number, raw)
             if value is not None:
                 values[key] = value
         values.update(integration.guard(self._hypers) or {})
@@ -154,7 +146,7 @@ class SeeTrainCallback(Callback):
         values: dict[str, float] = {}
         for i, hypers in enumerate(groups):
             for name, raw in hypers.items():
-                value = _number(raw)
+                value = real_number(raw)
                 if value is None:
                     continue
                 if i == len(groups) - 1:
@@ -174,7 +166,7 @@ class SeeTrainCallback(Callback):
         for name, raw in zip(recorder.metric_names, recorder.log):
             if name in ("epoch", "time"):
                 continue
-            value = _number(raw)
+            value = real_number(raw)
             if value is None:
                 continue
             if name == "train_loss":

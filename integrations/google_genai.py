@@ -15,13 +15,10 @@ See docs/integrations/google_genai.md.
 
 from __future__ import annotations
 
-from integrations._autolog import PROVIDERS, LLMAutolog, suppress_autolog
+from integrations._autolog import LLMAutolog, suppress_autolog
 
 __all__ = ["GoogleGenAIAutolog", "suppress_autolog"]
 
 
-class GoogleGenAIAutolog(LLMAutolog):
+class GoogleGenAIAutolog(LLMAutolog, provider="google_genai"):
     """Autolog of ``generate_content`` and ``generate_content_stream`` (sync, async)."""
-
-    name = "google_genai"
-    provider = PROVIDERS["google_genai"]

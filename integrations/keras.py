@@ -18,7 +18,7 @@ import keras
 
 from integrations._artifacts import CheckpointArtifacts
 from integrations._base import Integration
-from integrations._binding import LazyIntegration, current_run_integration
+from integrations._binding import FitCallback, current_run_integration
 from integrations._patching import Target
 
 __all__ = ["KerasIntegration", "SeeTrainCallback", "SeeTrainModelCheckpoint"]
@@ -34,7 +34,7 @@ class KerasIntegration(Integration):
         return SeeTrainCallback(integration=self)
 
 
-class SeeTrainCallback(keras.callbacks.Callback):
+class SeeTrainCallback(FitCallback, keras.callbacks.Callback):
     """A Keras callback writing to a SeeTrain run.
 
     Args:
@@ -49,20 +49,18 @@ class SeeTrainCallback(keras.callbacks.Callback):
     and a later ``fit``/``evaluate`` with the same callback continues the same run.
     """
 
+    integration_class = KerasIntegration
+
     def __init__(self, project: str | None = None, experiment_name: str | None = None,
                  description: str | None = None, config: Any = None, tags: list[str] | None = None,
                  logdir: str | os.PathLike[str] | None = None, mode: str | None = None,
                  log_every_n_batches: int = 1, log_model_summary: bool = True, log_all_ranks: bool = False,
                  integration: KerasIntegration | None = None, **init_kwargs: Any) -> None:
         super().__init__()
-        kwargs = {"project": project, "experiment_name": experiment_name, "description": description,
-                  "config": config, "tags": tags, "mode": mode, "log_all_ranks": log_all_ranks or None,
-                  "logdir": os.fspath(logdir) if logdir is not None else None, **init_kwargs}
-        self._lazy = LazyIntegration(KerasIntegration, kwargs, integration)
-        self.log_every_n_batches = max(0, int(log_every_n_batches))
+        self._hold_fit(integration, log_every_n_batches, logdir, log_all_ranks, project=project,
+                       experiment_name=experiment_name, description=description, config=config, tags=tags,
+                       mode=mode, **init_kwargs)
         self.log_model_summary = log_model_summary
-        self._step = 0            # training batches seen, across epochs and fit() calls
-        self._in_fit = False
         self._summary_logged = False
         if not self.log_every_n_batches:
             # Keras converts every batch's logs to Python floats (a device sync) and turns off its
@@ -70,25 +68,7 @@ class SeeTrainCallback(keras.callbacks.Callback):
             # batch logging, present the base class' no-op hook so Keras sees none.
             self.on_train_batch_end = keras.callbacks.Callback.on_train_batch_end.__get__(self)  # type: ignore[method-assign]
 
-    @property
-    def integration(self) -> Integration | None:
-        """The run's Integration once ``fit`` started (None before)."""
-        return self._lazy.created
-
-    def _session(self) -> Integration:
-        integration = self._lazy.get()
-        if self._step == 0 and integration.enabled:
-            # A reopened run continues after the steps it already has.
-            self._step = integration.run.step
-        return integration
-
     # ---- fit -----------------------------------------------------------------------------------
-    def on_train_begin(self, logs: Mapping[str, Any] | None = None) -> None:
-        self._in_fit = True
-        integration = self._session()
-        if integration.enabled:
-            integration.guard(self._record_setup, integration)
-
     def _record_setup(self, integration: Integration) -> None:
         model = self.model
         values: dict[str, Any] = {"fit": dict(self.params or {})}
@@ -119,15 +99,11 @@ class SeeTrainCallback(keras.callbacks.Callback):
             integration.guard(integration.run.log_text, "model/summary", "\n".join(lines), step=self._step)
 
     def on_train_batch_end(self, batch: int, logs: Mapping[str, Any] | None = None) -> None:
-        step = self._step
-        self._step += 1
-        n = self.log_every_n_batches
-        if not n or not logs or step % n:
+        batch = self._batch(has_values=bool(logs))
+        if batch is None:
             return
-        integration = self._session()
-        if not integration.enabled:
-            return
-        values = {f"batch/{k}": v for k, v in logs.items()}
+        step, integration = batch
+        values = {f"batch/{k}": v for k, v in (logs or {}).items()}
         if _has_schedule(self.model):
             lr = integration.guard(_learning_rate, self.model)
             if lr is not None:
@@ -137,8 +113,8 @@ class SeeTrainCallback(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
         if not self.log_every_n_batches:
             self._step += int((self.params or {}).get("steps") or 1)  # no batch hook counted them
-        integration = self._session()
-        if not integration.enabled:
+        integration = self._recording()
+        if integration is None:
             return
         values: dict[str, Any] = {"epoch": epoch}
         for key, value in (logs or {}).items():
@@ -149,16 +125,12 @@ class SeeTrainCallback(keras.callbacks.Callback):
                 values["train/learning_rate"] = lr
         integration.log(values, step=max(self._step - 1, 0))
 
-    def on_train_end(self, logs: Mapping[str, Any] | None = None) -> None:
-        self._in_fit = False
-        self._lazy.finish("finished")
-
     # ---- evaluate ------------------------------------------------------------------------------
     def on_test_end(self, logs: Mapping[str, Any] | None = None) -> None:
         if self._in_fit or not logs:
             return  # validation inside fit() arrives with on_epoch_end as val_*
-        integration = self._session()
-        if integration.enabled:
+        integration = self._recording()
+        if integration is not None:
             integration.log({f"eval/{k}": v for k, v in logs.items()}, step=max(self._step - 1, 0))
             integration.guard(integration.run.flush)
 

@@ -22,7 +22,7 @@ from typing import Any
 import lightgbm as lgb
 
 from integrations._base import Integration
-from integrations._binding import LazyIntegration, current_run_integration
+from integrations._binding import BoostingCallback, call_with_callback
 from integrations._patching import Target
 
 __all__ = ["LightGBMIntegration", "SeeTrainCallback", "autolog_targets"]
@@ -41,7 +41,7 @@ class LightGBMIntegration(Integration):
 _SIMPLE = (int, float, str, bool, type(None))
 
 
-class SeeTrainCallback:
+class SeeTrainCallback(BoostingCallback):
     """Records a LightGBM training into a SeeTrain run.
 
     A LightGBM callback is a callable taking the ``CallbackEnv``; ``order = 25`` runs it after
@@ -53,22 +53,8 @@ class SeeTrainCallback:
 
     order = 25
     before_iteration = False
-
-    def __init__(self, project: str | None = None, experiment_name: str | None = None,
-                 description: str | None = None, config: Any = None, tags: list[str] | None = None,
-                 log_feature_importance: bool = True, integration: Integration | None = None,
-                 **init_kwargs: Any) -> None:
-        self.log_feature_importance = log_feature_importance
-        kwargs = {"project": project, "experiment_name": experiment_name, "description": description,
-                  "config": config, "tags": tags, **init_kwargs}
-        self._lazy = LazyIntegration(LightGBMIntegration, kwargs, integration)
-        self._last_step = 0
-        self._configured = False
-        self._done = False
-
-    @property
-    def integration(self) -> Integration:
-        return self._lazy.get()
+    integration_class = LightGBMIntegration
+    _configured = False  # the params go to the config at the first iteration
 
     def __call__(self, env: Any) -> None:
         integration = self._lazy.get()
@@ -91,13 +77,7 @@ class SeeTrainCallback:
     def finish(self, booster: Any = None, status: str = "finished") -> None:
         """Record the booster's best iteration and feature importance (if given), and finish the
         run if this callback created it. Idempotent."""
-        if self._done:
-            return
-        self._done = True
-        current = self._lazy.created
-        if current is not None and booster is not None:
-            current.guard(self._log_end, current, booster)
-        self._lazy.finish(status)
+        self._finish_with(booster, status)
 
     def _log_end(self, integration: Integration, booster: Any) -> None:
         if not isinstance(booster, lgb.Booster):
@@ -119,30 +99,15 @@ class SeeTrainCallback:
                                   key="lightgbm/feature_importance", step=self._last_step)
             integration.log({f"importance/{n}": v for n, v in importance["gain"].items()}, step=self._last_step)
 
-    def __enter__(self) -> SeeTrainCallback:
-        return self
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        self.finish(status="finished" if exc_type is None else "failed")
-
 
 # ---- seetrain.autolog() -------------------------------------------------------------------------
 def _with_callback(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
-    callbacks = list(kwargs.get("callbacks") or [])
-    ours = next((cb for cb in callbacks if isinstance(cb, SeeTrainCallback)), None)
-    added = None
-    if ours is None:
-        added = SeeTrainCallback(integration=current_run_integration(LightGBMIntegration))
-        kwargs["callbacks"] = [*callbacks, added]
-    try:
-        booster = wrapped(*args, **kwargs)
-    except BaseException:
-        if added is not None:
-            added.finish(status="failed")
-        raise
-    if added is not None:
-        added.finish(booster)
-    return booster
+    def call(callbacks: list[Any] | None) -> Any:
+        if callbacks is not None:
+            kwargs["callbacks"] = callbacks
+        return wrapped(*args, **kwargs)
+
+    return call_with_callback(call, kwargs.get("callbacks"), SeeTrainCallback, lambda booster: booster)
 
 
 def autolog_targets() -> list[Target]:

@@ -165,44 +165,21 @@ init_fastai = _named("fastai")
 init_timm = _named("timm")
 
 
-def enable_openai_autolog(**kwargs: Any) -> Integration:
-    """Record every OpenAI chat completion (sync, async, streaming); ``.disable()`` undoes it."""
-    return init("openai", **kwargs)
+def _autolog_enabler(name: str, what: str) -> Any:
+    factory = _named(name)
+    factory.__name__ = factory.__qualname__ = f"enable_{name}_autolog"
+    factory.__doc__ = f"Record every {what}; ``.disable()`` undoes it (``init({name!r}, **kwargs)``)."
+    return factory
 
 
-def enable_zhipuai_autolog(**kwargs: Any) -> Integration:
-    """Record every ZhipuAI chat completion; ``.disable()`` undoes it."""
-    return init("zhipuai", **kwargs)
-
-
-def enable_mistral_autolog(**kwargs: Any) -> Integration:
-    """Record every Mistral ``chat.complete`` / ``chat.stream`` (sync, async); ``.disable()`` undoes it."""
-    return init("mistral", **kwargs)
-
-
-def enable_ollama_autolog(**kwargs: Any) -> Integration:
-    """Record every Ollama ``chat`` (sync, async, streaming); ``.disable()`` undoes it."""
-    return init("ollama", **kwargs)
-
-
-def enable_google_genai_autolog(**kwargs: Any) -> Integration:
-    """Record every Google GenAI ``generate_content(_stream)`` (sync, async); ``.disable()`` undoes it."""
-    return init("google_genai", **kwargs)
-
-
-def enable_cohere_autolog(**kwargs: Any) -> Integration:
-    """Record every Cohere v2 ``chat`` / ``chat_stream`` (sync, async); ``.disable()`` undoes it."""
-    return init("cohere", **kwargs)
-
-
-def enable_dashscope_autolog(**kwargs: Any) -> Integration:
-    """Record every DashScope ``Generation.call`` (streamed or not, async too); ``.disable()`` undoes it."""
-    return init("dashscope", **kwargs)
-
-
-def enable_anthropic_autolog(**kwargs: Any) -> Integration:
-    """Record every Anthropic ``messages.create`` / ``messages.stream``; ``.disable()`` undoes it."""
-    return init("anthropic", **kwargs)
+enable_openai_autolog = _autolog_enabler("openai", "OpenAI chat completion (sync, async, streaming)")
+enable_zhipuai_autolog = _autolog_enabler("zhipuai", "ZhipuAI chat completion")
+enable_mistral_autolog = _autolog_enabler("mistral", "Mistral ``chat.complete`` / ``chat.stream`` (sync, async)")
+enable_ollama_autolog = _autolog_enabler("ollama", "Ollama ``chat`` (sync, async, streaming)")
+enable_google_genai_autolog = _autolog_enabler("google_genai", "Google GenAI ``generate_content(_stream)`` (sync, async)")
+enable_cohere_autolog = _autolog_enabler("cohere", "Cohere v2 ``chat`` / ``chat_stream`` (sync, async)")
+enable_dashscope_autolog = _autolog_enabler("dashscope", "DashScope ``Generation.call`` (streamed or not, async too)")
+enable_anthropic_autolog = _autolog_enabler("anthropic", "Anthropic ``messages.create`` / ``messages.stream``")
 
 
 __all__ = [

@@ -16,13 +16,10 @@ one of the other LLM autologs (docs/integrations/mistral.md).
 
 from __future__ import annotations
 
-from integrations._autolog import PROVIDERS, LLMAutolog, suppress_autolog
+from integrations._autolog import LLMAutolog, suppress_autolog
 
 __all__ = ["MistralAutolog", "suppress_autolog"]
 
 
-class MistralAutolog(LLMAutolog):
+class MistralAutolog(LLMAutolog, provider="mistral"):
     """Autolog of ``chat.complete`` and ``chat.stream`` (sync, async)."""
-
-    name = "mistral"
-    provider = PROVIDERS["mistral"]

@@ -14,13 +14,10 @@ See docs/integrations/ollama.md.
 
 from __future__ import annotations
 
-from integrations._autolog import PROVIDERS, LLMAutolog, suppress_autolog
+from integrations._autolog import LLMAutolog, suppress_autolog
 
 __all__ = ["OllamaAutolog", "suppress_autolog"]
 
 
-class OllamaAutolog(LLMAutolog):
+class OllamaAutolog(LLMAutolog, provider="ollama"):
     """Autolog of ``Client.chat`` / ``AsyncClient.chat`` (streaming or not)."""
-
-    name = "ollama"
-    provider = PROVIDERS["ollama"]

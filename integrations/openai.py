@@ -13,13 +13,10 @@ in ``docs/integrations/openai.md``.
 
 from __future__ import annotations
 
-from integrations._autolog import PROVIDERS, LLMAutolog, suppress_autolog
+from integrations._autolog import LLMAutolog, suppress_autolog
 
 __all__ = ["OpenAIAutolog", "suppress_autolog"]
 
 
-class OpenAIAutolog(LLMAutolog):
+class OpenAIAutolog(LLMAutolog, provider="openai"):
     """Autolog of ``chat.completions.create`` / ``parse`` (sync, async, streaming)."""
-
-    name = "openai"
-    provider = PROVIDERS["openai"]

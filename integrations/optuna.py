@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import seetrain
-from integrations._base import Integration
+from integrations._base import Integration, exit_status
 from integrations._binding import LazyIntegration
 
 if TYPE_CHECKING:
@@ -186,10 +186,7 @@ class SeeTrainOptunaCallback:
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        if exc_type is None:
-            self.finish()
-        else:
-            self.finish("aborted" if issubclass(exc_type, KeyboardInterrupt) else "failed")
+        self.finish(exit_status(exc_type))
 
 
 def _number(value: Any) -> float | int | None:

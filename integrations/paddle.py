@@ -30,7 +30,7 @@ from typing import Any
 import paddle
 
 from integrations._base import Integration
-from integrations._binding import LazyIntegration, current_run_integration
+from integrations._binding import FitCallback, current_run_integration
 from integrations._patching import Target
 
 __all__ = ["PaddleIntegration", "SeeTrainCallback", "autolog_targets"]
@@ -104,7 +104,7 @@ def _param_counts(network: Any) -> tuple[int, int]:
     return total, trainable
 
 
-class SeeTrainCallback(paddle.callbacks.Callback):
+class SeeTrainCallback(FitCallback, paddle.callbacks.Callback):
     """Records a ``paddle.Model.fit`` / ``evaluate`` into a SeeTrain run.
 
     Args:
@@ -117,38 +117,22 @@ class SeeTrainCallback(paddle.callbacks.Callback):
     finishes it, and a later ``evaluate`` or ``fit`` with the same callback continues it.
     """
 
+    integration_class = PaddleIntegration
+
     def __init__(self, project: str | None = None, experiment_name: str | None = None,
                  description: str | None = None, config: Any = None, tags: list[str] | None = None,
                  logdir: str | os.PathLike[str] | None = None, mode: str | None = None,
                  log_every_n_batches: int = 1, log_all_ranks: bool = False,
                  integration: PaddleIntegration | None = None, **init_kwargs: Any) -> None:
         super().__init__()
-        kwargs = {"project": project, "experiment_name": experiment_name, "description": description,
-                  "config": config, "tags": tags, "mode": mode, "log_all_ranks": log_all_ranks or None,
-                  "logdir": os.fspath(logdir) if logdir is not None else None, **init_kwargs}
-        self._lazy = LazyIntegration(PaddleIntegration, kwargs, integration)
-        self.log_every_n_batches = max(0, int(log_every_n_batches))
-        self._step = 0            # training batches seen, across epochs and fit() calls
-        self._in_fit = False
+        self._hold_fit(integration, log_every_n_batches, logdir, log_all_ranks, project=project,
+                       experiment_name=experiment_name, description=description, config=config, tags=tags,
+                       mode=mode, **init_kwargs)
 
-    @property
-    def integration(self) -> Integration | None:
-        """The run's Integration once ``fit`` or ``evaluate`` started (None before)."""
-        return self._lazy.created
-
-    def _session(self) -> Integration:
-        integration = self._lazy.get(rank_zero=paddle.distributed.get_rank() == 0)
-        if self._step == 0 and integration.enabled:
-            self._step = integration.run.step  # a resumed run continues after its steps
-        return integration
+    def _rank_zero(self) -> bool:
+        return paddle.distributed.get_rank() == 0
 
     # ---- fit -----------------------------------------------------------------------------------
-    def on_train_begin(self, logs: Mapping[str, Any] | None = None) -> None:
-        self._in_fit = True
-        integration = self._session()
-        if integration.enabled:
-            integration.guard(self._record_setup, integration)
-
     def _record_setup(self, integration: Integration) -> None:
         model = self.model
         params = dict(self.params or {})
@@ -174,14 +158,10 @@ class SeeTrainCallback(paddle.callbacks.Callback):
         integration.update_config({"paddle": values})
 
     def on_train_batch_end(self, step: int, logs: Mapping[str, Any] | None = None) -> None:
-        global_step = self._step
-        self._step += 1
-        n = self.log_every_n_batches
-        if not n or global_step % n:
+        batch = self._batch()
+        if batch is None:
             return
-        integration = self._session()
-        if not integration.enabled:
-            return
+        global_step, integration = batch
         values = _metrics(logs, "batch/")
         lr = integration.guard(_learning_rate, self.model)
         if lr is not None:
@@ -190,8 +170,8 @@ class SeeTrainCallback(paddle.callbacks.Callback):
             integration.log(values, step=global_step)
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
-        integration = self._session()
-        if not integration.enabled:
+        integration = self._recording()
+        if integration is None:
             return
         values: dict[str, Any] = {"epoch": int(epoch), **_metrics(logs, "train/")}
         lr = integration.guard(_learning_rate, self.model)
@@ -199,14 +179,10 @@ class SeeTrainCallback(paddle.callbacks.Callback):
             values["train/lr"] = lr
         integration.log(values, step=max(self._step - 1, 0))
 
-    def on_train_end(self, logs: Mapping[str, Any] | None = None) -> None:
-        self._in_fit = False
-        self._lazy.finish("finished")
-
     # ---- evaluate (inside fit, or standalone) ----------------------------------------------------
     def on_eval_end(self, logs: Mapping[str, Any] | None = None) -> None:
-        integration = self._session()
-        if not integration.enabled:
+        integration = self._recording()
+        if integration is None:
             return
         values = _metrics(logs, "eval/")
         if values:

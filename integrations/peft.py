@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import seetrain
+from integrations._binding import update_run_config
 from integrations._peft_config import peft_summary
 from integrations.transformers import SeeTrainCallback, TransformersIntegration
 
@@ -41,8 +41,5 @@ def log_peft_config(model: Any, run: Any = None) -> dict[str, Any]:
     """Write :func:`peft_summary` under ``peft`` into ``run``'s config (default: the current
     run); returns it."""
     summary = peft_summary(model)
-    target = run if run is not None else seetrain.get_run()
-    if target is None:
-        raise seetrain.NotInitializedError("call seetrain.init() before log_peft_config(), or pass run=")
-    target.update_config({"peft": summary})
+    update_run_config("peft", summary, run, "log_peft_config")
     return summary

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import seetrain
+from integrations._binding import update_run_config
 from integrations.transformers import SeeTrainCallback, TransformersIntegration
 
 __all__ = ["SeeTrainCallback", "SentenceTransformersIntegration", "log_model_card", "model_summary"]
@@ -49,8 +49,5 @@ def log_model_card(model: Any, run: Any = None) -> dict[str, Any]:
     """Write :func:`model_summary` under ``sentence_transformer`` into ``run``'s config (default:
     the current run); returns it."""
     summary = model_summary(model)
-    target = run if run is not None else seetrain.get_run()
-    if target is None:
-        raise seetrain.NotInitializedError("call seetrain.init() before log_model_card(), or pass run=")
-    target.update_config({"sentence_transformer": summary})
+    update_run_config("sentence_transformer", summary, run, "log_model_card")
     return summary

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from integrations._base import Integration
-from integrations._binding import LazyIntegration
+from integrations._binding import NativeRunHolder
 from integrations.lazy import LazyModule
 
 __all__ = ["SeeTrainSklearn", "SklearnIntegration", "model_summary"]
@@ -137,7 +137,7 @@ def _metrics(estimator: Any, kind: str, x: Any, y: Any) -> dict[str, float]:
     return out
 
 
-class SeeTrainSklearn:
+class SeeTrainSklearn(NativeRunHolder):
     """Fits and records scikit-learn estimators into one SeeTrain run (one ``fit`` per step:
     the first recorded fit is step 0, the next step 1 ...).
 
@@ -146,17 +146,14 @@ class SeeTrainSklearn:
     end of the ``with`` block) finishes the run if this tracker created it.
     """
 
+    integration_class = SklearnIntegration
+
     def __init__(self, project: str | None = None, experiment_name: str | None = None,
                  description: str | None = None, config: Any = None, tags: list[str] | None = None,
                  integration: Integration | None = None, **init_kwargs: Any) -> None:
-        kwargs = {"project": project, "experiment_name": experiment_name, "description": description,
-                  "config": config, "tags": tags, **init_kwargs}
-        self._lazy = LazyIntegration(SklearnIntegration, kwargs, integration)
+        self._hold(integration, project=project, experiment_name=experiment_name, description=description,
+                   config=config, tags=tags, **init_kwargs)
         self._step = 0
-
-    @property
-    def integration(self) -> Integration:
-        return self._lazy.get()
 
     def fit(self, estimator: Any, x: Any, y: Any = None, eval_set: Sequence[tuple[Any, Any]] = (),
             eval_names: Sequence[str] | None = None, **fit_params: Any) -> Any:
@@ -199,9 +196,3 @@ class SeeTrainSklearn:
 
     def finish(self, status: str = "finished") -> None:
         self._lazy.finish(status)
-
-    def __enter__(self) -> SeeTrainSklearn:
-        return self
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        self.finish("finished" if exc_type is None else "failed")

@@ -15,36 +15,16 @@ runs (per log_dir) by the log_dir relative to it.
 
 from __future__ import annotations
 
-import importlib.util
-import logging
-import sys
-from collections.abc import Callable
 from typing import Any
 
-from integrations._mirror import (
-    BusyFlag,
-    LogdirMirror,
-    MirrorIntegration,
-    MirrorStack,
-    PatchSet,
-    Target,
-    bound_arguments,
-)
-from integrations._patching import when_imported
-from seetrain import Audio, DisabledRun, Histogram, Image, Text
+from integrations._mirror import Builder, LogdirMirror, MirrorIntegration, WriterPatches
+from seetrain import Audio, Histogram, Image, Text
 
 __all__ = ["TensorBoardIntegration", "TensorBoardMirror", "sync_tensorboard", "unsync", "unsync_tensorboard"]
-
-log = logging.getLogger("seetrain")
 
 # (module, class) pairs: torch's writer and tensorboardX's (``tensorboardX.SummaryWriter`` is
 # ``tensorboardX.writer.SummaryWriter``, so patching the class covers both names).
 WRITER_CLASSES = (("torch.utils.tensorboard.writer", "SummaryWriter"), ("tensorboardX.writer", "SummaryWriter"))
-
-_patches = PatchSet("tensorboard")
-_busy = BusyFlag()
-_mirrors = MirrorStack("tensorboard", _patches)
-
 
 # ---- converting one SummaryWriter call into SeeTrain records --------------------------------
 # Each builder gets the call's bound arguments (by parameter name, so torch's and
@@ -123,7 +103,7 @@ def _graph(a: dict[str, Any]) -> tuple[dict[str, Any], Any, None]:
 
 
 # method -> (builder, why the patch exists)
-METHODS: dict[str, tuple[Callable[[dict[str, Any]], tuple[dict[str, Any], Any, Any]], str]] = {
+METHODS: dict[str, tuple[Builder, str]] = {
     "add_scalar": (_scalar, "the scalar curve (loss, lr ...) most scripts write"),
     "add_scalars": (_scalars, "several curves under one main tag, stored as main_tag/tag"),
     "add_image": (_image, "one image, converted from its dataformats to HWC"),
@@ -137,56 +117,8 @@ METHODS: dict[str, tuple[Callable[[dict[str, Any]], tuple[dict[str, Any], Any, A
 }
 
 
-# ---- the patches -----------------------------------------------------------------------------
-def _make_wrapper(method: str) -> Callable[[Any, Any, tuple, dict], Any]:
-    def wrapper(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
-        integration = current_integration()
-        if integration is None or _busy.busy or not integration.enabled:
-            return wrapped(*args, **kwargs)
-        # Built before the original runs: data is copied now (add_figure closes the figure).
-        pending = integration.guard(integration.mirror.capture, method, wrapped, instance, args, kwargs)
-        _busy.busy = True
-        try:
-            result = wrapped(*args, **kwargs)
-        finally:
-            _busy.busy = False
-        if pending is not None:
-            integration.guard(pending)
-        return result
-
-    return wrapper
-
-
-def _targets(module: Any) -> list[Target]:
-    targets = []
-    for module_name, class_name in WRITER_CLASSES:
-        if module.__name__ != module_name:
-            continue
-        cls = getattr(module, class_name, None)
-        if cls is None:
-            log.debug("seetrain[tensorboard]: %s has no %s; not mirrored", module_name, class_name)
-            continue
-        for method, (_, why) in METHODS.items():
-            targets.append(Target(cls, method, _make_wrapper(method), why))
-    return targets
-
-
-def _patch_module(module: Any) -> None:
-    with _mirrors.lock:
-        if _mirrors:  # the mirror may have been switched off before this module was imported
-            _patches.apply(_targets(module))
-
-
-def _install() -> None:
-    """Patch the writer modules already imported; the others when (if ever) they are imported,
-    so switching the mirror on never imports torch or tensorboardX itself."""
-    for module_name, _ in WRITER_CLASSES:
-        module = sys.modules.get(module_name)
-        if module is not None:
-            _patch_module(module)
-        elif importlib.util.find_spec(module_name.partition(".")[0]) is not None:
-            when_imported(module_name, _patch_module)
-    _patches.active = True
+_writer = WriterPatches("tensorboard", WRITER_CLASSES, METHODS)
+_mirrors = _writer.mirrors
 
 
 def current_integration() -> TensorBoardIntegration | None:
@@ -209,42 +141,16 @@ class TensorBoardMirror(LogdirMirror):
 
     section = "tensorboard"
     logdir_field = "log_dir"
+    methods = METHODS
 
     def writer_logdir(self, writer: Any) -> str:
         return _writer_logdir(writer)
 
-    def capture(self, method: str, wrapped: Any, instance: Any, args: tuple,
-                kwargs: dict) -> Callable[[], None] | None:
-        """Convert one call now; return what sends it once the original call succeeded."""
-        builder = METHODS[method][0]
-        arguments = bound_arguments(wrapped, args, kwargs)
-        records, step, config = builder(arguments)
-        run, prefix = self.run_for(instance)
-        if isinstance(run, DisabledRun):
-            return None
-        if method == "add_graph":
-            from seetrain.insight.graph import graph_payload
+    def graph_payload(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        from seetrain.insight.graph import graph_payload
 
-            # Traced before TensorBoard's own jit trace runs the model (both in eval mode).
-            payload = graph_payload(arguments["model"], arguments.get("input_to_model"))
-
-            def send_graph() -> None:
-                run.log_event("graph", payload, key=f"{prefix}graph")
-
-            return send_graph
-        if prefix:
-            records = {prefix + key: value for key, value in records.items()}
-        integration = self.integration
-
-        def send() -> None:
-            if config:
-                merged = {k: {**(run.config.get(k) or {}), **v} for k, v in config.items()}
-                run.update_config(merged)
-            if records:
-                run.log(records, step=step)
-                integration.stats["records_sent"] += 1
-
-        return send
+        # Traced before TensorBoard's own jit trace runs the model (both in eval mode).
+        return graph_payload(arguments["model"], arguments.get("input_to_model"))
 
 
 class TensorBoardIntegration(MirrorIntegration):
@@ -253,8 +159,7 @@ class TensorBoardIntegration(MirrorIntegration):
 
     name = "tensorboard"
     mirror_class = TensorBoardMirror
-    mirrors = _mirrors
-    install = staticmethod(_install)
+    writer = _writer
 
 
 def sync_tensorboard(**seetrain_kwargs: Any) -> TensorBoardIntegration:

@@ -29,6 +29,7 @@ from typing import Any
 
 from integrations._base import Integration
 from integrations._mirror import MirrorStack, PatchSet, Target
+from integrations._numbers import real_number
 from integrations._patching import when_imported
 
 __all__ = ["TimmIntegration", "log_timm_model", "sync_timm", "timm_model_config", "unsync", "unsync_timm"]
@@ -90,14 +91,6 @@ def log_timm_model(model: Any, run: Any = None) -> dict[str, Any] | None:
     except Exception as exc:  # noqa: BLE001 - a model SeeTrain cannot describe is not the user's error
         log.warning("seetrain[timm]: could not record the model config (%s: %s)", type(exc).__name__, exc)
         return None
-
-
-def _number(value: Any) -> float | None:
-    if hasattr(value, "item") and getattr(value, "numel", lambda: 1)() == 1:
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        return None
-    return float(value)
 
 
 # ---- the patches ---------------------------------------------------------------------------------
@@ -184,10 +177,10 @@ class TimmIntegration(Integration):
         values: dict[str, float] = {"epoch": float(epoch)}
         for prefix, metrics in (("train/", train_metrics), ("eval/", eval_metrics)):
             for key, raw in (metrics or {}).items():
-                value = _number(raw)
+                value = real_number(raw)
                 if value is not None:
                     values[prefix + key] = value
-        lr_value = _number(lr)
+        lr_value = real_number(lr)
         if lr_value is not None:
             values["lr"] = lr_value
         if filename is not None and "summary_csv" not in self.get_config().get("timm", {}):

@@ -115,22 +115,21 @@ class SeeTrainCallback(TrainerCallback):
         integration.run.set_metadata(model={"class": type(model).__name__, "total_params": total,
                                             "trainable_params": trainable})
 
-    def on_log(self, args: Any, state: Any, control: Any, logs: Mapping[str, Any] | None = None,
-               **kwargs: Any) -> None:
-        if not logs:
+    def _log_at_global_step(self, args: Any, state: Any, values: Mapping[str, Any] | None) -> None:
+        if not values:
             return
         integration = self._session(args, state)
         if integration.enabled:
-            integration.log(rewrite_logs(logs), step=int(state.global_step))
+            integration.log(rewrite_logs(values), step=int(state.global_step))
+
+    def on_log(self, args: Any, state: Any, control: Any, logs: Mapping[str, Any] | None = None,
+               **kwargs: Any) -> None:
+        self._log_at_global_step(args, state, logs)
 
     def on_predict(self, args: Any, state: Any, control: Any, metrics: Mapping[str, Any] | None = None,
                    **kwargs: Any) -> None:
         # Trainer.predict() reports its metrics (test_* by default) only through this event.
-        if not metrics:
-            return
-        integration = self._session(args, state)
-        if integration.enabled:
-            integration.log(rewrite_logs(metrics), step=int(state.global_step))
+        self._log_at_global_step(args, state, metrics)
 
     def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         integration = self._session(args, state)

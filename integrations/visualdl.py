@@ -18,33 +18,14 @@ is mirrored as well. See docs/integrations/visualdl.md.
 
 from __future__ import annotations
 
-import logging
-import sys
-from collections.abc import Callable
 from typing import Any
 
-from integrations._mirror import (
-    BusyFlag,
-    LogdirMirror,
-    MirrorIntegration,
-    MirrorStack,
-    PatchSet,
-    Target,
-    bound_arguments,
-)
-from integrations._patching import when_imported
-from seetrain import Audio, DisabledRun, Histogram, Image, Text
+from integrations._mirror import Builder, LogdirMirror, MirrorIntegration, WriterPatches
+from seetrain import Audio, Histogram, Image, Text
 
 __all__ = ["VisualDLIntegration", "VisualDLMirror", "sync_visualdl", "unsync", "unsync_visualdl"]
 
-log = logging.getLogger("seetrain")
-
 WRITER_MODULE, WRITER_CLASS = "visualdl.writer.writer", "LogWriter"  # visualdl.LogWriter is this class
-
-_patches = PatchSet("visualdl")
-_busy = BusyFlag()
-_mirrors = MirrorStack("visualdl", _patches)
-
 
 # ---- converting one LogWriter call into SeeTrain records ----------------------------------------
 # Each builder gets the call's arguments by parameter name and returns (records, step, config).
@@ -123,7 +104,7 @@ def _graph(a: dict[str, Any]) -> tuple[dict[str, Any], Any, None]:
 
 
 # method -> (builder, why the patch exists)
-METHODS: dict[str, tuple[Callable[[dict[str, Any]], tuple[dict[str, Any], Any, Any]], str]] = {
+METHODS: dict[str, tuple[Builder, str]] = {
     "add_scalar": (_scalar, "the scalar curve (loss, lr ...) most scripts write"),
     "add_scalars": (_scalars, "several curves under one main tag, stored as main_tag/tag"),
     "add_image": (_image, "one image, converted from its dataformats to HWC"),
@@ -167,51 +148,10 @@ def paddle_graph_payload(model: Any, input_spec: Any = None) -> dict[str, Any]:
             "modules": build("", model), "method": "modules", "nodes": [], "edges": [], "op_counts": {}}
 
 
-# ---- the patches ---------------------------------------------------------------------------------
-def _make_wrapper(method: str) -> Callable[[Any, Any, tuple, dict], Any]:
-    def wrapper(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
-        integration = current_integration()
-        if integration is None or _busy.busy or not integration.enabled:
-            return wrapped(*args, **kwargs)
-        # Converted before the original runs: the data is copied now, whatever VisualDL does to it.
-        pending = integration.guard(integration.mirror.capture, method, wrapped, instance, args, kwargs)
-        if method == "add_graph" and pending is not None:
-            # The layer tree does not depend on VisualDL's export, which fails with Paddle 3.x
-            # (VisualDL 2.5.3 looks for a temp.pdmodel that paddle.jit.save no longer writes).
-            integration.guard(pending)
-            pending = None
-        _busy.busy = True
-        try:
-            result = wrapped(*args, **kwargs)
-        finally:
-            _busy.busy = False
-        if pending is not None:
-            integration.guard(pending)
-        return result
-
-    return wrapper
-
-
-def _patch_module(module: Any) -> None:
-    with _mirrors.lock:
-        if not _mirrors:  # switched off before VisualDL was imported
-            return
-        cls = getattr(module, WRITER_CLASS, None)
-        if cls is None:
-            log.debug("seetrain[visualdl]: %s has no %s; not mirrored", WRITER_MODULE, WRITER_CLASS)
-            return
-        _patches.apply([Target(cls, m, _make_wrapper(m), why) for m, (_, why) in METHODS.items()])
-
-
-def _install() -> None:
-    """Patch LogWriter now if VisualDL is imported, else when (if ever) it is: switching the
-    mirror on never imports VisualDL (or Paddle) itself."""
-    module = sys.modules.get(WRITER_MODULE)
-    if module is not None:
-        _patch_module(module)
-    else:
-        when_imported(WRITER_MODULE, _patch_module)
-    _patches.active = True
+# add_graph is recorded before VisualDL's own export runs: the layer tree does not depend on it, and
+# it fails with Paddle 3.x (VisualDL 2.5.3 looks for a temp.pdmodel that paddle.jit.save no longer writes).
+_writer = WriterPatches("visualdl", ((WRITER_MODULE, WRITER_CLASS),), METHODS, send_before_call=frozenset({"add_graph"}))
+_mirrors = _writer.mirrors
 
 
 def current_integration() -> VisualDLIntegration | None:
@@ -225,41 +165,13 @@ class VisualDLMirror(LogdirMirror):
 
     section = "visualdl"
     logdir_field = "logdir"
+    methods = METHODS
 
     def writer_logdir(self, writer: Any) -> str:
         return writer.logdir
 
-    def capture(self, method: str, wrapped: Any, instance: Any, args: tuple,
-                kwargs: dict) -> Callable[[], None] | None:
-        """Convert one call now; return what sends it once the original call succeeded."""
-        builder = METHODS[method][0]
-        arguments = bound_arguments(wrapped, args, kwargs)
-        records, step, config = builder(arguments)
-        run, prefix = self.run_for(instance)
-        if isinstance(run, DisabledRun):
-            return None
-        integration = self.integration
-        if method == "add_graph":
-            payload = paddle_graph_payload(arguments["model"], arguments.get("input_spec"))
-
-            def send_graph() -> None:
-                run.log_event("graph", payload, key=f"{prefix}graph")
-                integration.stats["records_sent"] += 1
-
-            return send_graph
-        if prefix:
-            records = {prefix + key: value for key, value in records.items()}
-
-        def send() -> None:
-            if config:
-                merged = {k: {**(run.config.get(k) or {}), **v} if isinstance(v, dict) else v
-                          for k, v in config.items()}
-                run.update_config(merged)
-            if records:
-                run.log(records, step=step)
-            integration.stats["records_sent"] += 1
-
-        return send
+    def graph_payload(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        return paddle_graph_payload(arguments["model"], arguments.get("input_spec"))
 
 
 class VisualDLIntegration(MirrorIntegration):
@@ -268,8 +180,7 @@ class VisualDLIntegration(MirrorIntegration):
 
     name = "visualdl"
     mirror_class = VisualDLMirror
-    mirrors = _mirrors
-    install = staticmethod(_install)
+    writer = _writer
 
 
 def sync_visualdl(**seetrain_kwargs: Any) -> VisualDLIntegration:

@@ -24,7 +24,7 @@ from typing import Any
 import xgboost as xgb
 
 from integrations._base import Integration
-from integrations._binding import LazyIntegration, current_run_integration
+from integrations._binding import BoostingCallback, current_run_integration
 from integrations._patching import Target
 
 __all__ = ["SeeTrainCallback", "XGBoostIntegration", "autolog_targets"]
@@ -65,7 +65,7 @@ def _typed(value: Any) -> Any:
     return value
 
 
-class SeeTrainCallback(xgb.callback.TrainingCallback):
+class SeeTrainCallback(BoostingCallback, xgb.callback.TrainingCallback):
     """Records an XGBoost training into a SeeTrain run.
 
     ``project``, ``experiment_name``, ``description``, ``config``, ``tags``, ``logdir``, ``mode``
@@ -74,20 +74,7 @@ class SeeTrainCallback(xgb.callback.TrainingCallback):
     training starts and finished when it ends (if this callback created it).
     """
 
-    def __init__(self, project: str | None = None, experiment_name: str | None = None,
-                 description: str | None = None, config: Any = None, tags: list[str] | None = None,
-                 log_feature_importance: bool = True, integration: Integration | None = None,
-                 **init_kwargs: Any) -> None:
-        super().__init__()
-        self.log_feature_importance = log_feature_importance
-        kwargs = {"project": project, "experiment_name": experiment_name, "description": description,
-                  "config": config, "tags": tags, **init_kwargs}
-        self._lazy = LazyIntegration(XGBoostIntegration, kwargs, integration)
-        self._last_step = 0
-
-    @property
-    def integration(self) -> Integration:
-        return self._lazy.get()
+    integration_class = XGBoostIntegration
 
     def before_training(self, model: Any) -> Any:
         integration = self._lazy.get()
@@ -125,6 +112,11 @@ class SeeTrainCallback(xgb.callback.TrainingCallback):
         integration.guard(self._log_end, integration, model)
         self._lazy.finish("finished")
         return model
+
+    def finish(self, status: str = "finished") -> None:
+        """Finish the run now if this callback created it (the end of training, or of a ``with``
+        block, does it too)."""
+        self._lazy.finish(status)
 
     def _log_end(self, integration: Integration, model: Any) -> None:
         attributes = model.attributes()

@@ -12,13 +12,10 @@ See ``docs/integrations/zhipuai.md``.
 
 from __future__ import annotations
 
-from integrations._autolog import PROVIDERS, LLMAutolog, suppress_autolog
+from integrations._autolog import LLMAutolog, suppress_autolog
 
 __all__ = ["ZhipuAIAutolog", "suppress_autolog"]
 
 
-class ZhipuAIAutolog(LLMAutolog):
+class ZhipuAIAutolog(LLMAutolog, provider="zhipuai"):
     """Autolog of ``chat.completions.create`` (sync, streaming)."""
-
-    name = "zhipuai"
-    provider = PROVIDERS["zhipuai"]

@@ -16,7 +16,10 @@ from typing import Any
 
 __all__ = [
     "CHAT_OPERATION",
+    "Accumulator",
     "ChatStreamAccumulator",
+    "accumulate",
+    "apply_identity",
     "arguments_text",
     "as_dict",
     "as_int",
@@ -301,7 +304,8 @@ def _apply_chat_usage(record: dict[str, Any], usage: Any) -> None:
     record.update(prompt_tokens=prompt, completion_tokens=completion, total_tokens=total)
 
 
-def _apply_identity(record: dict[str, Any], data: Any) -> None:
+def apply_identity(record: dict[str, Any], data: Any) -> None:
+    """The response's ``id`` and ``model`` into the record, where the response has them."""
     response_id = as_str(dig(data, "id"))
     if response_id:
         record["response_id"] = response_id
@@ -313,7 +317,7 @@ def _apply_identity(record: dict[str, Any], data: Any) -> None:
 def chat_response(provider: str, request_record: Any, response: Any) -> dict[str, Any]:
     record = with_defaults(provider, CHAT_OPERATION, request_record)
     data = as_dict(response)
-    _apply_identity(record, data)
+    apply_identity(record, data)
     choice = dig(data, "choices", 0)
     message = dig(choice, "message")
     record["output_text"] = text_of(dig(message, "content"))
@@ -326,18 +330,46 @@ def chat_response(provider: str, request_record: Any, response: Any) -> dict[str
     return record
 
 
-class ChatStreamAccumulator:
-    """Folds OpenAI-format stream chunks into a record one chunk at a time.
+class Accumulator:
+    """The state every stream accumulator keeps, folding a stream into its record one chunk at a
+    time (so an autolog stream proxy keeps O(output) state, not every chunk): the request's record
+    marked as streamed, the output text pieces, the whole tool calls seen (``_calls``) and the ones
+    streamed in fragments (``_slots``: index -> id, name, argument pieces). Subclasses add ``add``."""
 
-    Lets an autolog stream proxy keep O(output) state instead of every chunk.
-    Only the first choice (index 0) is recorded, as for non-streamed responses.
-    """
-
-    def __init__(self, provider: str, request_record: Any) -> None:
-        self._record = with_defaults(provider, CHAT_OPERATION, request_record)
+    def __init__(self, provider: str, operation: str, request_record: Any) -> None:
+        self._record = with_defaults(provider, operation, request_record)
         self._record["stream"] = True
         self._text: list[str] = []
-        self._calls: dict[int, dict[str, Any]] = {}
+        self._calls: list[dict[str, Any]] = []
+        self._slots: dict[int, dict[str, Any]] = {}
+
+    def _slot(self, index: int) -> dict[str, Any]:
+        """The tool call streamed at ``index``, started empty by its first fragment."""
+        return self._slots.setdefault(index, {"id": None, "name": None, "arguments": []})
+
+    def record(self) -> dict[str, Any]:
+        """The record for everything added so far (may be called more than once)."""
+        record = dict(self._record)
+        record["output_text"] = "".join(self._text)
+        record["tool_calls"] = [*self._calls, *(
+            {"id": slot["id"], "name": slot["name"], "arguments": "".join(slot["arguments"])}
+            for _, slot in sorted(self._slots.items()))]
+        return record
+
+
+def accumulate(accumulator: Any, chunks: Iterable[Any]) -> dict[str, Any]:
+    """``resolve_stream``: every chunk (model or dict) into ``accumulator``, then its record."""
+    for chunk in iterate(chunks):
+        accumulator.add(chunk)
+    return accumulator.record()
+
+
+class ChatStreamAccumulator(Accumulator):
+    """Folds OpenAI-format stream chunks into a record. Only the first choice (index 0) is
+    recorded, as for non-streamed responses."""
+
+    def __init__(self, provider: str, request_record: Any) -> None:
+        super().__init__(provider, CHAT_OPERATION, request_record)
         self._usage: Any = None
 
     def add(self, chunk: Any) -> None:
@@ -377,15 +409,15 @@ class ChatStreamAccumulator:
         # Some OpenAI-compatible servers omit the index: a new id starts a new call,
         # anything else continues the latest one.
         call_id = as_str(dig(fragment, "id"))
-        for existing, slot in self._calls.items():
+        for existing, slot in self._slots.items():
             if call_id and slot["id"] == call_id:
                 return existing
-        if call_id or not self._calls:
-            return len(self._calls)
-        return max(self._calls)
+        if call_id or not self._slots:
+            return len(self._slots)
+        return max(self._slots)
 
     def _add_tool_fragment(self, fragment: Any) -> None:
-        slot = self._calls.setdefault(self._slot_index(fragment), {"id": None, "name": None, "arguments": []})
+        slot = self._slot(self._slot_index(fragment))
         call_id = as_str(dig(fragment, "id"))
         if call_id:
             slot["id"] = call_id
@@ -398,13 +430,7 @@ class ChatStreamAccumulator:
             slot["arguments"].append(arguments_text(arguments))
 
     def record(self) -> dict[str, Any]:
-        """The record for everything added so far (may be called more than once)."""
-        record = dict(self._record)
-        record["output_text"] = "".join(self._text)
-        record["tool_calls"] = [
-            {"id": slot["id"], "name": slot["name"], "arguments": "".join(slot["arguments"])}
-            for _, slot in sorted(self._calls.items())
-        ]
+        record = super().record()
         _apply_chat_usage(record, self._usage)
         return record
 
@@ -466,10 +492,7 @@ class ChatFormat:
 
     def resolve_stream(self, request_record: Mapping[str, Any], chunks: Iterable[Any]) -> dict[str, Any]:
         """The request record completed from ``ChatCompletionChunk``s (models or dicts)."""
-        accumulator = self.StreamAccumulator(request_record)
-        for chunk in iterate(chunks):
-            accumulator.add(chunk)
-        return accumulator.record()
+        return accumulate(self.StreamAccumulator(request_record), chunks)
 
     def resolve_error(self, request_record: Mapping[str, Any], exc: BaseException) -> dict[str, Any]:
         """The record with ``error`` set from the exception the call raised."""

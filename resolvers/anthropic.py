@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from resolvers._common import (
+    accumulate,
+    apply_identity,
     arguments_text,
     as_dict,
     as_int,
@@ -20,7 +22,6 @@ from resolvers._common import (
     as_str,
     dig,
     empty_record,
-    iterate,
     request_params,
     stream_flag,
     text_of,
@@ -28,14 +29,8 @@ from resolvers._common import (
     with_error,
 )
 
-__all__ = [
-    "PROVIDER",
-    "StreamAccumulator",
-    "resolve_error",
-    "resolve_request",
-    "resolve_response",
-    "resolve_stream",
-]
+__all__ = ["PROVIDER", "StreamAccumulator", "resolve_error", "resolve_request", "resolve_response",
+           "resolve_stream"]
 
 PROVIDER = "anthropic"
 CREATE = "messages.create"
@@ -81,20 +76,11 @@ def _apply_usage(record: dict[str, Any], usage: Any) -> None:
     record.update(prompt_tokens=prompt, completion_tokens=completion, total_tokens=total)
 
 
-def _apply_identity(record: dict[str, Any], message: Any) -> None:
-    response_id = as_str(dig(message, "id"))
-    if response_id:
-        record["response_id"] = response_id
-    model = as_str(dig(message, "model"))
-    if model:
-        record["model"] = model
-
-
 def resolve_response(request_record: Mapping[str, Any], response: Any) -> dict[str, Any]:
     """The request record completed from a ``Message`` (model or dict)."""
     record = with_defaults(PROVIDER, CREATE, request_record)
     data = as_dict(response)
-    _apply_identity(record, data)
+    apply_identity(record, data)
     texts, calls = [], []
     for block in as_list(data.get("content")):
         kind = dig(block, "type")
@@ -144,7 +130,7 @@ class StreamAccumulator:
 
     def _on_message_start(self, data: dict[str, Any]) -> None:
         message = data.get("message")
-        _apply_identity(self._record, message)
+        apply_identity(self._record, message)
         self._merge_usage(dig(message, "usage"))
 
     def _on_block_start(self, data: dict[str, Any]) -> None:
@@ -220,10 +206,7 @@ class StreamAccumulator:
 
 def resolve_stream(request_record: Mapping[str, Any], chunks: Iterable[Any]) -> dict[str, Any]:
     """The request record completed from stream events (models or dicts)."""
-    accumulator = StreamAccumulator(request_record)
-    for event in iterate(chunks):
-        accumulator.add(event)
-    return accumulator.record()
+    return accumulate(StreamAccumulator(request_record), chunks)
 
 
 def resolve_error(request_record: Mapping[str, Any], exc: BaseException) -> dict[str, Any]:

@@ -62,14 +62,11 @@ def resolve_response(request_record: Mapping[str, Any], response: Any) -> dict[s
     return record
 
 
-class StreamAccumulator:
+class StreamAccumulator(_common.Accumulator):
     """Incremental form of ``resolve_stream``: ``add(event)`` per stream event, then ``record()``."""
 
     def __init__(self, request_record: Mapping[str, Any]) -> None:
-        self._record = _common.with_defaults(PROVIDER, STREAM_OPERATION, request_record)
-        self._record["stream"] = True
-        self._text: list[str] = []
-        self._calls: dict[int, dict[str, Any]] = {}
+        super().__init__(PROVIDER, STREAM_OPERATION, request_record)
 
     def add(self, event: Any) -> None:
         kind = _common.as_str(_common.dig(event, "type"))
@@ -82,7 +79,7 @@ class StreamAccumulator:
                 self._text.append(text)
         elif kind in ("tool-call-start", "tool-call-delta"):
             index = _common.as_int(_common.dig(event, "index")) or 0
-            slot = self._calls.setdefault(index, {"id": None, "name": None, "arguments": []})
+            slot = self._slot(index)
             call = _common.dig(message, "tool_calls")
             call_id = _common.as_str(_common.dig(call, "id"))
             name = _common.as_str(_common.dig(call, "function", "name"))
@@ -97,19 +94,9 @@ class StreamAccumulator:
             self._record["finish_reason"] = _common.as_str(_common.dig(event, "delta", "finish_reason"))
             _apply_usage(self._record, _common.dig(event, "delta", "usage"))
 
-    def record(self) -> dict[str, Any]:
-        record = dict(self._record)
-        record["output_text"] = "".join(self._text)
-        record["tool_calls"] = [{"id": s["id"], "name": s["name"], "arguments": "".join(s["arguments"])}
-                                for _, s in sorted(self._calls.items())]
-        return record
-
 
 def resolve_stream(request_record: Mapping[str, Any], chunks: Iterable[Any]) -> dict[str, Any]:
-    accumulator = StreamAccumulator(request_record)
-    for event in _common.iterate(chunks):
-        accumulator.add(event)
-    return accumulator.record()
+    return _common.accumulate(StreamAccumulator(request_record), chunks)
 
 
 def resolve_error(request_record: Mapping[str, Any], exc: BaseException) -> dict[str, Any]:

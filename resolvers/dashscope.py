@@ -85,15 +85,12 @@ def resolve_response(request_record: Mapping[str, Any], response: Any) -> dict[s
     return record
 
 
-class StreamAccumulator:
+class StreamAccumulator(_common.Accumulator):
     """Incremental form of ``resolve_stream``: ``add(chunk)`` per streamed response, then ``record()``."""
 
     def __init__(self, request_record: Mapping[str, Any]) -> None:
-        self._record = _common.with_defaults(PROVIDER, OPERATION, request_record)
-        self._record["stream"] = True
+        super().__init__(PROVIDER, OPERATION, request_record)
         self._incremental = bool((self._record.get("params") or {}).get("incremental_output"))
-        self._text: list[str] = []
-        self._calls: list[dict[str, Any]] = []
 
     def add(self, chunk: Any) -> None:
         self._record["response_id"] = _common.as_str(_common.dig(chunk, "request_id")) or self._record["response_id"]
@@ -111,18 +108,9 @@ class StreamAccumulator:
             self._record["finish_reason"] = finish
         _apply_usage(self._record, chunk)
 
-    def record(self) -> dict[str, Any]:
-        record = dict(self._record)
-        record["output_text"] = "".join(self._text)
-        record["tool_calls"] = list(self._calls)
-        return record
-
 
 def resolve_stream(request_record: Mapping[str, Any], chunks: Iterable[Any]) -> dict[str, Any]:
-    accumulator = StreamAccumulator(request_record)
-    for chunk in _common.iterate(chunks):
-        accumulator.add(chunk)
-    return accumulator.record()
+    return _common.accumulate(StreamAccumulator(request_record), chunks)
 
 
 def resolve_error(request_record: Mapping[str, Any], exc: BaseException) -> dict[str, Any]:

@@ -151,30 +151,18 @@ def resolve_response(request_record: Mapping[str, Any], response: Any) -> dict[s
     return record
 
 
-class StreamAccumulator:
+class StreamAccumulator(_common.Accumulator):
     """Incremental form of ``resolve_stream``: ``add(chunk)`` per streamed response, then ``record()``."""
 
     def __init__(self, request_record: Mapping[str, Any]) -> None:
-        self._record = _common.with_defaults(PROVIDER, STREAM_OPERATION, request_record)
-        self._record["stream"] = True
-        self._texts: list[str] = []
-        self._calls: list[dict[str, Any]] = []
+        super().__init__(PROVIDER, STREAM_OPERATION, request_record)
 
     def add(self, chunk: Any) -> None:
-        _apply(self._record, chunk, self._texts, self._calls)
-
-    def record(self) -> dict[str, Any]:
-        record = dict(self._record)
-        record["output_text"] = "".join(self._texts)
-        record["tool_calls"] = list(self._calls)
-        return record
+        _apply(self._record, chunk, self._text, self._calls)
 
 
 def resolve_stream(request_record: Mapping[str, Any], chunks: Iterable[Any]) -> dict[str, Any]:
-    accumulator = StreamAccumulator(request_record)
-    for chunk in _common.iterate(chunks):
-        accumulator.add(chunk)
-    return accumulator.record()
+    return _common.accumulate(StreamAccumulator(request_record), chunks)
 
 
 def resolve_error(request_record: Mapping[str, Any], exc: BaseException) -> dict[str, Any]:

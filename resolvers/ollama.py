@@ -55,14 +55,11 @@ def resolve_response(request_record: Mapping[str, Any], response: Any) -> dict[s
     return record
 
 
-class StreamAccumulator:
+class StreamAccumulator(_common.Accumulator):
     """Incremental form of ``resolve_stream``: ``add(chunk)`` per streamed object, then ``record()``."""
 
     def __init__(self, request_record: Mapping[str, Any]) -> None:
-        self._record = _common.with_defaults(PROVIDER, OPERATION, request_record)
-        self._record["stream"] = True
-        self._text: list[str] = []
-        self._calls: list[dict[str, Any]] = []
+        super().__init__(PROVIDER, OPERATION, request_record)
 
     def add(self, chunk: Any) -> None:
         data = _common.as_dict(chunk)
@@ -80,18 +77,9 @@ class StreamAccumulator:
             self._record["finish_reason"] = _common.as_str(data.get("done_reason"))
             _apply_counts(self._record, data)
 
-    def record(self) -> dict[str, Any]:
-        record = dict(self._record)
-        record["output_text"] = "".join(self._text)
-        record["tool_calls"] = list(self._calls)
-        return record
-
 
 def resolve_stream(request_record: Mapping[str, Any], chunks: Iterable[Any]) -> dict[str, Any]:
-    accumulator = StreamAccumulator(request_record)
-    for chunk in _common.iterate(chunks):
-        accumulator.add(chunk)
-    return accumulator.record()
+    return _common.accumulate(StreamAccumulator(request_record), chunks)
 
 
 def resolve_error(request_record: Mapping[str, Any], exc: BaseException) -> dict[str, Any]:

@@ -22,14 +22,8 @@ from typing import Any
 
 from resolvers import _common
 
-__all__ = [
-    "PROVIDER",
-    "StreamAccumulator",
-    "resolve_error",
-    "resolve_request",
-    "resolve_response",
-    "resolve_stream",
-]
+__all__ = ["PROVIDER", "StreamAccumulator", "resolve_error", "resolve_request", "resolve_response",
+           "resolve_stream"]
 
 PROVIDER = "openai"
 EMBEDDINGS = "embeddings.create"
@@ -166,12 +160,9 @@ def resolve_response(request_record: Mapping[str, Any], response: Any) -> dict[s
 # ---------------------------------------------------------------- streams
 
 
-class _ResponsesAccumulator:
+class _ResponsesAccumulator(_common.Accumulator):
     def __init__(self, request_record: Mapping[str, Any]) -> None:
-        self._record = _common.with_defaults(PROVIDER, str(request_record.get("operation")), request_record)
-        self._record["stream"] = True
-        self._texts: list[str] = []
-        self._calls: dict[int, dict[str, Any]] = {}
+        super().__init__(PROVIDER, str(request_record.get("operation")), request_record)
         self._final: dict[str, Any] | None = None
 
     def add(self, event: Any) -> None:
@@ -185,26 +176,19 @@ class _ResponsesAccumulator:
             _apply_responses(final, response)
             self._final = final
         elif kind == "response.output_text.delta":
-            self._texts.append(_common.as_str(_common.dig(event, "delta")) or "")
+            self._text.append(_common.as_str(_common.dig(event, "delta")) or "")
         elif kind == "response.output_item.added":
             item = _common.dig(event, "item")
             if _common.as_str(_common.dig(item, "type")) == "function_call":
                 index = _common.as_int(_common.dig(event, "output_index")) or 0
-                self._calls[index] = {"id": _common.as_str(_common.dig(item, "call_id")),
+                self._slots[index] = {"id": _common.as_str(_common.dig(item, "call_id")),
                                       "name": _common.as_str(_common.dig(item, "name")), "arguments": []}
         elif kind == "response.function_call_arguments.delta":
             index = _common.as_int(_common.dig(event, "output_index")) or 0
-            slot = self._calls.setdefault(index, {"id": None, "name": None, "arguments": []})
-            slot["arguments"].append(_common.as_str(_common.dig(event, "delta")) or "")
+            self._slot(index)["arguments"].append(_common.as_str(_common.dig(event, "delta")) or "")
 
     def record(self) -> dict[str, Any]:
-        if self._final is not None:
-            return dict(self._final)
-        record = dict(self._record)
-        record["output_text"] = "".join(self._texts)
-        record["tool_calls"] = [{"id": s["id"], "name": s["name"], "arguments": "".join(s["arguments"])}
-                                for _, s in sorted(self._calls.items())]
-        return record
+        return dict(self._final) if self._final is not None else super().record()
 
 
 class StreamAccumulator:
@@ -224,10 +208,7 @@ class StreamAccumulator:
 
 
 def resolve_stream(request_record: Mapping[str, Any], chunks: Iterable[Any]) -> dict[str, Any]:
-    accumulator = StreamAccumulator(request_record)
-    for chunk in _common.iterate(chunks):
-        accumulator.add(chunk)
-    return accumulator.record()
+    return _common.accumulate(StreamAccumulator(request_record), chunks)
 
 
 def resolve_error(request_record: Mapping[str, Any], exc: BaseException) -> dict[str, Any]:

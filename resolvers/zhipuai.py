@@ -10,14 +10,8 @@ from __future__ import annotations
 
 from resolvers import _common
 
-__all__ = [
-    "PROVIDER",
-    "StreamAccumulator",
-    "resolve_error",
-    "resolve_request",
-    "resolve_response",
-    "resolve_stream",
-]
+__all__ = ["PROVIDER", "StreamAccumulator", "resolve_error", "resolve_request", "resolve_response",
+           "resolve_stream"]
 
 PROVIDER = "zhipuai"
 _chat = _common.ChatFormat(PROVIDER)

@@ -1,8 +1,10 @@
-"""Helpers shared by the OpenAI, ZhipuAI and Anthropic autolog tests (not fixtures)."""
+"""Helpers shared by the LLM autolog tests (their fixtures are in tests/integrations/conftest.py)."""
 
 from __future__ import annotations
 
+import gc
 import importlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,12 +42,30 @@ def assert_restored(before: dict[tuple[Any, str], Any]) -> None:
             assert getattr(owner, attribute) is original
 
 
+def read_then_drop(open_stream: Callable[[], Any], chunks: int) -> None:
+    """Open a stream, read ``chunks`` chunks, break off and drop it, the way a user's loop that
+    breaks early and forgets the stream does: this function holds its only reference, so the
+    stream is gone (and recorded as abandoned) when it returns."""
+    stream = open_stream()
+    for index, _ in enumerate(stream):
+        if index == chunks - 1:
+            break
+    del stream
+    gc.collect()
+
+
 def run_view(logdir: Path, name: str | None = None) -> Any:
     runs = seetrain.Api(logdir).runs(PROJECT)
     if name is not None:
         runs = [run for run in runs if run.name == name]
     assert len(runs) == 1, [run.name for run in runs]
     return runs[0]
+
+
+def finished_view(autolog: Any, logdir: Path) -> Any:
+    """Disable ``autolog`` (finishing its run) and read the run back."""
+    autolog.disable()
+    return run_view(logdir)
 
 
 def calls(view: Any) -> list[dict[str, Any]]:

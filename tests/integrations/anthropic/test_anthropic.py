@@ -5,7 +5,6 @@ through ``seetrain.Api``: ``messages.create`` (plain and ``stream=True``) and th
 from __future__ import annotations
 
 import asyncio
-import gc
 import threading
 from typing import Any
 
@@ -17,19 +16,11 @@ from anthropic.lib.streaming import MessageStream, MessageStreamManager  # noqa:
 from anthropic.resources.messages import AsyncMessages, Messages  # noqa: E402
 from anthropic.types import Message  # noqa: E402
 
-from tests.integrations._llm_autolog import (  # noqa: E402
-    assert_restored,
-    calls,
-    enable,
-    patched_attributes,
-    run_bytes,
-    run_view,
-    scalar,
-    texts,
-)
+from tests.integrations import _llm_autolog as llm  # noqa: E402
 from tests.llm_fake_server import FakeLLMServer  # noqa: E402
 
 pytestmark = pytest.mark.llm
+PROVIDER = "anthropic"  # the autolog and originals fixtures of tests/integrations/conftest.py
 
 TOOLS = [{"name": "get_weather", "description": "Weather.", "input_schema": {"type": "object"}}]
 QUERY_ARGS = '{"query": "weather in Paris"}'
@@ -41,50 +32,19 @@ def message(text: str = "hello there", **extra: Any) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def server() -> Any:
-    with FakeLLMServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def srv(server: FakeLLMServer) -> FakeLLMServer:
-    server.reset()
-    return server
-
-
-@pytest.fixture(scope="module")
 def client(server: FakeLLMServer) -> Any:
     made = anthropic.Anthropic(base_url=server.url, api_key="x", max_retries=0)
     yield made
     made.close()
 
 
-@pytest.fixture
-def originals() -> Any:
-    before = patched_attributes("anthropic")
-    yield before
-    assert_restored(before)
-
-
-@pytest.fixture
-def autolog(logdir: Any, srv: FakeLLMServer, originals: Any) -> Any:
-    made = enable("anthropic", logdir)
-    yield made
-    made.disable()
-
-
-def _finish(autolog: Any, logdir: Any) -> Any:
-    autolog.disable()
-    return run_view(logdir)
-
-
 def test_create_is_recorded(autolog: Any, client: Any, logdir: Any) -> None:
     response = client.messages.create(**message(stop_sequences=["END"]))
     assert type(response) is Message and response.content[0].text == "echo: hello there"
-    view = _finish(autolog, logdir)
+    view = llm.finished_view(autolog, logdir)
     assert view.config["framework"]["package"] == "anthropic"
     assert f"anthropic=={anthropic.__version__}" in view.tags
-    (record,) = calls(view)
+    (record,) = llm.calls(view)
     assert (record["provider"], record["operation"], record["model"]) == ("anthropic", "messages.create", "claude-test")
     assert record["input_messages"] == [{"role": "system", "content": "be brief"},
                                         {"role": "user", "content": "hello there"}]
@@ -92,8 +52,8 @@ def test_create_is_recorded(autolog: Any, client: Any, logdir: Any) -> None:
     assert (record["output_text"], record["finish_reason"], record["response_id"]) == (
         "echo: hello there", "end_turn", "msg_fake_1")
     assert (record["prompt_tokens"], record["completion_tokens"], record["total_tokens"]) == (4, 3, 7)
-    assert texts(view, "llm/output") == ["echo: hello there"]
-    assert scalar(view, "llm/total_tokens") == [(0, 7)]
+    assert llm.texts(view, "llm/output") == ["echo: hello there"]
+    assert llm.scalar(view, "llm/total_tokens") == [(0, 7)]
 
 
 def test_messages_stream_helper_keeps_working_and_is_recorded_once(autolog: Any, client: Any,
@@ -106,7 +66,7 @@ def test_messages_stream_helper_keeps_working_and_is_recorded_once(autolog: Any,
         final = stream.get_final_message()
         assert stream.get_final_text() == "echo: one two three"
     assert "".join(pieces) == final.content[0].text == "echo: one two three"
-    (record,) = calls(_finish(autolog, logdir))
+    (record,) = llm.calls(llm.finished_view(autolog, logdir))
     assert (record["operation"], record["stream"], record["stream_end"]) == ("messages.stream", True, "completed")
     assert (record["output_text"], record["finish_reason"]) == ("echo: one two three", "end_turn")
     assert (record["prompt_tokens"], record["completion_tokens"]) == (5, 4)
@@ -120,7 +80,7 @@ def test_messages_stream_left_early_and_final_message_only(autolog: Any, client:
     with client.messages.stream(**message("weather in Paris", tools=TOOLS)) as stream:
         final = stream.get_final_message()
     assert final.stop_reason == "tool_use"
-    left, tool = calls(_finish(autolog, logdir))
+    left, tool = llm.calls(llm.finished_view(autolog, logdir))
     assert (left["stream_end"], left["finish_reason"]) == ("closed", None)
     assert tool["stream_end"] == "completed"
     assert tool["tool_calls"] == [{"id": "toolu_fake_0", "name": "get_weather", "arguments": QUERY_ARGS}]
@@ -131,16 +91,11 @@ def test_create_stream_true_consumed_broken_and_closed(autolog: Any, client: Any
     assert isinstance(stream, anthropic.Stream)
     events = list(stream)
     assert events[0].type == "message_start" and events[-1].type == "message_stop"
-    broken = client.messages.create(**message("a b c d", stream=True))
-    for index, _ in enumerate(broken):
-        if index == 3:
-            break
-    del broken
-    gc.collect()
+    llm.read_then_drop(lambda: client.messages.create(**message("a b c d", stream=True)), 4)
     closed = client.messages.create(**message("x y", stream=True))
     next(closed)
     closed.close()
-    full, dropped, shut = calls(_finish(autolog, logdir))
+    full, dropped, shut = llm.calls(llm.finished_view(autolog, logdir))
     assert (full["operation"], full["stream_end"], full["output_text"]) == ("messages.create", "completed", "echo: a b")
     assert full["total_tokens"] == 7
     assert (dropped["stream_end"], dropped["output_text"]) == ("abandoned", "echo: a")
@@ -155,7 +110,7 @@ def test_dropped_connection_inside_messages_stream(autolog: Any, client: Any, sr
             for _ in stream.text_stream:
                 pass
     assert type(caught.value).__name__ == "RemoteProtocolError"
-    (record,) = calls(_finish(autolog, logdir))
+    (record,) = llm.calls(llm.finished_view(autolog, logdir))
     assert record["error"] == {"type": "RemoteProtocolError", "status_code": None, "message": str(caught.value)}
     assert (record["stream_end"], record["output_text"]) == ("error", "echo: a")
 
@@ -172,11 +127,11 @@ def test_status_errors_recorded_and_reraised(autolog: Any, client: Any, srv: Fak
             pass
     for caught in (on_create, on_stream):
         assert type(caught.value).__name__ == error_type and caught.value.status_code == status
-    view = _finish(autolog, logdir)
-    created, streamed = calls(view)
+    view = llm.finished_view(autolog, logdir)
+    created, streamed = llm.calls(view)
     assert created["error"] == {"type": error_type, "status_code": status, "message": str(on_create.value)}
     assert (streamed["operation"], streamed["error"]["status_code"]) == ("messages.stream", status)
-    assert scalar(view, "llm/errors") == [(0, 1), (1, 2)]
+    assert llm.scalar(view, "llm/errors") == [(0, 1), (1, 2)]
 
 
 def test_async_create_stream_helper_and_gather(autolog: Any, server: FakeLLMServer, logdir: Any) -> None:
@@ -201,12 +156,12 @@ def test_async_create_stream_helper_and_gather(autolog: Any, server: FakeLLMServ
     results = asyncio.run(main())
     names = ("call", "helper", "raw")
     assert results == [f"echo: {names[i % 3]} {i}" for i in range(45)]
-    view = _finish(autolog, logdir)
-    records = calls(view)
+    view = llm.finished_view(autolog, logdir)
+    records = llm.calls(view)
     assert sorted(r["output_text"] for r in records) == sorted(results)
     assert {r["operation"] for r in records} == {"messages.create", "messages.stream"}
     assert [r["call_index"] for r in records] == list(range(45))
-    assert scalar(view, "llm/calls")[-1] == (44, 45)
+    assert llm.scalar(view, "llm/calls")[-1] == (44, 45)
 
 
 def test_threads_record_every_call_once(autolog: Any, client: Any, logdir: Any) -> None:
@@ -221,7 +176,7 @@ def test_threads_record_every_call_once(autolog: Any, client: Any, logdir: Any) 
         thread.start()
     for thread in threads:
         thread.join()
-    records = calls(_finish(autolog, logdir))
+    records = llm.calls(llm.finished_view(autolog, logdir))
     expected = [f"echo: t{w} {k}{i}" for w in range(5) for i in range(4) for k in "sc"]
     assert sorted(r["output_text"] for r in records) == sorted(expected)
 
@@ -230,21 +185,21 @@ def test_enable_disable_enable_restores_every_method(client: Any, logdir: Any, s
                                                      originals: Any) -> None:
     methods = (Messages.create, Messages.stream, AsyncMessages.create, AsyncMessages.stream)
     for round_ in ("first", "second"):
-        autolog = enable("anthropic", logdir, experiment_name=round_)
+        autolog = llm.enable("anthropic", logdir, experiment_name=round_)
         assert all(getattr(owner, name) is not original for (owner, name), original in originals.items())
         with client.messages.stream(**message(round_)) as stream:
             stream.until_done()
         autolog.disable()
-        assert_restored(originals)
+        llm.assert_restored(originals)
         assert (Messages.create, Messages.stream, AsyncMessages.create, AsyncMessages.stream) == methods
         client.messages.create(**message("unrecorded"))
     for round_ in ("first", "second"):
-        assert [r["output_text"] for r in calls(run_view(logdir, round_))] == [f"echo: {round_}"]
+        assert [r["output_text"] for r in llm.calls(llm.run_view(logdir, round_))] == [f"echo: {round_}"]
 
 
 def test_log_content_false_and_internal_failure(client: Any, logdir: Any, srv: FakeLLMServer, originals: Any,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    autolog = enable("anthropic", logdir, log_content=False)
+    autolog = llm.enable("anthropic", logdir, log_content=False)
     secret = "okapi-secret-987"
     client.messages.create(**message(f"remember {secret}", system=f"system {secret}"))
     with client.messages.stream(**message(f"stream {secret}", tools=TOOLS)) as stream:
@@ -259,9 +214,9 @@ def test_log_content_false_and_internal_failure(client: Any, logdir: Any, srv: F
     assert type(client.messages.create(**message())) is Message
     assert autolog.get_stats()["degraded_calls"] == 2
     monkeypatch.undo()
-    view = _finish(autolog, logdir)
-    created, streamed = calls(view)[:2]
+    view = llm.finished_view(autolog, logdir)
+    created, streamed = llm.calls(view)[:2]
     assert created["input_messages"] == [{"role": "system"}, {"role": "user"}]
     assert streamed["tool_calls"] == [{"id": "toolu_fake_0", "name": "get_weather"}]
     assert created["output_text"] is None and view.media(kind="text") == []
-    assert secret.encode() not in run_bytes(view)
+    assert secret.encode() not in llm.run_bytes(view)

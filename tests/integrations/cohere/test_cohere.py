@@ -10,43 +10,16 @@ import pytest
 
 cohere = pytest.importorskip("cohere")
 
-from tests.integrations._llm_autolog import (  # noqa: E402
-    assert_restored,
-    calls,
-    enable,
-    patched_attributes,
-    run_view,
-    scalar,
-)
+from tests.integrations._llm_autolog import calls, enable, run_view, scalar  # noqa: E402
 from tests.llm_fake_server import FakeLLMServer  # noqa: E402
 
 pytestmark = pytest.mark.integration
+PROVIDER = "cohere"  # the autolog and originals fixtures of tests/integrations/conftest.py
 TOOLS = [{"type": "function", "function": {"name": "search", "parameters": {"type": "object"}}}]
 
 
 def msgs(text: str = "hello there") -> list[dict[str, str]]:
     return [{"role": "system", "content": "be brief"}, {"role": "user", "content": text}]
-
-
-@pytest.fixture(scope="module")
-def server() -> Any:
-    with FakeLLMServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def srv(server: FakeLLMServer) -> FakeLLMServer:
-    server.reset()
-    return server
-
-
-@pytest.fixture
-def autolog(logdir: Any, srv: FakeLLMServer) -> Any:
-    before = patched_attributes("cohere")
-    made = enable("cohere", logdir)
-    yield made
-    made.disable()
-    assert_restored(before)
 
 
 def test_chat_stream_tools_async(autolog: Any, srv: FakeLLMServer, logdir: Any) -> None:

@@ -11,18 +11,11 @@ import pytest
 
 dashscope = pytest.importorskip("dashscope")
 
-from tests.integrations._llm_autolog import (  # noqa: E402
-    assert_restored,
-    calls,
-    enable,
-    patched_attributes,
-    run_bytes,
-    run_view,
-    scalar,
-)
+from tests.integrations._llm_autolog import calls, run_bytes, run_view, scalar  # noqa: E402
 from tests.llm_fake_server import FakeLLMServer  # noqa: E402
 
 pytestmark = pytest.mark.integration
+PROVIDER = "dashscope"  # the autolog and originals fixtures of tests/integrations/conftest.py
 TOOLS = [{"type": "function", "function": {"name": "search", "parameters": {"type": "object"}}}]
 KEY = "sk-never-recorded-4242"
 
@@ -31,26 +24,11 @@ def msgs(text: str = "hello there") -> list[dict[str, str]]:
     return [{"role": "user", "content": text}]
 
 
-@pytest.fixture(scope="module")
-def server() -> Any:
-    with FakeLLMServer() as srv:
-        yield srv
-
-
 @pytest.fixture
-def srv(server: FakeLLMServer, monkeypatch: pytest.MonkeyPatch) -> FakeLLMServer:
-    server.reset()
-    monkeypatch.setattr(dashscope, "base_http_api_url", f"{server.url}/api/v1")
-    return server
-
-
-@pytest.fixture
-def autolog(logdir: Any, srv: FakeLLMServer) -> Any:
-    before = patched_attributes("dashscope")
-    made = enable("dashscope", logdir)
-    yield made
-    made.disable()
-    assert_restored(before)
+def srv(srv: FakeLLMServer, monkeypatch: pytest.MonkeyPatch) -> FakeLLMServer:
+    """The shared fake server, with the SDK's module-level endpoint pointed at it."""
+    monkeypatch.setattr(dashscope, "base_http_api_url", f"{srv.url}/api/v1")
+    return srv
 
 
 def test_calls_streams_tools_errors(autolog: Any, srv: FakeLLMServer, logdir: Any) -> None:

@@ -12,38 +12,11 @@ genai = pytest.importorskip("google.genai")
 
 from google.genai import types  # noqa: E402
 
-from tests.integrations._llm_autolog import (  # noqa: E402
-    assert_restored,
-    calls,
-    enable,
-    patched_attributes,
-    run_view,
-    scalar,
-)
+from tests.integrations._llm_autolog import calls, run_view, scalar  # noqa: E402
 from tests.llm_fake_server import FakeLLMServer  # noqa: E402
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def server() -> Any:
-    with FakeLLMServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def srv(server: FakeLLMServer) -> FakeLLMServer:
-    server.reset()
-    return server
-
-
-@pytest.fixture
-def autolog(logdir: Any, srv: FakeLLMServer) -> Any:
-    before = patched_attributes("google_genai")
-    made = enable("google_genai", logdir)
-    yield made
-    made.disable()
-    assert_restored(before)
+PROVIDER = "google_genai"  # the autolog and originals fixtures of tests/integrations/conftest.py
 
 
 def test_generate_stream_tools_async(autolog: Any, srv: FakeLLMServer, logdir: Any) -> None:

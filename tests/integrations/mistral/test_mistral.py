@@ -12,17 +12,11 @@ pytest.importorskip("mistralai")
 
 from mistralai.client import Mistral  # noqa: E402
 
-from tests.integrations._llm_autolog import (  # noqa: E402
-    assert_restored,
-    calls,
-    enable,
-    patched_attributes,
-    run_view,
-    scalar,
-)
+from tests.integrations._llm_autolog import calls, run_view, scalar  # noqa: E402
 from tests.llm_fake_server import FakeLLMServer  # noqa: E402
 
 pytestmark = pytest.mark.integration
+PROVIDER = "mistral"  # the autolog and originals fixtures of tests/integrations/conftest.py
 TOOLS = [{"type": "function", "function": {"name": "search", "parameters": {"type": "object"}}}]
 
 
@@ -30,30 +24,9 @@ def msgs(text: str = "hello there") -> list[dict[str, str]]:
     return [{"role": "system", "content": "be brief"}, {"role": "user", "content": text}]
 
 
-@pytest.fixture(scope="module")
-def server() -> Any:
-    with FakeLLMServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def srv(server: FakeLLMServer) -> FakeLLMServer:
-    server.reset()
-    return server
-
-
 @pytest.fixture
 def client(server: FakeLLMServer) -> Any:
     return Mistral(api_key="x", server_url=f"{server.url}/mistral")
-
-
-@pytest.fixture
-def autolog(logdir: Any, srv: FakeLLMServer) -> Any:
-    before = patched_attributes("mistral")
-    made = enable("mistral", logdir)
-    yield made
-    made.disable()
-    assert_restored(before)
 
 
 def test_complete_stream_and_tools(autolog: Any, client: Any, srv: FakeLLMServer, logdir: Any) -> None:

@@ -10,43 +10,16 @@ import pytest
 
 ollama = pytest.importorskip("ollama")
 
-from tests.integrations._llm_autolog import (  # noqa: E402
-    assert_restored,
-    calls,
-    enable,
-    patched_attributes,
-    run_view,
-    scalar,
-)
+from tests.integrations._llm_autolog import calls, run_view, scalar  # noqa: E402
 from tests.llm_fake_server import FakeLLMServer  # noqa: E402
 
 pytestmark = pytest.mark.integration
+PROVIDER = "ollama"  # the autolog and originals fixtures of tests/integrations/conftest.py
 TOOLS = [{"type": "function", "function": {"name": "search", "parameters": {"type": "object"}}}]
 
 
 def msgs(text: str = "hello there") -> list[dict[str, str]]:
     return [{"role": "user", "content": text}]
-
-
-@pytest.fixture(scope="module")
-def server() -> Any:
-    with FakeLLMServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def srv(server: FakeLLMServer) -> FakeLLMServer:
-    server.reset()
-    return server
-
-
-@pytest.fixture
-def autolog(logdir: Any, srv: FakeLLMServer) -> Any:
-    before = patched_attributes("ollama")
-    made = enable("ollama", logdir)
-    yield made
-    made.disable()
-    assert_restored(before)
 
 
 def test_chat_stream_tools_async(autolog: Any, srv: FakeLLMServer, logdir: Any) -> None:

@@ -5,7 +5,6 @@ most thoroughly here; the ZhipuAI and Anthropic tests cover what differs."""
 from __future__ import annotations
 
 import asyncio
-import gc
 import inspect
 import threading
 from typing import Any
@@ -16,20 +15,11 @@ openai = pytest.importorskip("openai")
 
 import seetrain  # noqa: E402
 from integrations._autolog import suppress_autolog  # noqa: E402
-from tests.integrations._llm_autolog import (  # noqa: E402
-    QUIET,
-    assert_restored,
-    calls,
-    enable,
-    patched_attributes,
-    run_bytes,
-    run_view,
-    scalar,
-    texts,
-)
+from tests.integrations import _llm_autolog as llm  # noqa: E402
 from tests.llm_fake_server import FakeLLMServer  # noqa: E402
 
 pytestmark = pytest.mark.llm
+PROVIDER = "openai"  # the autolog and originals fixtures of tests/integrations/conftest.py
 
 from openai.resources.chat.completions import AsyncCompletions, Completions  # noqa: E402
 from openai.types.chat import ChatCompletion, ChatCompletionChunk  # noqa: E402
@@ -47,41 +37,10 @@ def chat(text: str = "hello there", **extra: Any) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def server() -> Any:
-    with FakeLLMServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def srv(server: FakeLLMServer) -> FakeLLMServer:
-    server.reset()
-    return server
-
-
-@pytest.fixture(scope="module")
 def client(server: FakeLLMServer) -> Any:
     made = openai.OpenAI(base_url=f"{server.url}/v1", api_key="x", max_retries=0)
     yield made
     made.close()
-
-
-@pytest.fixture
-def originals() -> Any:
-    before = patched_attributes("openai")
-    yield before
-    assert_restored(before)
-
-
-@pytest.fixture
-def autolog(logdir: Any, srv: FakeLLMServer, originals: Any) -> Any:
-    made = enable("openai", logdir)
-    yield made
-    made.disable()
-
-
-def _finish(autolog: Any, logdir: Any) -> Any:
-    autolog.disable()
-    return run_view(logdir)
 
 
 # ---------------------------------------------------------------- plain calls
@@ -92,12 +51,12 @@ def test_sync_create_is_recorded_with_totals_and_texts(autolog: Any, client: Any
     assert type(response) is ChatCompletion
     assert response.choices[0].message.content == "echo: hello there"
     client.chat.completions.create(**chat("one two three"))
-    view = _finish(autolog, logdir)
+    view = llm.finished_view(autolog, logdir)
     assert view.status == "finished"
     assert view.config["framework"] == {"name": "openai", "package": "openai", "version": openai.__version__,
                                         "mode": "autolog"}
     assert f"openai=={openai.__version__}" in view.tags
-    first, second = calls(view)
+    first, second = llm.calls(view)
     assert first["provider"] == "openai" and first["operation"] == "chat.completions.create"
     assert (first["model"], first["response_id"], first["finish_reason"]) == ("test-model", "chatcmpl-fake-1", "stop")
     assert first["params"] == {"temperature": 0.5, "max_tokens": 50, "stream": False}
@@ -108,15 +67,15 @@ def test_sync_create_is_recorded_with_totals_and_texts(autolog: Any, client: Any
     assert first["latency_s"] > 0 and first["ttft_s"] is None and first["stream_end"] is None
     assert first["timestamp"] <= second["timestamp"] and first["error"] is None
     assert (first["call_index"], second["call_index"], second["total_tokens"]) == (0, 1, 9)
-    assert scalar(view, "llm/calls") == [(0, 1), (1, 2)]
-    assert scalar(view, "llm/total_tokens") == [(0, 7), (1, 16)]
-    assert scalar(view, "llm/prompt_tokens") == [(0, 4), (1, 9)]
-    assert scalar(view, "llm/errors") == [(0, 0), (1, 0)]
+    assert llm.scalar(view, "llm/calls") == [(0, 1), (1, 2)]
+    assert llm.scalar(view, "llm/total_tokens") == [(0, 7), (1, 16)]
+    assert llm.scalar(view, "llm/prompt_tokens") == [(0, 4), (1, 9)]
+    assert llm.scalar(view, "llm/errors") == [(0, 0), (1, 0)]
     latencies = sorted(record["latency_s"] for record in (first, second))
-    assert scalar(view, "llm/latency_p50_s")[-1][1] == pytest.approx(sum(latencies) / 2)
-    assert scalar(view, "llm/latency_p99_s")[-1][1] == pytest.approx(latencies[0] + 0.99 * (latencies[1] - latencies[0]))
-    assert texts(view, "llm/input")[0] == "[system] be brief\n\n[user] hello there"
-    assert texts(view, "llm/output") == ["echo: hello there", "echo: one two three"]
+    assert llm.scalar(view, "llm/latency_p50_s")[-1][1] == pytest.approx(sum(latencies) / 2)
+    assert llm.scalar(view, "llm/latency_p99_s")[-1][1] == pytest.approx(latencies[0] + 0.99 * (latencies[1] - latencies[0]))
+    assert llm.texts(view, "llm/input")[0] == "[system] be brief\n\n[user] hello there"
+    assert llm.texts(view, "llm/output") == ["echo: hello there", "echo: one two three"]
 
 
 def test_tool_calls_are_recorded(autolog: Any, client: Any, logdir: Any) -> None:
@@ -124,8 +83,8 @@ def test_tool_calls_are_recorded(autolog: Any, client: Any, logdir: Any) -> None
     assert [call.function.name for call in response.choices[0].message.tool_calls] == ["get_weather", "get_time"]
     stream = client.chat.completions.create(**chat("weather in Paris", tools=TOOLS[:1], stream=True))
     assert len(list(stream)) > 3
-    view = _finish(autolog, logdir)
-    created, streamed = calls(view)
+    view = llm.finished_view(autolog, logdir)
+    created, streamed = llm.calls(view)
     assert created["tool_calls"] == [
         {"id": "call_fake_0", "name": "get_weather", "arguments": QUERY_ARGS},
         {"id": "call_fake_1", "name": "get_time", "arguments": QUERY_ARGS},
@@ -135,7 +94,7 @@ def test_tool_calls_are_recorded(autolog: Any, client: Any, logdir: Any) -> None
     assert created["params"]["tool_choice"] == "auto"
     assert streamed["tool_calls"] == [{"id": "call_fake_0", "name": "get_weather", "arguments": QUERY_ARGS}]
     assert streamed["finish_reason"] == "tool_calls"
-    assert texts(view, "llm/output")[0] == f"[tool_call: get_weather] {QUERY_ARGS}\n[tool_call: get_time] {QUERY_ARGS}"
+    assert llm.texts(view, "llm/output")[0] == f"[tool_call: get_weather] {QUERY_ARGS}\n[tool_call: get_time] {QUERY_ARGS}"
 
 
 @pytest.mark.parametrize(("status", "error_type"), [(429, "RateLimitError"), (500, "InternalServerError")])
@@ -147,13 +106,13 @@ def test_status_errors_are_recorded_and_reraised_unchanged(
         client.chat.completions.create(**chat())
     assert type(caught.value).__name__ == error_type and caught.value.status_code == status
     assert client.chat.completions.create(**chat()).choices[0].message.content == "echo: hello there"
-    view = _finish(autolog, logdir)
-    failed, ok = calls(view)
+    view = llm.finished_view(autolog, logdir)
+    failed, ok = llm.calls(view)
     assert failed["error"] == {"type": error_type, "status_code": status, "message": str(caught.value)}
     assert failed["output_text"] == "" and failed["total_tokens"] is None and failed["latency_s"] > 0
     assert ok["error"] is None
-    assert scalar(view, "llm/errors") == [(0, 1), (1, 1)]
-    assert scalar(view, "llm/total_tokens") == [(0, 0), (1, 7)]
+    assert llm.scalar(view, "llm/errors") == [(0, 1), (1, 1)]
+    assert llm.scalar(view, "llm/total_tokens") == [(0, 0), (1, 7)]
 
 
 def test_connection_error_is_recorded_and_reraised(autolog: Any, logdir: Any, srv: FakeLLMServer) -> None:
@@ -161,7 +120,7 @@ def test_connection_error_is_recorded_and_reraised(autolog: Any, logdir: Any, sr
     with pytest.raises(openai.APIConnectionError) as caught:
         dead.chat.completions.create(**chat())
     dead.close()
-    (record,) = calls(_finish(autolog, logdir))
+    (record,) = llm.calls(llm.finished_view(autolog, logdir))
     assert record["error"] == {"type": "APIConnectionError", "status_code": None, "message": str(caught.value)}
 
 
@@ -175,23 +134,18 @@ def test_stream_fully_consumed(autolog: Any, client: Any, logdir: Any) -> None:
     assert all(type(chunk) is ChatCompletionChunk for chunk in chunks)
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "echo: a b c"
     stream.close()  # closing after the end records nothing more
-    view = _finish(autolog, logdir)
-    (record,) = calls(view)
+    view = llm.finished_view(autolog, logdir)
+    (record,) = llm.calls(view)
     assert (record["stream"], record["stream_end"], record["output_text"]) == (True, "completed", "echo: a b c")
     assert (record["finish_reason"], record["total_tokens"]) == ("stop", 9)
     assert 0 < record["ttft_s"] <= record["latency_s"]
     assert record["params"] == {"stream_options": {"include_usage": True}, "stream": True}
-    assert [step for step, _ in scalar(view, "llm/ttft_s")] == [0]
+    assert [step for step, _ in llm.scalar(view, "llm/ttft_s")] == [0]
 
 
 def test_stream_broken_off_early_is_recorded_when_dropped(autolog: Any, client: Any, logdir: Any) -> None:
-    stream = client.chat.completions.create(**chat("a b c d e", stream=True))
-    for index, _ in enumerate(stream):
-        if index == 2:
-            break
-    del stream
-    gc.collect()
-    (record,) = calls(_finish(autolog, logdir))
+    llm.read_then_drop(lambda: client.chat.completions.create(**chat("a b c d e", stream=True)), 3)
+    (record,) = llm.calls(llm.finished_view(autolog, logdir))
     assert (record["stream_end"], record["output_text"], record["finish_reason"]) == ("abandoned", "echo: a", None)
 
 
@@ -206,7 +160,7 @@ def test_stream_closed_explicitly_and_by_context_manager(autolog: Any, client: A
         assert type(first) is ChatCompletionChunk
     with client.chat.completions.create(**chat("whole", stream=True)) as whole:
         assert len(list(whole)) > 2
-    closed, exited, completed = calls(_finish(autolog, logdir))
+    closed, exited, completed = llm.calls(llm.finished_view(autolog, logdir))
     assert (closed["stream_end"], closed["output_text"]) == ("closed", "echo:")
     assert (exited["stream_end"], exited["output_text"]) == ("closed", "")
     assert (completed["stream_end"], completed["output_text"]) == ("completed", "echo: whole")
@@ -221,11 +175,11 @@ def test_stream_dropped_mid_way_records_the_error(
         for chunk in client.chat.completions.create(**chat("a b c d", stream=True)):
             received.append(chunk)
     assert len(received) == 3
-    view = _finish(autolog, logdir)
-    (record,) = calls(view)
+    view = llm.finished_view(autolog, logdir)
+    (record,) = llm.calls(view)
     assert record["error"] == {"type": "APIConnectionError", "status_code": None, "message": str(caught.value)}
     assert (record["stream_end"], record["output_text"]) == ("error", "echo: a")
-    assert scalar(view, "llm/errors") == [(0, 1)]
+    assert llm.scalar(view, "llm/errors") == [(0, 1)]
 
 
 def test_chat_completions_stream_helper_is_recorded_once(autolog: Any, client: Any, logdir: Any) -> None:
@@ -234,7 +188,7 @@ def test_chat_completions_stream_helper_is_recorded_once(autolog: Any, client: A
         final = stream.get_final_completion()
     assert "content.delta" in events
     assert final.choices[0].message.content == "echo: helper please"
-    (record,) = calls(_finish(autolog, logdir))
+    (record,) = llm.calls(llm.finished_view(autolog, logdir))
     assert (record["stream_end"], record["output_text"]) == ("completed", "echo: helper please")
 
 
@@ -242,16 +196,16 @@ def test_stream_left_open_is_recorded_at_disable(autolog: Any, client: Any, logd
     stream = client.chat.completions.create(**chat("a b c", stream=True))
     next(stream)
     assert autolog.get_stats()["pending_streams"] == 1
-    view = _finish(autolog, logdir)
+    view = llm.finished_view(autolog, logdir)
     assert list(stream)  # still a working stream for the user
-    (record,) = calls(view)
+    (record,) = llm.calls(view)
     assert record["stream_end"] == "unfinished"
 
 
 def test_raw_response_calls_still_work(autolog: Any, client: Any, logdir: Any) -> None:
     raw = client.chat.completions.with_raw_response.create(**chat())
     assert raw.parse().choices[0].message.content == "echo: hello there"
-    (record,) = calls(_finish(autolog, logdir))
+    (record,) = llm.calls(llm.finished_view(autolog, logdir))
     assert record["error"] is None and record["input_messages"][1]["content"] == "hello there"
 
 
@@ -280,7 +234,7 @@ def test_async_create_and_streams(autolog: Any, server: FakeLLMServer, logdir: A
 
     response, text, _ = asyncio.run(main())
     assert type(response) is ChatCompletion and text == "echo: async two"
-    created, streamed, early, closed = calls(_finish(autolog, logdir))
+    created, streamed, early, closed = llm.calls(llm.finished_view(autolog, logdir))
     assert (created["output_text"], created["stream_end"]) == ("echo: async one", None)
     assert (streamed["output_text"], streamed["stream_end"]) == ("echo: async two", "completed")
     assert streamed["ttft_s"] is not None
@@ -302,13 +256,13 @@ def test_asyncio_gather_records_every_call_once(autolog: Any, server: FakeLLMSer
 
     results = asyncio.run(main())
     assert results == [f"echo: {'stream' if i % 5 == 0 else 'call'} {i}" for i in range(50)]
-    view = _finish(autolog, logdir)
-    records = calls(view)
+    view = llm.finished_view(autolog, logdir)
+    records = llm.calls(view)
     assert sorted(r["output_text"] for r in records) == sorted(results)
     assert len({r["response_id"] for r in records}) == 50
     assert [r["call_index"] for r in records] == list(range(50))
-    assert scalar(view, "llm/calls")[-1] == (49, 50)
-    assert scalar(view, "llm/total_tokens")[-1][1] == sum(r["total_tokens"] or 0 for r in records)
+    assert llm.scalar(view, "llm/calls")[-1] == (49, 50)
+    assert llm.scalar(view, "llm/total_tokens")[-1][1] == sum(r["total_tokens"] or 0 for r in records)
 
 
 # ---------------------------------------------------------------- threads and clients
@@ -333,11 +287,11 @@ def test_threads_record_every_call_once(autolog: Any, client: Any, logdir: Any) 
     for thread in threads:
         thread.join()
     assert errors == []
-    view = _finish(autolog, logdir)
-    records = calls(view)
+    view = llm.finished_view(autolog, logdir)
+    records = llm.calls(view)
     assert sorted(r["output_text"] for r in records) == sorted(f"echo: t{w} c{i}" for w in range(6) for i in range(6))
     assert [r["call_index"] for r in records] == list(range(36))
-    assert scalar(view, "llm/calls")[-1] == (35, 36)
+    assert llm.scalar(view, "llm/calls")[-1] == (35, 36)
     assert autolog.get_stats()["llm"]["calls"] == 36
 
 
@@ -345,12 +299,12 @@ def test_clients_made_before_and_after_enabling_are_both_recorded(
     client: Any, server: FakeLLMServer, logdir: Any, originals: Any
 ) -> None:
     before = client  # made at module set-up, long before enabling
-    autolog = enable("openai", logdir)
+    autolog = llm.enable("openai", logdir)
     after = openai.OpenAI(base_url=f"{server.url}/v1", api_key="x", max_retries=0)
     before.chat.completions.create(**chat("from before"))
     after.chat.completions.create(**chat("from after"))
     after.close()
-    records = calls(_finish(autolog, logdir))
+    records = llm.calls(llm.finished_view(autolog, logdir))
     assert [r["output_text"] for r in records] == ["echo: from before", "echo: from after"]
 
 
@@ -358,35 +312,35 @@ def test_enable_disable_enable_restores_originals_exactly(
     client: Any, logdir: Any, srv: FakeLLMServer, originals: Any
 ) -> None:
     create = Completions.create
-    first = enable("openai", logdir, experiment_name="first")
+    first = llm.enable("openai", logdir, experiment_name="first")
     assert Completions.create is not create and Completions.create.__wrapped__ is create
     client.chat.completions.create(**chat("one"))
     first.disable()
     first.disable()  # twice is harmless
-    assert_restored(originals)
+    llm.assert_restored(originals)
     assert Completions.create is create
     plain = client.chat.completions.create(**chat("unrecorded", stream=True))
     assert type(plain) is openai.Stream  # the client's own object, no proxy
     list(plain)
-    second = enable("openai", logdir, experiment_name="second")
+    second = llm.enable("openai", logdir, experiment_name="second")
     client.chat.completions.create(**chat("two"))
     second.disable()
-    assert_restored(originals)
-    assert [r["output_text"] for r in calls(run_view(logdir, "first"))] == ["echo: one"]
-    assert [r["output_text"] for r in calls(run_view(logdir, "second"))] == ["echo: two"]
+    llm.assert_restored(originals)
+    assert [r["output_text"] for r in llm.calls(llm.run_view(logdir, "first"))] == ["echo: one"]
+    assert [r["output_text"] for r in llm.calls(llm.run_view(logdir, "second"))] == ["echo: two"]
 
 
 def test_two_autologs_share_one_patch(client: Any, logdir: Any, srv: FakeLLMServer, originals: Any) -> None:
-    first = enable("openai", logdir, experiment_name="first")
-    second = enable("openai", logdir, experiment_name="second")
+    first = llm.enable("openai", logdir, experiment_name="first")
+    second = llm.enable("openai", logdir, experiment_name="second")
     client.chat.completions.create(**chat("both"))
     first.disable()
     assert Completions.create is not originals[Completions, "create"]  # still needed by the second
     client.chat.completions.create(**chat("second only"))
     second.disable()
-    assert_restored(originals)
-    assert [r["output_text"] for r in calls(run_view(logdir, "first"))] == ["echo: both"]
-    assert [r["output_text"] for r in calls(run_view(logdir, "second"))] == ["echo: both", "echo: second only"]
+    llm.assert_restored(originals)
+    assert [r["output_text"] for r in llm.calls(llm.run_view(logdir, "first"))] == ["echo: both"]
+    assert [r["output_text"] for r in llm.calls(llm.run_view(logdir, "second"))] == ["echo: both", "echo: second only"]
 
 
 # ---------------------------------------------------------------- privacy, degradation, switches
@@ -394,21 +348,21 @@ def test_two_autologs_share_one_patch(client: Any, logdir: Any, srv: FakeLLMServ
 
 def test_log_content_false_stores_no_message_content(client: Any, logdir: Any, srv: FakeLLMServer,
                                                      originals: Any) -> None:
-    autolog = enable("openai", logdir, log_content=False)
+    autolog = llm.enable("openai", logdir, log_content=False)
     secret = "zebra-passphrase-1234"
     client.chat.completions.create(**chat(f"my secret is {secret}", temperature=0.1))
     list(client.chat.completions.create(**chat(f"again {secret}", stream=True)))
     client.chat.completions.create(**chat(f"tool {secret}", tools=TOOLS[:1]))
-    view = _finish(autolog, logdir)
-    first, streamed, tool = calls(view)
+    view = llm.finished_view(autolog, logdir)
+    first, streamed, tool = llm.calls(view)
     assert first["input_messages"] == [{"role": "system"}, {"role": "user"}]
     assert first["output_text"] is None and first["content_logged"] is False
     assert (first["total_tokens"], first["params"]) == (11, {"temperature": 0.1, "stream": False})
     assert streamed["stream_end"] == "completed"
     assert tool["tool_calls"] == [{"id": "call_fake_0", "name": "get_weather"}]
     assert view.media(kind="text") == []
-    assert secret.encode() not in run_bytes(view)
-    assert scalar(view, "llm/calls")[-1] == (2, 3)
+    assert secret.encode() not in llm.run_bytes(view)
+    assert llm.scalar(view, "llm/calls")[-1] == (2, 3)
 
 
 def test_internal_failure_does_not_affect_the_call(autolog: Any, client: Any, logdir: Any,
@@ -433,12 +387,12 @@ def test_internal_failure_does_not_affect_the_call(autolog: Any, client: Any, lo
     monkeypatch.undo()
     stats = autolog.get_stats()
     assert stats["degraded_calls"] >= 4 and stats["errors"] == {"RuntimeError": stats["degraded_calls"]}
-    view = _finish(autolog, logdir)
+    view = llm.finished_view(autolog, logdir)
     assert view.status == "finished"
     # Four calls: the first two lost their event, the unresolvable one went unrecorded, the
     # last one is recorded without the chunks the accumulator could not take.
-    assert scalar(view, "llm/calls") == [(0, 1), (1, 2), (2, 3)]
-    (last,) = calls(view)
+    assert llm.scalar(view, "llm/calls") == [(0, 1), (1, 2), (2, 3)]
+    (last,) = llm.calls(view)
     assert (last["call_index"], last["stream_end"], last["output_text"]) == (2, "completed", "")
 
 
@@ -448,23 +402,23 @@ def test_suppressed_calls_are_not_recorded(autolog: Any, client: Any, logdir: An
         assert type(plain) is openai.Stream
         list(plain)
     client.chat.completions.create(**chat("loud"))
-    assert [r["output_text"] for r in calls(_finish(autolog, logdir))] == ["echo: loud"]
+    assert [r["output_text"] for r in llm.calls(llm.finished_view(autolog, logdir))] == ["echo: loud"]
 
 
 def test_disabled_mode_leaves_the_client_untouched(client: Any, logdir: Any, srv: FakeLLMServer,
                                                     originals: Any) -> None:
-    autolog = enable("openai", logdir, mode="disabled")
+    autolog = llm.enable("openai", logdir, mode="disabled")
     assert not autolog.enabled and not autolog.active
-    assert_restored(originals)  # never patched
+    llm.assert_restored(originals)  # never patched
     assert type(client.chat.completions.create(**chat(stream=True))) is openai.Stream
     autolog.disable()
     assert seetrain.Api(logdir).runs() == []
 
 
 def test_another_active_run_is_left_alone(client: Any, logdir: Any, srv: FakeLLMServer, originals: Any) -> None:
-    user_run = seetrain.init(project="mine", experiment_name="user", logdir=str(logdir), **QUIET)
+    user_run = seetrain.init(project="mine", experiment_name="user", logdir=str(logdir), **llm.QUIET)
     user_run.log({"loss": 1.0})
-    autolog = enable("openai", logdir)
+    autolog = llm.enable("openai", logdir)
     response = client.chat.completions.create(**chat())
     assert type(response) is ChatCompletion
     user_run.log({"loss": 0.5})
@@ -473,7 +427,7 @@ def test_another_active_run_is_left_alone(client: Any, logdir: Any, srv: FakeLLM
     user_run.finish()
     (mine,) = seetrain.Api(logdir).runs("mine")
     assert mine.keys() == ["loss"] and mine.media(kind="llm_call") == []
-    assert len(calls(run_view(logdir))) == 1
+    assert len(llm.calls(llm.run_view(logdir))) == 1
 
 
 def test_latency_sample_stays_bounded(autolog: Any, client: Any, logdir: Any,
@@ -486,5 +440,5 @@ def test_latency_sample_stays_bounded(autolog: Any, client: Any, logdir: Any,
     totals = autolog.get_totals()
     assert totals["calls"] == 20 and totals["total_tokens"] == sum(7 for _ in range(20))
     assert min(kept) <= totals["latency_p50_s"] <= max(kept)
-    view = _finish(autolog, logdir)
-    assert len(calls(view)) == 20 and scalar(view, "llm/calls")[-1] == (19, 20)
+    view = llm.finished_view(autolog, logdir)
+    assert len(llm.calls(view)) == 20 and llm.scalar(view, "llm/calls")[-1] == (19, 20)

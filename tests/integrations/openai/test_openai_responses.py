@@ -10,39 +10,12 @@ import pytest
 
 openai = pytest.importorskip("openai")
 
-from tests.integrations._llm_autolog import (  # noqa: E402
-    assert_restored,
-    calls,
-    enable,
-    patched_attributes,
-    run_view,
-    scalar,
-)
+from tests.integrations._llm_autolog import calls, run_view, scalar  # noqa: E402
 from tests.llm_fake_server import EMBEDDING_DIM, FakeLLMServer  # noqa: E402
 
 pytestmark = pytest.mark.integration
+PROVIDER = "openai"  # the autolog and originals fixtures of tests/integrations/conftest.py
 TOOLS = [{"type": "function", "name": "search", "parameters": {"type": "object"}}]
-
-
-@pytest.fixture(scope="module")
-def server() -> Any:
-    with FakeLLMServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def srv(server: FakeLLMServer) -> FakeLLMServer:
-    server.reset()
-    return server
-
-
-@pytest.fixture
-def autolog(logdir: Any, srv: FakeLLMServer) -> Any:
-    before = patched_attributes("openai")
-    made = enable("openai", logdir)
-    yield made
-    made.disable()
-    assert_restored(before)
 
 
 def test_responses_api(autolog: Any, srv: FakeLLMServer, logdir: Any) -> None:

@@ -205,6 +205,26 @@ def test_user_error_is_raised_untouched(tmp_path):
     writer.close()
 
 
+def test_records_sent_counts_each_call_the_run_accepted(tmp_path, monkeypatch):
+    # The rule of integrations._mirror.LogdirMirror.capture: one writer call that handed metrics,
+    # config or a graph to the run, and whose hand-over returned, is one record sent.
+    integration = tb.sync_tensorboard(project="tb", logdir=str(tmp_path / "logs"), **QUIET)
+    writer = TorchWriter(str(tmp_path / "tb"))
+    writer.add_scalar("loss", 1.0, 0)
+    writer.add_scalars("empty", {}, 0)  # carries nothing: nothing sent
+    writer.add_graph(torch.nn.Linear(2, 1), torch.randn(1, 2))
+    assert integration.get_stats()["records_sent"] == 2
+
+    def broken(self, data, step=None):
+        raise RuntimeError("store is gone")
+
+    monkeypatch.setattr(seetrain.Run, "log", broken)
+    writer.add_scalar("loss", 2.0, 1)  # refused by the run: not counted
+    writer.close()
+    stats = integration.get_stats()
+    assert stats["records_sent"] == 2 and stats["degraded_calls"] == 1
+
+
 @pytest.mark.parametrize("writer_cls", WRITERS)
 def test_add_graph_becomes_a_graph_record(tmp_path, writer_cls):
     model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))

@@ -92,6 +92,24 @@ def test_every_method_is_mirrored_and_visualdl_files_still_written(tmp_path, _cl
     assert view.config["hparams_metrics"] == ["train/loss"]
 
 
+def test_records_sent_counts_each_call_the_run_accepted(tmp_path, monkeypatch):
+    # The rule of integrations._mirror.LogdirMirror.capture (the same as TensorBoard's).
+    integration = vdl.sync_visualdl(project="vdl", logdir=str(tmp_path / "logs"), **QUIET)
+    with LogWriter(logdir=str(tmp_path / "vdl")) as writer:
+        writer.add_scalar("loss", 1.0, step=0)
+        writer.add_scalars("empty", {}, 0)  # carries nothing: nothing sent
+        writer.add_hparams({"lr": 0.1}, ["loss"])  # config only: sent
+        assert integration.get_stats()["records_sent"] == 2
+
+        def broken(self, data, step=None):
+            raise RuntimeError("store is gone")
+
+        monkeypatch.setattr(seetrain.Run, "log", broken)
+        writer.add_scalar("loss", 2.0, step=1)  # refused by the run: not counted
+    stats = integration.get_stats()
+    assert stats["records_sent"] == 2 and stats["degraded_calls"] == 1
+
+
 def test_writer_made_before_sync_and_import_hook(tmp_path):
     early = LogWriter(logdir=str(tmp_path / "early"))
     vdl.sync_visualdl(project="vdl", logdir=str(tmp_path / "logs"), root_logdir=str(tmp_path), **QUIET)

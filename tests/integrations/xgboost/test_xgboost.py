@@ -71,3 +71,21 @@ def test_broken_seetrain_does_not_stop_training(tmp_path, monkeypatch):
                         callbacks=[callback])
     assert booster.num_boosted_rounds() == 3
     assert integration.get_stats()["errors"].get("OSError", 0) >= 3
+
+
+def test_with_block_finishes_the_run_when_training_raised(tmp_path):
+    dtrain, _, _, _ = _data()
+
+    class Boom(xgb.callback.TrainingCallback):
+        def after_iteration(self, model, epoch, evals_log):
+            if epoch == 2:
+                raise RuntimeError("user callback failed")
+            return False
+
+    with pytest.raises(RuntimeError, match="user callback failed"):
+        with SeeTrainCallback(project="xgb-with", logdir=str(tmp_path), **QUIET) as callback:
+            xgb.train({"max_depth": 2}, dtrain, 10, evals=[(dtrain, "train")], verbose_eval=False,
+                      callbacks=[callback, Boom()])
+    (view,) = seetrain.Api(tmp_path).runs("xgb-with")
+    assert view.status == "failed"
+    assert [s for s, _, _ in view.scalars("train/rmse")] == [0, 1, 2]
