@@ -24,6 +24,7 @@ export const MAX_LINES = 300;  // more visible runs than this: the first MAX_LIN
 // run is one line (smoothed, or raw at smoothing 0): twice fewer paths, and 100 faint raw lines
 // behind 100 smoothed ones are noise anyway.
 const RAW_BEHIND_MAX = 20;
+const MAX_PANEL_POINTS = 12000;
 const groupColor = (name) => {
   let h = 2166136261;
   for (let i = 0; i < name.length; i++) { h ^= name.charCodeAt(i); h = Math.imul(h, 16777619); }
@@ -195,9 +196,10 @@ export class ChartPanel {
     const opts = { x_axis: this.metricX ? "step" : this.axis, digits: 6,
       // against steps the wall times are not needed: half of a 100-run answer's bytes
       fields: this.metricX || this.axis === "step" ? "step,value,flag" : undefined,
-      // Many runs in one panel: fewer points each (a 400 px chart shows 100 lines fine).
+      // Many runs in one panel: fewer points each (a 400 px chart shows 100 lines fine), and at
+      // most MAX_PANEL_POINTS in all (every point is a path segment to build and rasterise).
       max_points: Math.round(Math.min(4000, Math.max(400, width)) / Math.max(1, Math.sqrt(ids.length / 10))) };
-    if (opts.max_points < 60) opts.max_points = 60;
+    opts.max_points = Math.max(60, Math.min(opts.max_points, Math.floor(MAX_PANEL_POINTS / Math.min(ids.length, MAX_LINES))));
     if (this.zoom && !this.metricX) { opts.x_min = this.zoom[0]; opts.x_max = this.zoom[1]; }
     const drawn = this.runs.slice(0, MAX_LINES).map((r) => r.id);
     const wanted = this.metricX ? [...this.keys, this.metricX] : this.keys;
