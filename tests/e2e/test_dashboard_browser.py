@@ -219,6 +219,8 @@ def test_system_metrics_have_their_own_time_axis(page: Any, server: Any, insight
     # Zoom is shared by the panels of one x axis: training charts follow, the system ones do not.
     loss = page.locator(".panel[data-key='train/loss']")
     loss.scroll_into_view_if_needed()
+    # a panel scrolled back into view is laid out again (content-visibility): drag once it is
+    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
     box = loss.locator(".u-over").bounding_box()
     y = box["y"] + box["height"] / 2
     page.mouse.move(box["x"] + box["width"] * 0.1, y)

@@ -420,7 +420,8 @@ def test_run_management_rename_notes_archive_delete(page: Any, sweep_server: Any
     assert page.locator(f"tr[data-run='{rid}']").count() == 0  # archived runs are hidden...
     page.check(".show-archived")
     page.locator(f"tr[data-run='{rid}'] td.name a", has_text="renamed-victim").wait_for()  # ...unless asked for
-    assert seetrain.Api(sweep_store["logdir"]).run(f"mixed/{rid}").name == "victim"  # the store's own row
+    view = seetrain.Api(sweep_store["logdir"]).run(f"mixed/{rid}")  # the reader sees the edits too
+    assert (view.name, view.archived) == ("renamed-victim", True)
     page.goto(f"{sweep_server.url}/#/run/mixed/{rid}")
     page.locator(".run-head h1").wait_for()
     page.once("dialog", lambda d: d.accept("not-the-id"))
