@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from seetrain import DisabledRun
 
@@ -110,7 +110,10 @@ class LazyIntegration:
                      current.name, current.run.id)
 
 
-def current_run_integration(cls: type[Integration]) -> Integration | None:
+_I = TypeVar("_I", bound="Integration")
+
+
+def current_run_integration(cls: type[_I]) -> _I | None:
     """For a native object ``seetrain.autolog()`` injects: an integration bound to the user's
     current run (ephemeral: the framework's "training ended" finishes it, the run stays open), or
     None when no run is open, and the native object then creates and owns a run of its own."""

@@ -253,6 +253,7 @@ class TensorBoardIntegration(MirrorIntegration):
 
     name = "tensorboard"
     mirror_class = TensorBoardMirror
+    mirror: TensorBoardMirror
     mirrors = _mirrors
     install = staticmethod(_install)
 

@@ -268,6 +268,7 @@ class VisualDLIntegration(MirrorIntegration):
 
     name = "visualdl"
     mirror_class = VisualDLMirror
+    mirror: VisualDLMirror
     mirrors = _mirrors
     install = staticmethod(_install)
 

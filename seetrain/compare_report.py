@@ -159,7 +159,8 @@ def _build(data: list[_RunData], metrics: Sequence[str] | None) -> dict[str, Any
                 if a is not None and b is not None:
                     cmp["final"][key] = {"delta": a - b, "ratio": _ratio(a, b)}
         report["vs_baseline"][rid] = cmp
-    return _json_ready(report)
+    ready: dict[str, Any] = _json_ready(report)
+    return ready
 
 
 def _ratio(a: Any, b: Any) -> float | None:

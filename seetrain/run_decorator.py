@@ -14,14 +14,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 _SIMPLE = (int, float, str, bool, type(None))
 
 
-def _simple_args(func: Callable[..., Any], args: tuple, kwargs: dict) -> dict[str, Any]:
+def _simple_args(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
     """The call's arguments that are plain values (numbers, strings, flags), for the config."""
     try:
         bound = inspect.signature(func).bind(*args, **kwargs)
         bound.apply_defaults()
     except (TypeError, ValueError):
         return {}
-    out = {}
+    out: dict[str, Any] = {}
     for name, value in bound.arguments.items():
         if isinstance(value, _SIMPLE):
             out[name] = value
@@ -45,7 +45,7 @@ def monitor(func: F | None = None, *, project: str | None = None, log_args: bool
     finishes a run that is still open unless ``reinit="create_new"`` is passed.
     """
     def decorate(fn: F) -> F:
-        def start(args: tuple, kwargs: dict) -> Any:
+        def start(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             from seetrain._current_run import init
 
             options = dict(init_kwargs)
