@@ -57,8 +57,10 @@ test-ultralytics:
 test-vision:
 	bash scripts/test_vision.sh
 
+# ruff, then mypy over seetrain/, integrations/ and resolvers/ (settings in pyproject.toml [tool.mypy]).
 lint: setup
 	$(VENV)/bin/ruff check seetrain integrations resolvers tests benchmarks examples
+	$(PY) -m mypy
 
 bench: setup
 	$(PY) benchmarks/log_overhead.py

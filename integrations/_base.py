@@ -7,7 +7,7 @@ import logging
 import os
 import threading
 from collections import Counter
-from typing import Any
+from typing import Any, TypeVar
 
 import seetrain
 from integrations import _active, registry
@@ -34,6 +34,9 @@ def detect_rank() -> int:
     except Exception:  # noqa: BLE001
         pass
     return 0
+
+
+_I = TypeVar("_I", bound="Integration")
 
 
 class Integration:
@@ -73,7 +76,7 @@ class Integration:
         _active.register(self)
 
     @classmethod
-    def start(cls, **kwargs: Any) -> Integration:
+    def start(cls: type[_I], **kwargs: Any) -> _I:
         """``cls(**kwargs)``, or, if SeeTrain cannot start the run (a logdir it cannot create, a
         full disk ...), the same integration on a no-op run: the failure is counted once (here and
         in the process-wide stats) and warned about once, and the user's training goes on. The

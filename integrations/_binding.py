@@ -13,7 +13,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from seetrain import DisabledRun
 
@@ -114,7 +114,10 @@ class LazyIntegration:
                      current.name, current.run.id)
 
 
-def current_run_integration(cls: type[Integration]) -> Integration | None:
+_I = TypeVar("_I", bound="Integration")
+
+
+def current_run_integration(cls: type[_I]) -> _I | None:
     """For a native object ``seetrain.autolog()`` injects: an integration bound to the user's
     current run (ephemeral: the framework's "training ended" finishes it, the run stays open), or
     None when no run is open, and the native object then creates and owns a run of its own."""

@@ -135,7 +135,7 @@ class MirrorStack:
         items = self._items
         return items[-1] if items else None
 
-    def push(self, integration: Integration, install: Callable[[], None]) -> None:
+    def push(self, integration: Integration, install: Callable[[], object]) -> None:
         with self.lock:
             self._items.append(integration)
             install()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Mapping
+from types import FrameType
 from typing import Any
 
 from accelerate.tracking import GeneralTracker, on_main_process
@@ -54,7 +55,7 @@ def _init_trackers_project() -> str | None:
     ``start()``; looking one or two frames up is the only way to honour the project name there
     without patching Accelerate.
     """
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     for _ in range(8):
         if frame is None:
             return None

@@ -140,8 +140,7 @@ class SeeTrainHydraCallback(_HydraCallback):  # type: ignore[misc,valid-type]
             name = f"{name}-{info.get('job_num')}"
             options.setdefault("group", info.get("sweep_dir"))
         options.setdefault("experiment_name", name)
-        self.integration = HydraIntegration.start(**options)  # type: ignore[assignment]
-        integration = self.integration
+        integration = self.integration = HydraIntegration.start(**options)
         # seetrain.init makes the new run the current one: seetrain.log() in the task logs into it.
         integration.guard(integration.log_config, config)
 

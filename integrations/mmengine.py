@@ -83,6 +83,7 @@ def _pick_framework(framework: str | None) -> type[MMEngineIntegration]:
 # registration must replace the first instead of raising "already registered".
 @VISBACKENDS.register_module(name="SeeTrainVisBackend", force=True)
 class SeeTrainVisBackend(BaseVisBackend):
+    _env_initialized: bool  # set by BaseVisBackend
     """An MMEngine visualization backend writing to a SeeTrain run.
 
     Args:

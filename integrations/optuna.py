@@ -151,7 +151,8 @@ class SeeTrainOptunaCallback:
         config = {**trial.params, "trial": {"number": trial.number, "state": trial.state.name,
                                             "study": study.study_name},
                   "framework": integration.get_config().get("framework")}
-        run = seetrain.init(project=parent.project, logdir=parent.settings.logdir, mode=parent.mode,
+        # integration.enabled: parent is a real Run, not a DisabledRun
+        run = seetrain.init(project=parent.project, logdir=parent.settings.logdir, mode=parent.mode,  # type: ignore[union-attr]
                             experiment_name=f"{study.study_name}-trial-{trial.number}", group=study.study_name,
                             config=config, tags=[integration.name, trial.state.name.lower()],
                             reinit="create_new", system_monitor=False, capture_console=False)

@@ -166,7 +166,8 @@ class SeeTrainLoggerCallback(LoggerCallback):
                   "trial": {"id": trial.trial_id, "name": str(trial), "experiment": self._group(integration)},
                   "framework": integration.get_config().get("framework")}
         resume = self._trial_run_ids.get(trial.trial_id)
-        run = seetrain.init(project=parent.project, logdir=parent.settings.logdir, mode=parent.mode,
+        # integration.enabled: parent is a real Run, not a DisabledRun
+        run = seetrain.init(project=parent.project, logdir=parent.settings.logdir, mode=parent.mode,  # type: ignore[union-attr]
                             experiment_name=str(trial), group=self._group(integration), config=config,
                             tags=[integration.name, "trial", *(self._kwargs.get("tags") or [])],
                             resume=resume, reinit="create_new", system_monitor=False, capture_console=False)

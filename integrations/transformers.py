@@ -197,7 +197,7 @@ def rewrite_logs(logs: Mapping[str, Any]) -> dict[str, float]:
             if not hasattr(value, "item"):
                 continue
             try:
-                value = float(value.item())
+                value = float(value.item())  # type: ignore[union-attr]  # not a bool: hasattr skipped those
             except (TypeError, ValueError):
                 continue
         if key in _FINAL_KEYS:

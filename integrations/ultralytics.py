@@ -148,7 +148,7 @@ class SeeTrainCallbacks:
     def _final_validation(self, integration: Integration, trainer: Any) -> None:
         metrics = _numeric(trainer.metrics)
         best = getattr(trainer, "best", None)
-        payload = {"metrics": metrics, "model": str(best) if best else None,
+        payload: dict[str, Any] = {"metrics": metrics, "model": str(best) if best else None,
                    "epoch": max(self._logged_epochs, default=0)}
         integration.log_event("final_validation", payload, step=payload["epoch"])
         integration.run.set_metadata(final_validation=payload)

@@ -49,7 +49,7 @@ def _wrap_init(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
 def _wrap_log(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
     mirror = _active
     target = mirror.target(instance) if mirror is not None else None
-    if target is None:
+    if mirror is None or target is None:
         return wrapped(*args, **kwargs)
     data = args[0] if args else kwargs.get("data")
     step = args[1] if len(args) > 1 else kwargs.get("step")
@@ -240,7 +240,7 @@ class WandbMirror:
         if not integration.may_log:
             return
         config = _config_dict(wandb_run.config)
-        mapped = {
+        mapped: dict[str, Any] = {
             "project": init_kwargs.get("project") or getattr(wandb_run, "project", None),
             "experiment_name": getattr(wandb_run, "name", None) or None,
             "description": getattr(wandb_run, "notes", None) or None,

@@ -452,7 +452,7 @@ def error_info(exc: Any) -> dict[str, Any]:
     """``{"type", "status_code", "message"}`` for an exception, or for a wire error body
     (``{"error": {"type"|"code", "message"}}``) when one is given instead."""
     if not isinstance(exc, BaseException) and isinstance(exc, Mapping):
-        body = exc.get("error") if isinstance(exc.get("error"), Mapping) else exc
+        body: Any = exc.get("error") if isinstance(exc.get("error"), Mapping) else exc
         return {
             "type": as_str(body.get("type")) or as_str(body.get("code")) or "error",
             "status_code": as_int(exc.get("status_code")),

@@ -145,7 +145,7 @@ def _apply_embeddings(record: dict[str, Any], response: Any) -> None:
 
 def resolve_response(request_record: Mapping[str, Any], response: Any) -> dict[str, Any]:
     """The request record completed from the response object (or its dict)."""
-    operation = request_record.get("operation") if isinstance(request_record, Mapping) else None
+    operation: Any = request_record.get("operation") if isinstance(request_record, Mapping) else None
     if _is_responses(operation):
         record = _common.with_defaults(PROVIDER, operation, request_record)
         _apply_responses(record, response)

@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 import json
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +103,9 @@ def _load_file(path: Path) -> dict[str, Any]:
 class Config:
     """Attribute and item access to a run's config; every change is persisted by the run."""
 
+    _data: dict[str, Any]
+    _on_change: Callable[[dict[str, Any]], None] | None
+
     def __init__(self, data: dict[str, Any] | None = None,
                  on_change: Callable[[dict[str, Any]], None] | None = None) -> None:
         object.__setattr__(self, "_data", dict(data or {}))
@@ -125,10 +128,10 @@ class Config:
     def get(self, key: str, default: Any = None) -> Any:
         return self._data.get(key, default)
 
-    def keys(self):  # noqa: ANN201 - mirrors dict
+    def keys(self) -> KeysView[str]:
         return self._data.keys()
 
-    def items(self):  # noqa: ANN201
+    def items(self) -> ItemsView[str, Any]:
         return self._data.items()
 
     def __getattr__(self, name: str) -> Any:

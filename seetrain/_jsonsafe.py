@@ -27,15 +27,16 @@ def text_float(text: str | None) -> float | None:
     return None if text is None else NONFINITE[text]
 
 
-def json_safe(obj: Any) -> Any:
-    """``obj`` with every non-finite float (in dicts, lists, tuples) replaced by its text."""
+def json_safe(obj: Any, *, nonfinite_as_none: bool = False) -> Any:
+    """``obj`` with every non-finite float (in dicts, lists, tuples) replaced by its text, or by
+    None with ``nonfinite_as_none`` (for readers that take only plain JSON numbers)."""
     if isinstance(obj, float):
         text = float_text(obj)
-        return obj if text is None else text
+        return obj if text is None else (None if nonfinite_as_none else text)
     if isinstance(obj, dict):
-        return {k: json_safe(v) for k, v in obj.items()}
+        return {k: json_safe(v, nonfinite_as_none=nonfinite_as_none) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [json_safe(v) for v in obj]
+        return [json_safe(v, nonfinite_as_none=nonfinite_as_none) for v in obj]
     return obj
 
 

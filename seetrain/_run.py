@@ -289,7 +289,7 @@ class Run:
             self._known_keys.add(key)
         return ok
 
-    def _slow_value(self, key: str, value: Any, step: int, ts: float, pairs: list) -> None:
+    def _slow_value(self, key: str, value: Any, step: int, ts: float, pairs: list[Any]) -> None:
         if isinstance(value, Media):
             self._queue_media(key, value, step, ts)
         elif isinstance(value, bool):

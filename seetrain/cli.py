@@ -35,7 +35,8 @@ class LazyGroup(click.Group):
             if exc.name != target[0]:
                 raise
             return None
-        return getattr(module, target[1])
+        command: click.Command = getattr(module, target[1])
+        return command
 
 
 @click.group(cls=LazyGroup)

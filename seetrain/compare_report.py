@@ -19,6 +19,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from seetrain._jsonsafe import json_safe
 from seetrain.api import RunView
 
 SYS_PREFIX = "sys/"
@@ -159,23 +160,14 @@ def _build(data: list[_RunData], metrics: Sequence[str] | None) -> dict[str, Any
                 if a is not None and b is not None:
                     cmp["final"][key] = {"delta": a - b, "ratio": _ratio(a, b)}
         report["vs_baseline"][rid] = cmp
-    return _json_ready(report)
+    ready: dict[str, Any] = json_safe(report, nonfinite_as_none=True)
+    return ready
 
 
 def _ratio(a: Any, b: Any) -> float | None:
     if not isinstance(a, (int, float)) or not isinstance(b, (int, float)) or b == 0:
         return None
     return a / b
-
-
-def _json_ready(obj: Any) -> Any:
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _json_ready(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_ready(v) for v in obj]
-    return obj
 
 
 # ---- plots -------------------------------------------------------------------------------------

@@ -60,7 +60,7 @@ def run_demo(project: str = "demo", logdir: str | None = None, epochs: int = 300
     b1 = np.zeros(hidden)
     w2 = rng.normal(0, 1.0 / np.sqrt(hidden), (hidden, 1))
     b2 = np.zeros(1)
-    params = [w1, b1, w2, b2]
+    params = (w1, b1, w2, b2)
     velocity = [np.zeros_like(p) for p in params]
     for epoch in range(epochs):
         h, p = _forward(x, *params)

@@ -4,24 +4,25 @@ cannot see is listed in its docstring and in docs/insight.md."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
 _SIMPLE = (int, float, str, bool, type(None))
 
 
-def _simple_args(func: Callable[..., Any], args: tuple, kwargs: dict) -> dict[str, Any]:
+def _simple_args(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
     """The call's arguments that are plain values (numbers, strings, flags), for the config."""
     try:
         bound = inspect.signature(func).bind(*args, **kwargs)
         bound.apply_defaults()
     except (TypeError, ValueError):
         return {}
-    out = {}
+    out: dict[str, Any] = {}
     for name, value in bound.arguments.items():
         if isinstance(value, _SIMPLE):
             out[name] = value
@@ -45,7 +46,7 @@ def monitor(func: F | None = None, *, project: str | None = None, log_args: bool
     finishes a run that is still open unless ``reinit="create_new"`` is passed.
     """
     def decorate(fn: F) -> F:
-        def start(args: tuple, kwargs: dict) -> Any:
+        def start(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             from seetrain._current_run import init
 
             options = dict(init_kwargs)
@@ -62,29 +63,27 @@ def monitor(func: F | None = None, *, project: str | None = None, log_args: bool
             run.finish(status=status, error="".join(traceback.format_exception(type(exc), exc,
                                                                               exc.__traceback__)))
 
-        if inspect.iscoroutinefunction(fn):
-            @functools.wraps(fn)
-            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                run = start(args, kwargs)
-                try:
-                    result = await fn(*args, **kwargs)
-                except BaseException as exc:
-                    fail(run, exc)
-                    raise
-                run.finish()
-                return result
-            return async_wrapper  # type: ignore[return-value]
-
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
+        @contextlib.contextmanager
+        def in_run(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Iterator[None]:
             run = start(args, kwargs)
             try:
-                result = fn(*args, **kwargs)
+                yield
             except BaseException as exc:
                 fail(run, exc)
                 raise
             run.finish()
-            return result
+
+        if inspect.iscoroutinefunction(fn):
+            @functools.wraps(fn)
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                with in_run(args, kwargs):
+                    return await fn(*args, **kwargs)
+            return async_wrapper  # type: ignore[return-value]
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with in_run(args, kwargs):
+                return fn(*args, **kwargs)
         return wrapper  # type: ignore[return-value]
 
     return decorate(func) if func is not None else decorate

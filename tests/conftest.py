@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from pathlib import Path
@@ -16,6 +17,32 @@ for _name, _value in {
     "TOKENIZERS_PARALLELISM": "false",
 }.items():
     os.environ.setdefault(_name, _value)
+
+# The LLM SDK clients the autolog tests make (cohere, ollama, dashscope, google-genai, openai) keep pooled
+# keep-alive connections to the fake server and have no close the tests call; whenever the garbage collector
+# frees them, the socket warns. In the tests that drive the fake LLM server those warnings are ignored, and
+# the tests collect their garbage on teardown so no socket of theirs is freed during a later test.
+_LLM_SDK_SOCKETS = [pytest.mark.filterwarnings("ignore:unclosed <socket\\.socket:ResourceWarning"),
+                    pytest.mark.filterwarnings("ignore:unclosed transport <_SelectorSocketTransport:ResourceWarning")]
+
+
+def _drives_fake_llm_server(item: pytest.Item) -> bool:
+    return getattr(getattr(item, "module", None), "FakeLLMServer", None) is not None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if _drives_fake_llm_server(item):
+            for mark in _LLM_SDK_SOCKETS:
+                item.add_marker(mark)
+
+
+@pytest.fixture(autouse=True)
+def _collect_llm_sdk_sockets(request: pytest.FixtureRequest):
+    yield
+    if _drives_fake_llm_server(request.node):
+        gc.collect()
+
 
 @pytest.fixture(autouse=True)
 def _clean_seetrain_state(monkeypatch: pytest.MonkeyPatch):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from seetrain.artifacts.errors import ArtifactError
@@ -54,13 +55,13 @@ def name_from_path(path: str) -> str:
     return name[:128] or "artifact"
 
 
-def check_aliases(aliases: object) -> list[str]:
+def check_aliases(aliases: str | Iterable[object] | None) -> list[str]:
     if aliases is None:
         return []
     if isinstance(aliases, str):
         aliases = [aliases]
     out: list[str] = []
-    for alias in aliases:  # type: ignore[union-attr]
+    for alias in aliases:
         if not isinstance(alias, str) or not _ALIAS.match(alias) or _VERSION.match(alias):
             raise ArtifactError(f"invalid alias {alias!r}: letters, digits, '_', '-', '.'; "
                                 f"'v<number>' is reserved for versions")

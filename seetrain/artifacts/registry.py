@@ -95,7 +95,7 @@ _VERSION_SELECT = ("SELECT v.id, v.artifact_id, a.name, a.type, v.version, v.dig
                    "JOIN artifacts a ON a.id = v.artifact_id")
 
 
-def _row(row: tuple) -> VersionRow:
+def _row(row: tuple[Any, ...]) -> VersionRow:
     values = list(row)
     values[8] = json.loads(values[8]) if values[8] else {}
     values[9] = values[9] or ""
@@ -375,5 +375,5 @@ class Registry:
         with self.reader() as conn:
             if conn is None:
                 return 0
-            return conn.execute("SELECT COALESCE(SUM(size), 0) FROM "
-                                "(SELECT sha256, MAX(size) AS size FROM files GROUP BY sha256)").fetchone()[0]
+            return int(conn.execute("SELECT COALESCE(SUM(size), 0) FROM "
+                                    "(SELECT sha256, MAX(size) AS size FROM files GROUP BY sha256)").fetchone()[0])

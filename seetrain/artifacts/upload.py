@@ -13,6 +13,7 @@ backoff; a 401/403 or another 4xx stops the sync with :class:`UploadError`.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -106,7 +107,7 @@ class ArtifactUploader:
             while offset < size:
                 length = min(self.chunk_bytes, size - offset)
                 resp = self._call("PUT", f"{base}/upload", params={"offset": offset}, ok=(200, 409),
-                                  body=lambda o=offset, n=length: _pieces(f, o, n),
+                                  body=functools.partial(_pieces, f, offset, length),
                                   headers={"Content-Type": "application/octet-stream",
                                            "Content-Length": str(length)})
                 body = resp.json()

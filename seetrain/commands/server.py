@@ -64,7 +64,8 @@ def build_app(config: ServerConfig):  # noqa: ANN201 - FastAPI is imported lazil
     hosts = trusted_hosts(config.bind_host, config.allowed_hosts.split(","))
     app = create_app(DbSource(db, store), extra_routers=[router, artifacts], read_token=config.read_token,
                      title="SeeTrain server", allowed_hosts=hosts, limiter=limiter, write_token=config.token,
-                     views=DbViewStore(db), edits=DbRunEdits(db))
+                     # create_app's `edits` annotation names LocalRunEdits only; it takes any run-edits object
+                     views=DbViewStore(db), edits=DbRunEdits(db))  # type: ignore[arg-type]
     app.state.db = db
     return app
 

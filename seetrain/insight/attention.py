@@ -105,22 +105,22 @@ class AttentionWatcher:
     def _end(self, module: Any, inputs: Any, output: Any) -> None:
         self.sampling = False
 
-    def _ask_weights(self, module: Any, args: tuple, kwargs: dict) -> Any:
+    def _ask_weights(self, module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if not self.sampling:
             return None
-        args = list(args)
+        call = list(args)
         # MultiheadAttention.forward(query, key, value, key_padding_mask, need_weights,
         # attn_mask, average_attn_weights, is_causal): positional or keyword, keep the caller's form.
         asked = {"need_weights": True, "average_attn_weights": True}
         for pos, name in ((4, "need_weights"), (6, "average_attn_weights")):
-            if len(args) > pos:
-                asked[name] = bool(args[pos])
-                args[pos] = name == "need_weights"
+            if len(call) > pos:
+                asked[name] = bool(call[pos])
+                call[pos] = name == "need_weights"
             else:
                 asked[name] = bool(kwargs.get(name, asked[name]))
                 kwargs[name] = name == "need_weights"
         self._asked[id(module)] = asked
-        return tuple(args), kwargs
+        return tuple(call), kwargs
 
     def _capture_hook(self, pos: int) -> Any:
         def hook(module: Any, args: tuple, kwargs: dict, output: Any) -> Any:

@@ -62,10 +62,10 @@ class Cgroup:
                     return int(quota) / int(period)
             return None
         if self.version == 1:
-            quota = _read(self._p("cpu", "cpu.cfs_quota_us"))
-            period = _read(self._p("cpu", "cpu.cfs_period_us"))
-            if quota and period and int(quota) > 0 and int(period) > 0:
-                return int(quota) / int(period)
+            quota_us = _read(self._p("cpu", "cpu.cfs_quota_us"))
+            period_us = _read(self._p("cpu", "cpu.cfs_period_us"))
+            if quota_us and period_us and int(quota_us) > 0 and int(period_us) > 0:
+                return int(quota_us) / int(period_us)
         return None
 
     def cpu_usage_seconds(self) -> float | None:

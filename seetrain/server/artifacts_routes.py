@@ -42,7 +42,7 @@ def artifacts_router(source: Any) -> APIRouter:
     def registry_exists(project: str) -> bool:
         if project in (".", "..") or "\\" in project or "\0" in project:
             raise HTTPException(400, f"invalid project {project!r}")
-        return bool(logdir) and os.path.isfile(os.path.join(logdir, project, ARTIFACTS_DIR, "registry.sqlite"))
+        return logdir is not None and bool(logdir) and os.path.isfile(os.path.join(logdir, project, ARTIFACTS_DIR, "registry.sqlite"))
 
     def version(project: str, name: str, ref: str) -> ArtifactVersion:
         if not logdir:

@@ -15,7 +15,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -217,7 +217,7 @@ class Database:
                                                       connect_args={"check_same_thread": False, "timeout": 30})
             event.listen(self.write_engine, "connect", _sqlite_immediate)
             event.listen(self.write_engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
-            self._insert = sqlite.insert
+            self._insert: Callable[..., Any] = sqlite.insert
         elif self.dialect == "postgresql":
             self.engine = create_engine(self.url, pool_size=pool_size, max_overflow=pool_size,
                                         pool_pre_ping=True)
@@ -343,13 +343,13 @@ class Database:
         if not parts:
             empty_i, empty_f = np.empty(0, np.int64), np.empty(0, np.float64)
             return _chunks.Columns(empty_i, empty_i, empty_f, empty_f)
-        seq = np.concatenate([p.seq for p in parts])
+        seqs = np.concatenate([p.seq for p in parts])
         cols = [np.concatenate([getattr(p, f) for p in parts]) for f in ("step", "ts", "value")]
-        keep = seq > after_seq
-        if bool(keep.all()) and (len(seq) < 2 or bool((seq[1:] > seq[:-1]).all())):
-            return _chunks.Columns(seq, *cols)  # the usual case: chunks in order, no overlap
+        keep = seqs > after_seq
+        if bool(keep.all()) and (len(seqs) < 2 or bool((seqs[1:] > seqs[:-1]).all())):
+            return _chunks.Columns(seqs, *cols)  # the usual case: chunks in order, no overlap
         # Sorted by seq, each seq once (two servers racing on one replay may both store it).
-        seq_k = seq[keep]
+        seq_k = seqs[keep]
         _, first = np.unique(seq_k, return_index=True)
         return _chunks.Columns(seq_k[first], *(col[keep][first] for col in cols))
 

@@ -60,7 +60,9 @@ class DbViewStore:
         with self.db.write_engine.begin() as conn:
             self._check_project(conn, project)
             gone = conn.execute(delete(project_views).where(project_views.c.project == project,
-                                                            project_views.c.name == name, name != _LAYOUT))
+                                                            project_views.c.name == name,
+                                                            # SQLAlchemy coerces a Python bool to true()/false()
+                                                            name != _LAYOUT))  # type: ignore[arg-type]
         return bool(gone.rowcount)
 
     def layout(self, project: str) -> dict[str, Any] | None:

@@ -449,7 +449,7 @@ def _store_batch(db: Database, batch: IngestBatch, columns: list[tuple[str, Any]
 
 
 def _store_in(db: Database, conn: Any, batch: IngestBatch, columns: list[tuple[str, Any]], n: int,
-              fresh: dict[tuple[str, str], int]) -> str:
+              fresh: dict[tuple[str, str], int]) -> Literal["stored", "duplicate"]:
     if batch.run is not None:
         snap = batch.run
         fields = snap.model_dump(exclude={"snapshot_at", "group", "tags", "config", "metadata",
@@ -473,9 +473,9 @@ def _store_in(db: Database, conn: Any, batch: IngestBatch, columns: list[tuple[s
     points = _points_by_key(batch.scalars, columns)
     if points:
         _store_points(db, conn, run_pk, points)
-    media_rows = [{"run_pk": run_pk, "seq": r.seq, "key": r.key, "step": r.step, "ts": r.ts, "kind": r.kind,
+    media_rows: list[dict[str, Any]] = [{"run_pk": run_pk, "seq": r.seq, "key": r.key, "step": r.step, "ts": r.ts, "kind": r.kind,
                    "path": r.path, "caption": r.caption, "payload": _dump(r.payload)} for r in batch.media]
-    console_rows = [{"run_pk": run_pk, "seq": r.seq, "ts": r.ts, "stream": r.stream, "line": r.line}
+    console_rows: list[dict[str, Any]] = [{"run_pk": run_pk, "seq": r.seq, "ts": r.ts, "stream": r.stream, "line": r.line}
                     for r in batch.console]
     for table, rows, fields_ in (("media", media_rows, ("key", "step", "ts", "kind", "path", "caption")),
                                  ("console", console_rows, ("ts", "stream", "line"))):

@@ -36,7 +36,7 @@ class Columns(NamedTuple):
     ts: np.ndarray
     value: np.ndarray
 
-    def __len__(self) -> int:  # type: ignore[override]
+    def __len__(self) -> int:
         return len(self.seq)
 
     @classmethod

@@ -98,6 +98,7 @@ def _recover_locked(run_dir: str) -> dict[str, Any]:
     from seetrain.storage.journal import (
         HEADER_SIZE,
         JOURNAL_DIR,
+        Schema,
         Segment,
         list_segments,
         read_segment_file,
@@ -131,7 +132,7 @@ def _recover_locked(run_dir: str) -> dict[str, Any]:
         if segments:
             first = segments[0]
             pos = (number, offset) if first.number == number else (first.number, HEADER_SIZE)
-            schemas: dict = {}
+            schemas: dict[int, Schema] = {}
             if first.number == number:
                 for _ in walk(first.buf, HEADER_SIZE, offset, schemas):
                     pass
@@ -142,7 +143,7 @@ def _recover_locked(run_dir: str) -> dict[str, Any]:
             end = (segments[-1].number + 1, HEADER_SIZE)
             store.write(chunks, batch.media, batch.console, batch.fields, end, store.next_seq + batch.points)
             replayed = batch.points
-            stale.extend(s.path for s in segments)
+            stale.extend(s.path for s in segments if s.path is not None)
         row = store.run_row() or {}
         summary = Summary()
         last_ts = 0.0

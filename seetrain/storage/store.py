@@ -147,6 +147,8 @@ def chunk_of(key: str, cols: Columns, packed: bool = True) -> Chunk:
     value = cols.value
     finite = np.isfinite(value)
     n_finite = int(finite.sum())
+    v_min: float | None
+    v_max: float | None
     if n_finite == len(value):
         v_min, v_max = float(value.min()), float(value.max())
     elif n_finite:
@@ -181,7 +183,7 @@ def chunks_of_group(keys: Sequence[str], seq: Any, step: Any, ts: Any, values: A
             for j, key in enumerate(keys)]
 
 
-def chunk_row(kid: int, cols: Columns) -> tuple:
+def chunk_row(kid: int, cols: Columns) -> tuple[Any, ...]:
     """The ``chunks`` row (in ``_CHUNK_COLUMNS`` order) of one key's columns."""
     return (kid, *chunk_of("", cols)[1:12])
 
@@ -266,11 +268,12 @@ class RunStore:
         kid = self._key_ids.get(name)
         if kid is None:
             cur = self.conn.execute("INSERT OR IGNORE INTO metric_keys (name) VALUES (?)", (name,))
-            kid = cur.lastrowid if cur.rowcount else self.conn.execute(
-                "SELECT id FROM metric_keys WHERE name = ?", (name,)).fetchone()[0]
+            kid = cur.lastrowid if cur.rowcount else None
+            if kid is None:
+                kid = int(self.conn.execute("SELECT id FROM metric_keys WHERE name = ?", (name,)).fetchone()[0])
         return kid
 
-    def write(self, chunks: Sequence[Chunk], media: Sequence[tuple], console: Sequence[tuple],
+    def write(self, chunks: Sequence[Chunk], media: Sequence[tuple[Any, ...]], console: Sequence[tuple[Any, ...]],
               run_fields: dict[str, Any], journal_pos: tuple[int, int] | None, next_seq: int) -> None:
         """One transaction: the points, media rows, console lines, run fields and the journal
         position they came from. Either all of it is stored or none of it."""
@@ -366,7 +369,7 @@ def migrate_rows(conn: sqlite3.Connection) -> None:
     conn.execute("DROP TABLE IF EXISTS scalar_blocks")
 
 
-def columns_from_rows(rows: list[tuple]) -> tuple:
+def columns_from_rows(rows: list[tuple[Any, ...]]) -> tuple[Any, ...]:
     """``(seq, step, ts, value, special)`` rows of a schema-1/2 store as four numpy columns."""
     import numpy as np
 
@@ -431,15 +434,17 @@ def read_points(conn: sqlite3.Connection, after_seq: int, max_points: int) -> tu
 
 def count_points(conn: sqlite3.Connection, after_seq: int = 0) -> int:
     if not has_table(conn, "chunks"):
-        return conn.execute("SELECT COUNT(*) FROM scalars WHERE seq > ?", (after_seq,)).fetchone()[0]
-    top = conn.execute("SELECT MAX(seq_last) FROM chunks").fetchone()[0] or 0
+        return int(conn.execute("SELECT COUNT(*) FROM scalars WHERE seq > ?", (after_seq,)).fetchone()[0])
+    top: int = conn.execute("SELECT MAX(seq_last) FROM chunks").fetchone()[0] or 0
     return max(0, top - after_seq)
 
 
 def max_step(conn: sqlite3.Connection) -> int | None:
     if not has_table(conn, "chunks"):
-        return conn.execute("SELECT MAX(step) FROM scalars").fetchone()[0]
-    return conn.execute("SELECT MAX(step_max) FROM chunks").fetchone()[0]
+        step: int | None = conn.execute("SELECT MAX(step) FROM scalars").fetchone()[0]
+        return step
+    step = conn.execute("SELECT MAX(step_max) FROM chunks").fetchone()[0]
+    return step
 
 
 def legacy_identity(created_at: Any) -> str:

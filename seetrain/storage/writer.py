@@ -87,8 +87,8 @@ class Batch:
     def __init__(self) -> None:
         # Per key tuple: its schema, record bytes, and (first seq, record count) of each run.
         self.scalars: dict[tuple[str, ...], tuple[Schema, list[bytes], list[tuple[int, int]]]] = {}
-        self.media: list[tuple] = []
-        self.console: list[tuple] = []
+        self.media: list[tuple[Any, ...]] = []
+        self.console: list[tuple[Any, ...]] = []
         self.fields: dict[str, Any] = {}
         self.points = 0
         self.end: tuple[int, int] | None = None
@@ -153,6 +153,7 @@ def read_journal(segments: list[Any], pos: tuple[int, int], schemas: dict[int, S
             kind = rec.kind
             if kind == SCALARS:
                 sch = rec.schema
+                assert sch is not None  # walk() gives every SCALARS record its schema
                 # By key tuple: each segment declares its schemas anew, and a recovered
                 # journal may hold several processes' ids.
                 slot = batch.scalars.get(sch.keys)
@@ -350,6 +351,7 @@ class Writer:
                     start = offset if seg.number == number else HEADER_SIZE
                     for rec in walk(seg.buf, start, seg.end, schemas):
                         if rec.kind == SCALARS:
+                            assert rec.schema is not None  # walk() gives every SCALARS record its schema
                             pending += len(rec.schema.keys) * rec.count
         return written, pending
 
@@ -369,6 +371,7 @@ class Writer:
         chunks = batch.chunks()
         store.write(chunks, batch.media, batch.console, batch.fields, batch.end,
                     store.next_seq + batch.points)
+        assert batch.end is not None  # read_journal always sets it
         with self._lock:
             self.pos = batch.end
             self.stats["points_written"] += batch.points

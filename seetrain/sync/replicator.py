@@ -100,7 +100,7 @@ def pending_counts(run_dir: str, target: str) -> dict[str, int]:
 def _pending(conn: sqlite3.Connection, table: str, after: int) -> int:
     if table == "scalars":
         return count_points(conn, after)
-    return conn.execute(_PENDING[table], (after,)).fetchone()[0]
+    return int(conn.execute(_PENDING[table], (after,)).fetchone()[0])
 
 
 class RunUploader:
@@ -204,7 +204,7 @@ class RunUploader:
             if not sent and not any(self.pending().values()) and not self.snapshot_pending():
                 return True
 
-    def _send_rows(self, table: str, rows: list[tuple], snapshot: tuple | None) -> int:
+    def _send_rows(self, table: str, rows: list[tuple[Any, ...]], snapshot: tuple[Any, ...] | None) -> int:
         """Send rows as one batch. The cursor moves past them only once the server has
         stored them: a batch refused for good stops this run's upload (:class:`UploadStopped`)
         and a failing one is retried, never split up and never skipped."""
@@ -243,7 +243,7 @@ class RunUploader:
         rows = self.conn.execute(_SELECT_V1_POINTS, (after, self.points_per_batch)).fetchall()
         if not rows:
             return None
-        grouped: dict[str, list[tuple]] = {}
+        grouped: dict[str, list[tuple[Any, ...]]] = {}
         for seq, key, step, ts, value, special in rows:
             v = NONFINITE[special] if special else (float("nan") if value is None else value)
             grouped.setdefault(key, []).append((seq, step, ts, v))
@@ -252,7 +252,7 @@ class RunUploader:
                   for key, group in grouped.items()]
         return rows[0][0], rows[-1][0], series
 
-    def _send_points(self, lo: int, hi: int, series: list[tuple[str, Any]], snapshot: tuple | None) -> int:
+    def _send_points(self, lo: int, hi: int, series: list[tuple[str, Any]], snapshot: tuple[Any, ...] | None) -> int:
         """One batch of metric points, one packed chunk per key (JSON records to a server from
         before chunks). Same cursor rules as :meth:`_send_rows`."""
         n = sum(len(cols.seq) for _, cols in series)
@@ -278,7 +278,7 @@ class RunUploader:
         self._advance("scalars", hi)
         return n
 
-    def _send(self, batch: Batch, snapshot: tuple | None, what: str) -> Any:
+    def _send(self, batch: Batch, snapshot: tuple[Any, ...] | None, what: str) -> Any:
         try:
             result = self.transport.send(batch)
         except AuthError:
@@ -319,7 +319,7 @@ class RunUploader:
         # The store identity first: the same run id written by two stores never shares ids.
         return f"{self.store}/{self.project}/{self.run_id}/{table}/{lo}-{hi}"
 
-    def _encode(self, table: str, rows: list[tuple]) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+    def _encode(self, table: str, rows: list[tuple[Any, ...]]) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
         files: list[tuple[str, str]] = []
         if table == "scalars":
             return [{"seq": s, "key": k, "step": st, "ts": ts, "value": v, "special": sp}
@@ -503,7 +503,8 @@ class Replicator:
                 break
             except UploadStopped as exc:
                 self.state, self.last_error = "stopped", f"upload stopped: {exc.reason}"
-                self.stats["upload_stopped"] = exc.reason  # type: ignore[assignment] - shown by `seetrain status`
+                # The run's stats Counter also carries status texts, shown by `seetrain status`.
+                self.stats["upload_stopped"] = exc.reason  # type: ignore[assignment]
                 log.warning("seetrain: %s; records stay local", self.last_error)
                 break
             except (TransportError, sqlite3.Error, OSError) as exc:
@@ -531,7 +532,7 @@ class Replicator:
         stats["upload_batch_attempts_max"] = up.max_attempts_seen
         for key, value in self.transport.stats().items():
             if isinstance(value, (int, float)):
-                stats[f"upload_{key}"] = value
+                stats[f"upload_{key}"] = value  # type: ignore[assignment]  # a Counter holding float stats too
 
     def wake(self) -> None:
         self._wake.set()
@@ -572,7 +573,7 @@ class Replicator:
         sent = up.sent["scalars"] + up.sent["media"] + up.sent["console"]
         dropped = sum(up.dropped.values())
         self._publish()
-        extra = {k: v for k, v in self.stats.items() if k.startswith("upload_")}
+        extra: dict[str, Any] = {k: v for k, v in self.stats.items() if k.startswith("upload_")}
         extra.update(upload_records_sent=sent, upload_kept_locally=kept, upload_dropped=dropped,
                      upload_dropped_reasons=dict(up.dropped), upload_target=self.target)
         if up.stopped:

@@ -52,5 +52,6 @@ def test_random_trees_round_trip(trees):
             for folder, _, files in os.walk(out):
                 for name in files:
                     full = os.path.join(folder, name)
-                    found[tuple(os.path.relpath(full, out).split(os.sep))] = open(full, "rb").read()
+                    with open(full, "rb") as fh:
+                        found[tuple(os.path.relpath(full, out).split(os.sep))] = fh.read()
             assert found == tree

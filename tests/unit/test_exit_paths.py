@@ -58,7 +58,8 @@ def test_sigterm_marks_aborted_and_loses_nothing(logdir):
     proc = _start(PRELUDE + "print('ready', flush=True)\ntime.sleep(60)\n", logdir)
     _wait_ready(proc)
     proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=30) == -signal.SIGTERM
+    proc.communicate(timeout=30)  # reaps it and closes its stdout pipe
+    assert proc.returncode == -signal.SIGTERM
     run = _single_run(logdir)
     assert run.status == "aborted" and run.point_count() == 500
 
@@ -68,7 +69,7 @@ def test_sigkill_loses_nothing_after_recovery(logdir):
     proc = _start(code, logdir)
     _wait_ready(proc)
     proc.kill()
-    proc.wait(timeout=30)
+    proc.communicate(timeout=30)  # reaps it and closes its stdout pipe
     run = _single_run(logdir)
     # The journal tail (the point logged just before the kill) is recovered by the reader.
     assert len(run.scalars("x")) == 500 and run.scalars("late")[0][2] == 1.0

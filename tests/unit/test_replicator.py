@@ -142,7 +142,7 @@ def test_a_batch_failing_with_5xx_is_retried_up_to_the_cap_then_reported(logdir:
                            max_batch_attempts=3)
     for i in range(10):
         run.log({"x": i})
-    run._writer.flush()
+    assert run.flush()
     rep.start()
     run.finish()
     line = capsys.readouterr().err

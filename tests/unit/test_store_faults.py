@@ -42,8 +42,8 @@ def test_sigkill_at_a_random_point_of_a_burst_loses_nothing(logdir, seed):
     assert proc.stdout.readline().strip() == "started"
     time.sleep(rng.uniform(0.0, 1.5))
     proc.kill()
-    proc.wait(timeout=30)
-    printed = [line.strip() for line in proc.stdout.read().splitlines()]
+    out, _ = proc.communicate(timeout=30)  # the rest of its output; reaps it and closes the pipe
+    printed = [line.strip() for line in out.splitlines()]
     done = "done" in printed
     last_printed = max([int(p) for p in printed if p.isdigit()], default=-1)
     (view,) = seetrain.Api(logdir).runs("kill")
@@ -76,7 +76,7 @@ time.sleep(60)
     proc = _spawn(code, logdir)
     assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
     proc.kill()
-    proc.wait(timeout=30)
+    proc.communicate(timeout=30)  # reaps it and closes its stdout pipe
     (view,) = seetrain.Api(logdir).runs("kill")
     assert len(view.scalars("loss")) == 1217
     assert view.summary["loss"]["step"] == 1216 and view.summary["loss"]["count"] == 1217
@@ -98,7 +98,7 @@ time.sleep(60)
     proc = _spawn(code, logdir)
     assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
     proc.kill()
-    proc.wait(timeout=30)
+    proc.communicate(timeout=30)  # reaps it and closes its stdout pipe
     run = seetrain.init(project="kill", logdir=str(logdir), resume="r1")  # recovers the journal first
     assert run.step == 300
     run.log({"loss": 300.0})

@@ -8,23 +8,11 @@ knows *how*.
 
 from __future__ import annotations
 
-from seetrain.sync.transport.base import (
-    AuthError,
-    Batch,
-    ConflictError,
-    RejectedError,
-    SendResult,
-    ServerUnavailable,
-    TemporaryError,
-    Transport,
-    TransportError,
-)
+from seetrain.sync.transport import base
+from seetrain.sync.transport.base import *  # noqa: F403 - the interface and its errors (base.__all__)
 from seetrain.sync.transport.memory import MemoryTransport
 
-__all__ = [
-    "AuthError", "Batch", "ConflictError", "HttpTransport", "MemoryTransport", "RejectedError", "SendResult",
-    "ServerUnavailable", "TemporaryError", "Transport", "TransportError",
-]
+__all__ = [*base.__all__, "HttpTransport", "MemoryTransport"]  # noqa: F405 - HttpTransport: __getattr__
 
 
 def __getattr__(name: str) -> object:

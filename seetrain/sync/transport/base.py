@@ -8,6 +8,9 @@ from typing import Any
 
 from seetrain._errors import SeeTrainError
 
+__all__ = ["AuthError", "Batch", "ConflictError", "RejectedError", "SendResult", "ServerUnavailable",
+           "TemporaryError", "Transport", "TransportError"]
+
 
 class TransportError(SeeTrainError):
     """Base of every error a transport raises."""

@@ -241,7 +241,8 @@ class HttpTransport(Transport):
                   reason=f"HTTP {status}: {detail[:300]}")
 
     def _post(self, path: str, body: bytes) -> dict[str, Any]:
-        return self._request("POST", path, body, "application/json").json()
+        reply: dict[str, Any] = self._request("POST", path, body, "application/json").json()
+        return reply
 
 
 def _detail(response: httpx.Response) -> str:

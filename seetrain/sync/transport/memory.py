@@ -41,7 +41,7 @@ class MemoryTransport(Transport):
                     self.runs[key] = dict(batch.run)
             for rel, path in batch.files:
                 with open(path, "rb") as fh:
-                    self.files[(*key, rel)] = fh.read()
+                    self.files[key + (rel,)] = fh.read()
             n = batch.record_count()
             if n and batch.batch_id in self.batches:
                 return SendResult("duplicate", n)

@@ -61,7 +61,7 @@ def test_sklearn_api_through_the_hub(tmp_path):
     _, _, x, y = _data()
     integration = main.init_lightgbm(project="lgb-sk", logdir=str(tmp_path), **QUIET)
     model = lgb.LGBMClassifier(n_estimators=4, num_leaves=4, verbose=-1)
-    model.fit(x[:200], y[:200], eval_set=[(x[200:], y[200:])], callbacks=[integration.get_callback()])
+    model.fit(x[:200], y[:200], eval_X=(x[200:],), eval_y=(y[200:],), callbacks=[integration.get_callback()])
     integration.finish()
     (view,) = seetrain.Api(tmp_path).runs("lgb-sk")
     assert [s for s, _, _ in view.scalars("valid_0/binary_logloss")] == [0, 1, 2, 3]

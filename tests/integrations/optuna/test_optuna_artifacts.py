@@ -30,7 +30,7 @@ def test_best_trial_checkpoints_are_versions(tmp_path, logdir):
         path = tmp_path / f"trial-{trial.number}.pt"
         torch.save(model.state_dict(), path)
         trial.set_user_attr("checkpoint", str(path))
-        return float(torch.nn.functional.mse_loss(model(x), y))
+        return float(torch.nn.functional.mse_loss(model(x), y).detach())
 
     study = optuna.create_study(study_name="tune lr", direction="minimize", sampler=optuna.samplers.TPESampler(seed=0))
     with SeeTrainOptunaCallback(project="hpo", logdir=logdir, metric_name="mse", log_best_artifact="checkpoint",

@@ -276,7 +276,7 @@ def test_hub_path_with_uncreatable_logdir_degrades(tmp_path, caplog):
                                    **SEETRAIN_KW) as integration:
             trainer = lp.Trainer(max_steps=3, logger=integration.get_callback(), enable_checkpointing=False,
                                  enable_progress_bar=False, enable_model_summary=False,
-                                 default_root_dir=str(tmp_path / "root"), limit_val_batches=0)
+                                 default_root_dir=str(tmp_path / "root"), limit_val_batches=0, log_every_n_steps=1)
             trainer.fit(TinyModule(), _loader())
             stats = errors.get_integration_error_stats()
     assert trainer.global_step == 3  # training went on
