@@ -99,10 +99,10 @@ class SeeTrainCallback(FitCallback, keras.callbacks.Callback):
             integration.guard(integration.run.log_text, "model/summary", "\n".join(lines), step=self._step)
 
     def on_train_batch_end(self, batch: int, logs: Mapping[str, Any] | None = None) -> None:
-        batch = self._batch(has_values=bool(logs))
-        if batch is None:
+        gated = self._batch(has_values=bool(logs))
+        if gated is None:
             return
-        step, integration = batch
+        step, integration = gated
         values = {f"batch/{k}": v for k, v in (logs or {}).items()}
         if _has_schedule(self.model):
             lr = integration.guard(_learning_rate, self.model)

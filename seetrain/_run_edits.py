@@ -24,11 +24,13 @@ def read_edits(run_dir: str) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         return {}
-    out = {}
+    out: dict[str, Any] = {}
     for field, kind in _TYPES.items():
         value = data.get(field)
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        if isinstance(value, kind) and not (kind is list and not all(isinstance(t, str) for t in value)):
+        if isinstance(value, list) and not all(isinstance(t, str) for t in value):
+            continue
+        if isinstance(value, kind):
             out[field] = value
     return out
