@@ -9,6 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.sdk_env import quiet_local_sdk
+
+# The fake LLM server's `server` and `srv` fixtures, for the resolver and LLM autolog tests (a
+# test directory with a `server` fixture of its own, such as tests/e2e, overrides them).
+pytest_plugins = ("tests.llm_fixtures",)
+
 # Frameworks read these at import time; set them before any test module imports one.
 for _name, _value in {
     "KERAS_BACKEND": "torch", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
@@ -46,12 +52,9 @@ def _collect_llm_sdk_sockets(request: pytest.FixtureRequest):
 
 @pytest.fixture(autouse=True)
 def _clean_seetrain_state(monkeypatch: pytest.MonkeyPatch):
-    for var in ("SEETRAIN_MODE", "SEETRAIN_LOGDIR", "SEETRAIN_PROJECT", "SEETRAIN_HOST", "SEETRAIN_API_KEY"):
-        monkeypatch.delenv(var, raising=False)
     # The system monitor and console capture are on by default for users; their own tests
     # switch them on explicitly, the rest of the suite keeps them out of the way.
-    monkeypatch.setenv("SEETRAIN_SYSTEM_MONITOR", "0")
-    monkeypatch.setenv("SEETRAIN_CAPTURE_CONSOLE", "0")
+    quiet_local_sdk(monkeypatch)
     yield
     from seetrain import _current_run as _api_module
     from seetrain import _exit

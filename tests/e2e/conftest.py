@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.sdk_env import local_sdk_env
 from tests.servers import LiveServer
 
 CHROMIUM = "/usr/bin/chromium"
@@ -49,11 +50,7 @@ def fill_store(logdir: Path) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     logdir = tmp_path_factory.mktemp("dash") / "logs"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SEETRAIN_SYSTEM_MONITOR", "0")
-        mp.setenv("SEETRAIN_CAPTURE_CONSOLE", "0")
-        for var in ("SEETRAIN_MODE", "SEETRAIN_LOGDIR", "SEETRAIN_PROJECT", "SEETRAIN_HOST"):
-            mp.delenv(var, raising=False)
+    with local_sdk_env():
         ids = fill_store(logdir)
     yield {"logdir": logdir, **ids}
 

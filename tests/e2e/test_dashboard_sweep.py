@@ -16,6 +16,7 @@ import pytest
 
 import seetrain
 from tests.e2e.conftest import screenshot
+from tests.sdk_env import local_sdk_env
 from tests.servers import LiveServer
 from tests.sweep_data import OPTIMIZERS, make_sweep
 
@@ -76,11 +77,7 @@ def _mixed(logdir: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def sweep_store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     logdir = tmp_path_factory.mktemp("sweep") / "logs"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SEETRAIN_SYSTEM_MONITOR", "0")
-        mp.setenv("SEETRAIN_CAPTURE_CONSOLE", "0")
-        for var in ("SEETRAIN_MODE", "SEETRAIN_LOGDIR", "SEETRAIN_PROJECT", "SEETRAIN_HOST"):
-            mp.delenv(var, raising=False)
+    with local_sdk_env():
         sweep = make_sweep(logdir, runs=100, metrics=3, steps=200)
         mixed = _mixed(logdir)
     return {"logdir": logdir, "sweep": sweep, **mixed}

@@ -28,6 +28,7 @@ from seetrain.server.datasource import MEDIA_KINDS, DataSource
 from seetrain.server.db import Database
 from seetrain.server.local_source import LocalSource
 from tests.helpers import run_python
+from tests.sdk_env import local_sdk_env
 from tests.servers import serve_both
 
 pytestmark = pytest.mark.e2e
@@ -85,11 +86,7 @@ def _write_runs(logdir: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def written(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     logdir = tmp_path_factory.mktemp("contract") / "logs"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SEETRAIN_SYSTEM_MONITOR", "0")
-        mp.setenv("SEETRAIN_CAPTURE_CONSOLE", "0")
-        for var in ("SEETRAIN_MODE", "SEETRAIN_LOGDIR", "SEETRAIN_PROJECT", "SEETRAIN_HOST", "SEETRAIN_API_KEY"):
-            mp.delenv(var, raising=False)
+    with local_sdk_env():
         ids = _write_runs(logdir)
     return {"logdir": logdir, "ids": ids}
 

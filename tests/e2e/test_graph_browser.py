@@ -10,6 +10,7 @@ import pytest
 
 import seetrain
 from tests.e2e.conftest import screenshot
+from tests.sdk_env import local_sdk_env
 from tests.servers import LiveServer
 
 pytestmark = pytest.mark.e2e
@@ -74,11 +75,7 @@ def other_models() -> dict[str, tuple[Any, Any]]:
 def graph_store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     logdir = tmp_path_factory.mktemp("graph-dash") / "logs"
     model, example = tiny_model()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SEETRAIN_SYSTEM_MONITOR", "0")
-        mp.setenv("SEETRAIN_CAPTURE_CONSOLE", "0")
-        for var in ("SEETRAIN_MODE", "SEETRAIN_LOGDIR", "SEETRAIN_PROJECT", "SEETRAIN_HOST"):
-            mp.delenv(var, raising=False)
+    with local_sdk_env():
         run = seetrain.init(project="graphs", experiment_name="residual-mlp", logdir=str(logdir), reinit="create_new")
         payload = seetrain.log_graph(model, example)
         run.log({"loss": 0.5}, step=0)

@@ -13,22 +13,6 @@ import pytest
 from tests.integrations._llm_autolog import assert_restored, enable, patched_attributes
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[Any]:
-    """One fake LLM server (tests/llm_fake_server.py) on 127.0.0.1 per test module."""
-    from tests.llm_fake_server import FakeLLMServer
-
-    with FakeLLMServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def srv(server: Any) -> Any:
-    """The module's fake server, its scripted failures and counters reset for this test."""
-    server.reset()
-    return server
-
-
 @pytest.fixture
 def originals(request: pytest.FixtureRequest) -> Iterator[dict[tuple[Any, str], Any]]:
     """The module's client methods before the test; after it they must be back exactly."""

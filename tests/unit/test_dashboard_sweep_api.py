@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 import seetrain
 from seetrain.server.app import create_app
 from seetrain.server.local_source import LocalSource
+from tests.sdk_env import local_sdk_env
 from tests.sweep_data import make_sweep
 
 N_RUNS = 60
@@ -29,9 +30,7 @@ N_RUNS = 60
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory: pytest.TempPathFactory) -> dict:
     logdir = tmp_path_factory.mktemp("sweep") / "logs"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SEETRAIN_SYSTEM_MONITOR", "0")
-        mp.setenv("SEETRAIN_CAPTURE_CONSOLE", "0")
+    with local_sdk_env():
         ids = make_sweep(logdir, runs=N_RUNS, metrics=2, steps=60)
     return {"logdir": logdir, "ids": ids, "client": TestClient(create_app(LocalSource(logdir)))}
 

@@ -473,18 +473,6 @@ def test_resolvers_import_no_client_library() -> None:
 
 # Clients are module-scoped too: building one costs tens of milliseconds (TLS context).
 @pytest.fixture(scope="module")
-def server() -> Any:
-    with FakeLLMServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def srv(server: FakeLLMServer) -> FakeLLMServer:
-    server.reset()
-    return server
-
-
-@pytest.fixture(scope="module")
 def _openai_client(server: FakeLLMServer) -> Any:
     openai = pytest.importorskip("openai")
     client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="x", max_retries=0)
