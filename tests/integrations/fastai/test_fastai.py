@@ -38,7 +38,7 @@ class Seen(Callback):
 
     def after_batch(self):
         if self.training:
-            self.batches.append((float(self.learn.loss), float(self.learn.smooth_loss),
+            self.batches.append((float(self.learn.loss.detach()), float(self.learn.smooth_loss.detach()),
                                  float(self.learn.opt.hypers[-1]["lr"])))
 
 
