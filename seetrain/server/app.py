@@ -68,7 +68,7 @@ def trusted_hosts(bind_host: str, extra: Iterable[str] = ()) -> list[str]:
         name = socket.gethostname()
         hosts.update({name, socket.getfqdn()})
         try:
-            hosts.update(info[4][0] for info in socket.getaddrinfo(name, None))
+            hosts.update(str(info[4][0]) for info in socket.getaddrinfo(name, None))
         except OSError:
             pass
     else:

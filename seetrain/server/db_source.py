@@ -10,7 +10,7 @@ from collections import OrderedDict
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
 from seetrain._jsonsafe import json_safe
 from seetrain._liveness import live_status
@@ -161,7 +161,7 @@ class DbSource(SourceBase[dict[str, Any]]):
 
     # -- media, console, events -----------------------------------------------------------
     def _media_rows(self, row: dict[str, Any], kinds: list[str], key: str | None) -> list[tuple]:
-        conditions = [media.c.kind.in_(kinds)]
+        conditions: list[ColumnElement[bool]] = [media.c.kind.in_(kinds)]
         if key is not None:
             conditions.append(media.c.key == key)
         stmt = (select(media.c.seq, media.c.key, media.c.step, media.c.ts, media.c.kind, media.c.path,
