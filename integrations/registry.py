@@ -143,6 +143,11 @@ def names() -> list[str]:
     return sorted(_REGISTRY)
 
 
+def builtin() -> list[AdapterSpec]:
+    """The rows SeeTrain ships (not those added by :func:`register` or entry points), in table order."""
+    return list(_BUILTIN)
+
+
 def get_spec(name: str) -> AdapterSpec:
     _load_entry_points()
     spec = _REGISTRY.get(name) or _REGISTRY.get(ALIASES.get(str(name).lower(), ""))

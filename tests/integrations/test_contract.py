@@ -133,7 +133,7 @@ def _installed(name: str) -> bool:
 
 ADAPTERS = [
     pytest.param(name, marks=pytest.mark.skipif(not _installed(name), reason=f"{name} or its adapter not installed"))
-    for name in sorted(n for n in registry.names() if n in {s.name for s in registry._BUILTIN})
+    for name in sorted(n for n in registry.names() if n in {s.name for s in registry.builtin()})
 ]
 
 

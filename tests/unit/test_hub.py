@@ -33,13 +33,13 @@ def test_every_builtin_row_is_complete():
                 "wandb", "mmengine", "mmdetection", "tensorboard", "mlflow", "openai", "zhipuai", "anthropic",
                 "xgboost", "lightgbm", "catboost", "sklearn", "stable_baselines3", "hydra", "peft", "trl",
                 "sentence_transformers", "mistral", "ollama", "google_genai", "cohere", "dashscope", "torch"}
-    assert expected <= set(registry.names()) and len(registry._BUILTIN) >= 30
+    assert expected <= set(registry.names()) and len(registry.builtin()) >= 30
     # Every built-in row has its docs page and an init_<name> / enable_<name>_autolog in the facade.
     from pathlib import Path
 
     docs = Path(__file__).resolve().parents[2] / "docs" / "integrations"
     index = (docs / "index.md").read_text()
-    for spec in registry._BUILTIN:
+    for spec in registry.builtin():
         factory = f"enable_{spec.name}_autolog" if spec.mode == "autolog" and spec.name != "torch" else \
             f"init_{spec.name}"
         assert callable(getattr(main, factory, None)), factory
