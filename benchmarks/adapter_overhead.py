@@ -252,14 +252,19 @@ BENCHES = {"xgboost": bench_xgboost, "lightgbm": bench_lightgbm, "catboost": ben
            "stable_baselines3": bench_sb3, "transformers (also TRL, PEFT, Sentence Transformers)": bench_hf}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+Bench = Callable[[str], dict[str, float]]
+
+
+def run_benches(doc: str, benches: dict[str, Bench], line: Callable[[str, dict[str, float]], str]) -> None:
+    """The command line of the adapter-overhead benchmarks: ``--only NAME ...`` (name prefixes),
+    ``--json PATH``; a framework that is not installed is skipped. ``line`` prints one result."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--json", help="also write the results here")
     parser.add_argument("--only", nargs="*", help="run only these frameworks")
     args = parser.parse_args()
     results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as logdir:
-        for name, bench in BENCHES.items():
+        for name, bench in benches.items():
             if args.only and not any(name.startswith(o) for o in args.only):
                 continue
             try:
@@ -269,12 +274,16 @@ def main() -> None:
                 continue
             numbers["ratio"] = numbers["call_us"] / numbers["step_us"]
             results[name] = numbers
-            print(f"{name:55s} step {numbers['step_us']:10.1f} us   hook {numbers['call_us']:7.1f} us   "
-                  f"ratio {100 * numbers['ratio']:5.2f} %   end-to-end {100 * numbers['e2e_ratio']:+6.1f} %",
-                  flush=True)
+            print(line(name, numbers), flush=True)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(results, fh, indent=2)
+
+
+def main() -> None:
+    run_benches(__doc__ or "", BENCHES, lambda name, n: (
+        f"{name:55s} step {n['step_us']:10.1f} us   hook {n['call_us']:7.1f} us   "
+        f"ratio {100 * n['ratio']:5.2f} %   end-to-end {100 * n['e2e_ratio']:+6.1f} %"))
 
 
 if __name__ == "__main__":

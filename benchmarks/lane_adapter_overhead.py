@@ -17,17 +17,14 @@ end-to-end timings on a shared 2-core machine is mostly noise).
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import tempfile
 import time
 from typing import Any
 
 os.environ.setdefault("SEETRAIN_SYSTEM_MONITOR", "0")
 os.environ.setdefault("SEETRAIN_CAPTURE_CONSOLE", "0")
 
-from benchmarks.adapter_overhead import _median_us  # noqa: E402
+from benchmarks.adapter_overhead import _median_us, run_benches  # noqa: E402
 from integrations import main as hub  # noqa: E402
 
 
@@ -148,27 +145,8 @@ BENCHES = {"paddle": bench_paddle, "visualdl": bench_visualdl, "fastai": bench_f
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", help="also write the results here")
-    parser.add_argument("--only", nargs="*", help="run only these frameworks")
-    args = parser.parse_args()
-    results: dict[str, dict[str, float]] = {}
-    with tempfile.TemporaryDirectory() as logdir:
-        for name, bench in BENCHES.items():
-            if args.only and name not in args.only:
-                continue
-            try:
-                numbers = bench(logdir)
-            except ImportError as exc:
-                print(f"{name}: skipped ({exc})")
-                continue
-            numbers["ratio"] = numbers["call_us"] / numbers["step_us"]
-            results[name] = numbers
-            print(f"{name:10s} step {numbers['step_us']:10.1f} us   hook {numbers['call_us']:7.1f} us   "
-                  f"ratio {100 * numbers['ratio']:5.2f} %", flush=True)
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(results, fh, indent=2)
+    run_benches(__doc__ or "", BENCHES, lambda name, n: (
+        f"{name:10s} step {n['step_us']:10.1f} us   hook {n['call_us']:7.1f} us   ratio {100 * n['ratio']:5.2f} %"))
 
 
 if __name__ == "__main__":
