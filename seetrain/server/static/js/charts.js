@@ -360,13 +360,11 @@ export class ChartPanel {
     this.order = order;
     if (!tables.length) return [[]];
     if (this.rawBehind) { this.slotOf = null; return uPlot.join(tables); }
-    // Many lines: one shared grid of x slots (about a pixel apart) instead of the union of every
-    // run's x values (see gridJoin). Fewer than 4 slots per pixel of the plot also keeps uPlot
-    // off its per-pixel decimation, which is for dense series: ours are mostly null slots, and
-    // walking them pixel by pixel cost more than drawing the points.
-    // One slot per pixel (or two per point when points are denser): every slot costs each of
-    // 100 series a pass in the join, the scale and the path, and a point moved by half a pixel
-    // does not show.
+    // Many lines: one shared grid of x slots instead of the union of every run's x values (see
+    // gridJoin), one slot per pixel (two per point when points are denser). Every slot costs each
+    // of 100 series a pass in the join, the scale and the path, and a point moved by half a pixel
+    // does not show; under 4 slots per pixel also keeps uPlot off its per-pixel decimation, which
+    // is for dense series (ours are mostly null slots).
     const joined = gridJoin(tables.map((t) => ({ xs: t[0], ys: t[1] })), Math.max(this.width(), 2 * Math.max(...tables.map((t) => t[0].length))));
     this.slotOf = joined.index;
     return [joined.x, ...joined.cols];
