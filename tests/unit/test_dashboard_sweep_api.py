@@ -277,3 +277,20 @@ def test_chart_answers_are_cached_only_while_every_run_has_stopped(tmp_path: Pat
     first = c.get("/api/v1/projects/c/metric", params=params).json()
     assert first["runs"][live.id]["step"] == [0, 1]
     assert c.get("/api/v1/projects/c/metric", params=params).json() == first  # served from the cache
+
+
+def test_a_damaged_edits_file_costs_only_its_bad_fields(tmp_path: Path) -> None:
+    """edits.json is a plain file beside the run: a hand-edited or truncated one must not hide the
+    run or its other edits from the reader or the dashboard."""
+    run = seetrain.init(project="e", experiment_name="orig", tags=["a"], logdir=str(tmp_path), reinit="create_new")
+    run.log({"loss": 1.0}, step=0)
+    run.finish()
+    edits = Path(run.dir) / "edits.json"
+    edits.write_text('{"name": 42, "tags": ["ok", 7], "notes": "kept", "archived": "yes"}')
+    view = seetrain.Api(tmp_path).run(f"e/{run.id}")
+    assert (view.name, view.tags, view.notes, view.archived) == ("orig", ["a"], "kept", False)
+    edits.write_text('{"name": "half')  # truncated
+    view = seetrain.Api(tmp_path).run(f"e/{run.id}")
+    assert (view.name, view.tags, view.notes) == ("orig", ["a"], "")
+    listed = TestClient(create_app(LocalSource(tmp_path))).get("/api/v1/projects/e/runs")
+    assert listed.status_code == 200 and listed.json()[0]["name"] == "orig"
